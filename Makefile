@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# steerd — build, test, run. `make run` and `make test` install what is missing.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+INCDIR  ?= $(PREFIX)/include
+LIBDIR  ?= $(PREFIX)/lib
+PCDIR   ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+BUILD   ?= build
+PYTHON  ?= /usr/bin/python3
+
+# Debian packages the build, the tests and the examples need.
+DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
+            libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py tmux
+
+PKGS      := libzmq yaml-0.1 hdf5 readline jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+WARN     := -Wall -Wextra -Werror
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifeq ($(SAN),1)
+  EXTRA_CFLAGS := $(SAN_FLAGS) -O1
+  EXTRA_LDFLAGS := $(SAN_FLAGS)
+endif
+
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isim-adapter -Isteerd -Iconsole \
+              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_LDFLAGS)
+LIBS        = $(PKG_LIBS) -ldl -lm
+
+# Sources: new files are picked up without editing this Makefile.
+ADAPTER_SRC := $(wildcard sim-adapter/*.c sim-adapter/*/*.c)
+STEERD_SRC  := $(filter-out steerd/main.c,$(wildcard steerd/*.c))
+CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c))
+SIM_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(ADAPTER_SRC))
+CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(STEERD_SRC))
+CONSOLE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CONSOLE_SRC))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
+
+PROGRAMS := $(BUILD)/steerd $(if $(wildcard console/main.c),$(BUILD)/steer-console)
+
+.PHONY: all deps build run test check tests-build bench install uninstall clean
+
+all: build
+
+# Installs the missing Debian packages; quick and silent when all are there.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "make deps: installing" $$missing; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: $(PROGRAMS) $(BUILD)/steerd.pc $(EXAMPLE_SO)
+
+# libsim: the adapter host and the built-in adapters. libsteerd-core: the daemon
+# minus main(). Tests of the simulation alone (tests/unit/test_sim_*.c) link
+# only libsim.
+$(BUILD)/libsim.a: $(SIM_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libsteerd-core.a: $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+CORE_LIBS = $(BUILD)/libsteerd-core.a $(BUILD)/libsim.a
+
+$(BUILD)/steerd: $(BUILD)/steerd/main.o $(CORE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -rdynamic $^ $(LIBS) -o $@
+
+$(BUILD)/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(CORE_LIBS)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+
+# The example external adapter: one small file, built as any user would build theirs.
+$(EXAMPLE_SO): examples/oscillator/oscillator.c sim-adapter/steerd_adapter.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -shared -fPIC $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
+	  $(ALL_LDFLAGS) -lm -o $@
+
+$(BUILD)/steerd.pc: sim-adapter/steerd.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/tests/test_sim_%: tests/unit/test_sim_%.c $(BUILD)/libsim.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS) -o $@
+
+$(BUILD)/bench/bench_sim_%: tests/bench/bench_sim_%.c $(BUILD)/libsim.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) -o $@
+
+$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
+
+tests-build: build $(UNIT_BIN)
+
+# `make test`: everything, then everything again under AddressSanitizer + UBSan.
+test check: deps
+	@$(MAKE) --no-print-directory tests-build
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests-build
+	@tests/run-all.sh build build/asan
+
+bench: deps
+	@$(MAKE) --no-print-directory build $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@echo "steerd runs in the foreground (Ctrl-C stops it). Attach from another terminal:"
+	@echo "    $(BUILD)/steer-console -C $(BUILD)/diode.json"
+	@exec $(BUILD)/steerd -c configs/diode.yaml --connection-file $(BUILD)/diode.json
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 sim-adapter/steerd_adapter.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 $(BUILD)/steerd.pc $(DESTDIR)$(PCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
+	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* adapter.c — load built-in and external adapters; shared knob checks. */
+#include "adapter.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pic1d/pic1d.h"
+
+static const struct builtin {
+	const char *name;
+	sa_entry_fn entry;
+} builtins[] = {
+	{ "pic1d", pic1d_adapter },
+};
+
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *const *adapter_builtin_names(void)
+{
+	static const char *names[N_BUILTINS + 1];
+	for (size_t i = 0; i < N_BUILTINS; i++)
+		names[i] = builtins[i].name;
+	names[N_BUILTINS] = NULL;
+	return names;
+}
+
+static bool valid_identifier(const char *s)
+{
+	if (!s || !(*s >= 'a' && *s <= 'z'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+static int validate_knob(const sa_adapter *sa, size_t k, char *err, size_t errlen)
+{
+	const sa_knob *kn = &sa->knobs[k];
+	if (!valid_identifier(kn->name))
+		return fail(err, errlen, "knob %zu has an invalid name", k);
+	if (!kn->unit || !kn->description)
+		return fail(err, errlen, "knob '%s' lacks a unit or description", kn->name);
+	for (size_t j = 0; j < k; j++)
+		if (strcmp(sa->knobs[j].name, kn->name) == 0)
+			return fail(err, errlen, "knob '%s' is declared twice", kn->name);
+	switch (kn->type) {
+	case SA_DOUBLE:
+	case SA_INT:
+		if (!(kn->min <= kn->max))
+			return fail(err, errlen, "knob '%s' has min > max", kn->name);
+		break;
+	case SA_BOOL:
+		break;
+	case SA_ENUM:
+		if (!kn->choices || !kn->choices[0])
+			return fail(err, errlen, "enum knob '%s' has no choices", kn->name);
+		break;
+	default:
+		return fail(err, errlen, "knob '%s' has an unknown type", kn->name);
+	}
+	char why[160];
+	if (adapter_check_value(kn, kn->def, why, sizeof why) < 0)
+		return fail(err, errlen, "default of knob '%s': %s", kn->name, why);
+	return 0;
+}
+
+int adapter_validate(const sa_adapter *sa, char *err, size_t errlen)
+{
+	if (!sa)
+		return fail(err, errlen, "adapter entry returned NULL");
+	if (sa->abi_version != SA_ABI_VERSION)
+		return fail(err, errlen, "adapter ABI version %u, steerd speaks %u",
+		            (unsigned)sa->abi_version, SA_ABI_VERSION);
+	if (!sa->name || !sa->version || !sa->description)
+		return fail(err, errlen, "adapter lacks a name, version or description");
+	if (!sa->create || !sa->destroy || !sa->step || !sa->step_count || !sa->time ||
+	    !sa->get || !sa->set || !sa->diag_len || !sa->diag_read || !sa->save ||
+	    !sa->restore)
+		return fail(err, errlen, "adapter '%s' leaves a required function NULL", sa->name);
+	if (sa->n_knobs && !sa->knobs)
+		return fail(err, errlen, "adapter '%s' has n_knobs but no knobs", sa->name);
+	if (sa->n_diags && !sa->diags)
+		return fail(err, errlen, "adapter '%s' has n_diags but no diags", sa->name);
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		if (validate_knob(sa, k, err, errlen) < 0)
+			return -1;
+	for (size_t d = 0; d < sa->n_diags; d++) {
+		const sa_diag *dg = &sa->diags[d];
+		if (!valid_identifier(dg->name) || !dg->unit || !dg->description || dg->rank > 1)
+			return fail(err, errlen, "diagnostic %zu of '%s' is malformed", d, sa->name);
+		for (size_t j = 0; j < d; j++)
+			if (strcmp(sa->diags[j].name, dg->name) == 0)
+				return fail(err, errlen, "diagnostic '%s' is declared twice", dg->name);
+		if (dg->axis && adapter_diag_index(sa, dg->axis) < 0)
+			return fail(err, errlen, "diagnostic '%s' names a missing axis '%s'",
+			            dg->name, dg->axis);
+	}
+	return 0;
+}
+
+static bool is_path(const char *name)
+{
+	size_t n = strlen(name);
+	return strchr(name, '/') || (n > 3 && strcmp(name + n - 3, ".so") == 0);
+}
+
+adapter *adapter_load(const char *name, char *err, size_t errlen)
+{
+	const sa_adapter *sa = NULL;
+	void *dl = NULL;
+
+	if (!is_path(name)) {
+		for (size_t i = 0; i < N_BUILTINS; i++)
+			if (strcmp(builtins[i].name, name) == 0)
+				sa = builtins[i].entry();
+		if (!sa) {
+			fail(err, errlen, "unknown adapter '%s' (built in:", name);
+			for (size_t i = 0; i < N_BUILTINS; i++) {
+				size_t used = strlen(err);
+				snprintf(err + used, errlen - used, " %s", builtins[i].name);
+			}
+			size_t used = strlen(err);
+			snprintf(err + used, errlen - used, "; or give the path of a .so)");
+			return NULL;
+		}
+	} else {
+		dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+		if (!dl) {
+			fail(err, errlen, "cannot load adapter: %s", dlerror());
+			return NULL;
+		}
+		sa_entry_fn entry;
+		/* POSIX guarantees function pointers survive this conversion. */
+		*(void **)&entry = dlsym(dl, SA_ENTRY_SYMBOL);
+		if (!entry) {
+			fail(err, errlen, "%s does not export %s()", name, SA_ENTRY_SYMBOL);
+			dlclose(dl);
+			return NULL;
+		}
+		sa = entry();
+	}
+
+	char why[256];
+	if (adapter_validate(sa, why, sizeof why) < 0) {
+		fail(err, errlen, "%s: %s", name, why);
+		if (dl)
+			dlclose(dl);
+		return NULL;
+	}
+	adapter *a = calloc(1, sizeof *a);
+	if (!a || !(a->source = strdup(dl ? name : "builtin"))) {
+		free(a);
+		if (dl)
+			dlclose(dl);
+		fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->sa = sa;
+	a->dl = dl;
+	return a;
+}
+
+void adapter_destroy(adapter **ap)
+{
+	if (!ap || !*ap)
+		return;
+	if ((*ap)->dl)
+		dlclose((*ap)->dl);
+	free((*ap)->source);
+	free(*ap);
+	*ap = NULL;
+}
+
+int adapter_knob_index(const sa_adapter *sa, const char *name)
+{
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		if (strcmp(sa->knobs[k].name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
+int adapter_diag_index(const sa_adapter *sa, const char *name)
+{
+	for (size_t d = 0; d < sa->n_diags; d++)
+		if (strcmp(sa->diags[d].name, name) == 0)
+			return (int)d;
+	return -1;
+}
+
+const char *adapter_type_name(sa_type t)
+{
+	switch (t) {
+	case SA_DOUBLE: return "double";
+	case SA_INT: return "int";
+	case SA_BOOL: return "bool";
+	case SA_ENUM: return "enum";
+	}
+	return "?";
+}
+
+int adapter_enum_index(const sa_knob *knob, const char *choice)
+{
+	if (knob->type != SA_ENUM)
+		return -1;
+	for (int i = 0; knob->choices[i]; i++)
+		if (strcmp(knob->choices[i], choice) == 0)
+			return i;
+	return -1;
+}
+
+static int64_t enum_count(const sa_knob *knob)
+{
+	int64_t n = 0;
+	while (knob->choices[n])
+		n++;
+	return n;
+}
+
+int adapter_check_value(const sa_knob *knob, sa_value v, char *err, size_t errlen)
+{
+	switch (knob->type) {
+	case SA_DOUBLE:
+		if (!isfinite(v.d))
+			return fail(err, errlen, "%s must be a finite number", knob->name);
+		if (v.d < knob->min || v.d > knob->max)
+			return fail(err, errlen, "%s = %g is out of range [%g, %g] %s", knob->name,
+			            v.d, knob->min, knob->max, knob->unit);
+		return 0;
+	case SA_INT:
+		if ((double)v.i < knob->min || (double)v.i > knob->max)
+			return fail(err, errlen, "%s = %lld is out of range [%.0f, %.0f]", knob->name,
+			            (long long)v.i, knob->min, knob->max);
+		return 0;
+	case SA_BOOL:
+		if (v.i != 0 && v.i != 1)
+			return fail(err, errlen, "%s must be true or false", knob->name);
+		return 0;
+	case SA_ENUM:
+		if (v.i < 0 || v.i >= enum_count(knob))
+			return fail(err, errlen, "%s: no such choice", knob->name);
+		return 0;
+	}
+	return fail(err, errlen, "%s has an unknown type", knob->name);
+}
+
+int adapter_value_from_double(const sa_knob *knob, double x, sa_value *out,
+                              char *err, size_t errlen)
+{
+	if (!isfinite(x))
+		return fail(err, errlen, "%s must be a finite number", knob->name);
+	switch (knob->type) {
+	case SA_DOUBLE:
+		out->d = x;
+		return 0;
+	case SA_INT:
+	case SA_ENUM:
+		/* 2^62 keeps the conversion exact and away from overflow. */
+		if (x != floor(x) || fabs(x) > 4.6e18)
+			return fail(err, errlen, "%s must be an integer", knob->name);
+		out->i = (int64_t)x;
+		return 0;
+	case SA_BOOL:
+		if (x != 0.0 && x != 1.0)
+			return fail(err, errlen, "%s must be true or false", knob->name);
+		out->i = (int64_t)x;
+		return 0;
+	}
+	return fail(err, errlen, "%s has an unknown type", knob->name);
+}
+
+double adapter_value_as_double(const sa_knob *knob, sa_value v)
+{
+	return knob->type == SA_DOUBLE ? v.d : (double)v.i;
+}
+
+bool adapter_value_equal(const sa_knob *knob, sa_value a, sa_value b)
+{
+	if (knob->type == SA_DOUBLE)
+		return memcmp(&a.d, &b.d, sizeof a.d) == 0;
+	return a.i == b.i;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * adapter.h — the host side of the sim-adapter ABI: finding an adapter
+ * (built in, or a shared object loaded with dlopen), checking its ABI version
+ * and descriptor, and the knob checks every caller shares.
+ */
+#ifndef STEERD_ADAPTER_HOST_H
+#define STEERD_ADAPTER_HOST_H
+
+#include <stdbool.h>
+#include "steerd_adapter.h"
+
+/* A loaded adapter. Owns the dlopen handle, if any. */
+typedef struct adapter {
+	const sa_adapter *sa; /* the descriptor; never NULL */
+	void *dl;             /* dlopen handle of an external adapter, or NULL */
+	char *source;         /* "builtin" or the shared object's path; owned */
+} adapter;
+
+/*
+ * Load the adapter named `name`: a built-in name (e.g. "pic1d") or, when it
+ * contains a '/' or ends in ".so", the path of a shared object exporting
+ * SA_ENTRY_SYMBOL. A wrong ABI version or an inconsistent descriptor is
+ * refused. Returns NULL with a message in err.
+ */
+adapter *adapter_load(const char *name, char *err, size_t errlen);
+
+/* Unload and free; sets *ap to NULL. NULL-safe. */
+void adapter_destroy(adapter **ap);
+
+/* Check a descriptor for consistency (also run by adapter_load). */
+int adapter_validate(const sa_adapter *sa, char *err, size_t errlen);
+
+/* Index of the knob or diagnostic called name, or -1. */
+int adapter_knob_index(const sa_adapter *sa, const char *name);
+int adapter_diag_index(const sa_adapter *sa, const char *name);
+
+/* Names of the built-in adapters, NULL-terminated. */
+const char *const *adapter_builtin_names(void);
+
+/* Name of a sa_type ("double", "int", "bool", "enum"). */
+const char *adapter_type_name(sa_type t);
+
+/*
+ * Check v against knob's type and bounds (NaN and Inf refused for doubles,
+ * bool is 0/1, enum index within choices). 0 or -1 with a message.
+ */
+int adapter_check_value(const sa_knob *knob, sa_value v, char *err, size_t errlen);
+
+/*
+ * Convert a double (as from JSON or YAML) to knob's value type: ints must be
+ * integral, bools 0/1. Does not check bounds. 0 or -1 with a message.
+ */
+int adapter_value_from_double(const sa_knob *knob, double x, sa_value *out,
+                              char *err, size_t errlen);
+
+/* Index of an enum choice by name, or -1. */
+int adapter_enum_index(const sa_knob *knob, const char *choice);
+
+/* The value as a double (enum: its index). */
+double adapter_value_as_double(const sa_knob *knob, sa_value v);
+
+/* Equal values of the knob's type (doubles compared bitwise). */
+bool adapter_value_equal(const sa_knob *knob, sa_value a, sa_value b);
+
+#endif
