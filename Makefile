@@ -19,9 +19,12 @@ PYTHON  ?= /usr/bin/python3
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
             libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py tmux
 
-PKGS      := libzmq yaml-0.1 hdf5 readline jansson
+PKGS      := libzmq yaml-0.1 hdf5 jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# readline's .pc defines _XOPEN_SOURCE=600, which would hide GNU extensions
+# everywhere; the console links it, and gets by with _GNU_SOURCE.
+READLINE_LIBS = $(shell pkg-config --libs readline)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 WARN     := -Wall -Wextra -Werror
@@ -49,7 +52,7 @@ BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 
-PROGRAMS := $(BUILD)/steerd $(if $(wildcard console/main.c),$(BUILD)/steer-console)
+PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
 
 .PHONY: all deps build run test check tests-build bench install uninstall clean
 
@@ -67,7 +70,7 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-build: $(PROGRAMS) $(BUILD)/steerd.pc $(EXAMPLE_SO)
+build: $(PROGRAMS) $(EXAMPLE_SO)
 
 # libsim: the adapter host and the built-in adapters. libsteerd-core: the daemon
 # minus main(). Tests of the simulation alone (tests/unit/test_sim_*.c) link
@@ -86,21 +89,19 @@ $(BUILD)/%.o: %.c
 
 CORE_LIBS = $(BUILD)/libsteerd-core.a $(BUILD)/libsim.a
 
-$(BUILD)/steerd: $(BUILD)/steerd/main.o $(CORE_LIBS)
+$(BUILD)/bin/steerd: $(BUILD)/steerd/main.o $(CORE_LIBS)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -rdynamic $^ $(LIBS) -o $@
 
-$(BUILD)/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(CORE_LIBS)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+$(BUILD)/bin/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(READLINE_LIBS) -o $@
 
 # The example external adapter: one small file, built as any user would build theirs.
 $(EXAMPLE_SO): examples/oscillator/oscillator.c sim-adapter/steerd_adapter.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -shared -fPIC $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
 	  $(ALL_LDFLAGS) -lm -o $@
-
-$(BUILD)/steerd.pc: sim-adapter/steerd.pc.in Makefile
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 $(BUILD)/tests/test_sim_%: tests/unit/test_sim_%.c $(BUILD)/libsim.a
 	@mkdir -p $(@D)
@@ -133,14 +134,16 @@ bench: deps
 run: deps
 	@$(MAKE) --no-print-directory build
 	@echo "steerd runs in the foreground (Ctrl-C stops it). Attach from another terminal:"
-	@echo "    $(BUILD)/steer-console -C $(BUILD)/diode.json"
-	@exec $(BUILD)/steerd -c configs/diode.yaml --connection-file $(BUILD)/diode.json
+	@echo "    $(BUILD)/bin/steer-console -C $(BUILD)/diode.json"
+	@exec $(BUILD)/bin/steerd -c configs/diode.yaml --connection-file $(BUILD)/diode.json
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 sim-adapter/steerd_adapter.h $(DESTDIR)$(INCDIR)/
-	install -m 0644 $(BUILD)/steerd.pc $(DESTDIR)$(PCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	  sim-adapter/steerd.pc.in > $(DESTDIR)$(PCDIR)/steerd.pc
+	chmod 0644 $(DESTDIR)$(PCDIR)/steerd.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \

@@ -109,9 +109,20 @@ int adapter_validate(const sa_adapter *sa, char *err, size_t errlen)
 		for (size_t j = 0; j < d; j++)
 			if (strcmp(sa->diags[j].name, dg->name) == 0)
 				return fail(err, errlen, "diagnostic '%s' is declared twice", dg->name);
-		if (dg->axis && adapter_diag_index(sa, dg->axis) < 0)
+	}
+	/* Axes in a second pass: an axis may name a later diagnostic, whose name
+	 * must have been checked (non-NULL) before adapter_diag_index reads it. */
+	for (size_t d = 0; d < sa->n_diags; d++) {
+		const sa_diag *dg = &sa->diags[d];
+		if (!dg->axis)
+			continue;
+		int a = adapter_diag_index(sa, dg->axis);
+		if (a < 0)
 			return fail(err, errlen, "diagnostic '%s' names a missing axis '%s'",
 			            dg->name, dg->axis);
+		if (dg->rank != 1 || sa->diags[a].rank != 1)
+			return fail(err, errlen, "diagnostic '%s': an axis joins two arrays, "
+			            "but '%s' or its axis '%s' is a scalar", dg->name, dg->name, dg->axis);
 	}
 	return 0;
 }
@@ -128,10 +139,13 @@ adapter *adapter_load(const char *name, char *err, size_t errlen)
 	void *dl = NULL;
 
 	if (!is_path(name)) {
-		for (size_t i = 0; i < N_BUILTINS; i++)
-			if (strcmp(builtins[i].name, name) == 0)
-				sa = builtins[i].entry();
-		if (!sa) {
+		bool found = false;
+		for (size_t i = 0; i < N_BUILTINS && !found; i++)
+			if (strcmp(builtins[i].name, name) == 0) {
+				found = true;
+				sa = builtins[i].entry(); /* NULL is refused by validate */
+			}
+		if (!found) {
 			fail(err, errlen, "unknown adapter '%s' (built in:", name);
 			for (size_t i = 0; i < N_BUILTINS; i++) {
 				size_t used = strlen(err);

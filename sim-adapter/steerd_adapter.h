@@ -154,8 +154,9 @@ typedef struct sa_adapter {
 	int (*save)(const void *sim, const sa_writer *w, char *err, size_t errlen);
 
 	/*
-	 * Overwrite the state of sim — freshly made by create() with the same
-	 * knob values that were saved — with a saved state. On failure the host
+	 * Overwrite the state of sim — freshly made by create() with the knob
+	 * values current at save time (the host saves them with get()) — with a
+	 * saved state. On failure the host
 	 * destroys sim, so a partial restore is never used.
 	 */
 	int (*restore)(void *sim, const sa_reader *r, char *err, size_t errlen);
@@ -163,6 +164,12 @@ typedef struct sa_adapter {
 
 /* The entry function an adapter exports (see SA_ENTRY_SYMBOL). */
 typedef const sa_adapter *(*sa_entry_fn)(void);
+
+/*
+ * An external adapter defines this; declared here so that C++ adapters get C
+ * linkage without writing extern "C" themselves.
+ */
+const sa_adapter *steerd_adapter_entry(void);
 
 #ifdef __cplusplus
 }

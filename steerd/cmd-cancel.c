@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cmd-cancel.c — `cancel`: stop ramps where they are (one by id or knob, or all). */
+#include "cmd.h"
+#include "run.h"
+
+#include <stdlib.h>
+
+static int cancel_exec(cmd_ctx *ctx, const json_t *body)
+{
+	static const char *const allowed[] = { "id", "knob", NULL };
+	if (cmd_check_keys(ctx, body, allowed) < 0)
+		return -1;
+	if (json_object_get(body, "id") && json_object_get(body, "knob"))
+		return cmd_fail(ctx, E_BAD_ARGUMENT, "give 'id' or 'knob', not both");
+	change *ch = change_new(&cmd_cancel_entry);
+	if (!ch)
+		return cmd_fail(ctx, E_INTERNAL, "out of memory");
+	if (json_object_get(body, "id") &&
+	    cmd_get_count(ctx, body, "id", 1, UINT64_MAX >> 1, &ch->count) < 0) {
+		change_destroy(&ch);
+		return -1;
+	}
+	const json_t *knob = json_object_get(body, "knob");
+	if (knob) {
+		ch->items = calloc(1, sizeof *ch->items);
+		if (!json_is_string(knob) || !ch->items ||
+		    cmd_runtime_knob(ctx, json_string_value(knob), &ch->items[0].knob) < 0) {
+			if (!ctx->err_code)
+				cmd_fail(ctx, E_BAD_ARGUMENT, "'knob' must be a knob name");
+			change_destroy(&ch);
+			return -1;
+		}
+		ch->n_items = 1;
+	}
+	ctx->change = ch;
+	return 0;
+}
+
+static void cancel_apply(run *r, change *ch) { run_cancel_ramps(r, ch); }
+
+const cmd_entry cmd_cancel_entry = {
+	.name = "cancel",
+	.usage = "{\"id\": RAMP_ID} | {\"knob\": KNOB} | {}",
+	.summary = "cancel a ramp (by id or knob) or all ramps; knobs keep their current values",
+	.changes = true,
+	.exec = cancel_exec,
+	.apply = cancel_apply,
+};

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cmd.c — the command table and helpers shared by the cmd-*.c files. */
+#include "cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cmd_entry *const cmd_table[] = {
+	&cmd_hello_entry, &cmd_status_entry, &cmd_params_entry, &cmd_get_entry,
+	&cmd_set_entry, &cmd_ramp_entry, &cmd_ramps_entry, &cmd_cancel_entry,
+	&cmd_pause_entry, &cmd_resume_entry, &cmd_step_entry, &cmd_snapshot_entry,
+	&cmd_shutdown_entry, NULL,
+};
+
+const cmd_entry *const *cmd_all(void) { return cmd_table; }
+
+const cmd_entry *cmd_find(const char *name)
+{
+	for (size_t i = 0; cmd_table[i]; i++)
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
+	return NULL;
+}
+
+int cmd_fail(cmd_ctx *ctx, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err_msg, sizeof ctx->err_msg, fmt, ap);
+	va_end(ap);
+	ctx->err_code = code;
+	return -1;
+}
+
+void change_fail(change *ch, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ch->err_msg, sizeof ch->err_msg, fmt, ap);
+	va_end(ap);
+	ch->err_code = code;
+}
+
+int cmd_check_keys(cmd_ctx *ctx, const json_t *body, const char *const *allowed)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)body, key, value) {
+		bool known = false;
+		for (size_t i = 0; allowed[i]; i++)
+			known |= strcmp(key, allowed[i]) == 0;
+		if (!known)
+			return cmd_fail(ctx, E_BAD_ARGUMENT, "unknown argument '%.64s'", key);
+	}
+	return 0;
+}
+
+int cmd_get_count(cmd_ctx *ctx, const json_t *body, const char *key, uint64_t min, uint64_t max,
+                  uint64_t *out)
+{
+	json_t *j = json_object_get(body, key);
+	if (!j)
+		return cmd_fail(ctx, E_BAD_ARGUMENT, "missing argument '%s'", key);
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    (uint64_t)json_integer_value(j) < min || (uint64_t)json_integer_value(j) > max)
+		return cmd_fail(ctx, E_BAD_ARGUMENT, "'%s' must be an integer in [%llu, %llu]", key,
+		                (unsigned long long)min, (unsigned long long)max);
+	*out = (uint64_t)json_integer_value(j);
+	return 0;
+}
+
+change *change_new(const cmd_entry *cmd)
+{
+	change *ch = calloc(1, sizeof *ch);
+	if (ch)
+		ch->cmd = cmd;
+	return ch;
+}
+
+void change_destroy(change **chp)
+{
+	if (!chp || !*chp)
+		return;
+	change *ch = *chp;
+	wire_request_free(&ch->req);
+	free(ch->items);
+	json_decref(ch->result);
+	free(ch);
+	*chp = NULL;
+}
+
+int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out)
+{
+	int k = adapter_knob_index(ctx->sa, name);
+	if (k < 0)
+		return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob '%.64s'", name);
+	if (!ctx->sa->knobs[k].runtime)
+		return cmd_fail(ctx, E_FIXED_KNOB, "%s is fixed after start", name);
+	*out = (size_t)k;
+	return 0;
+}
+
+int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self)
+{
+	static const char *const allowed[] = { NULL };
+	if (cmd_check_keys(ctx, body, allowed) < 0)
+		return -1;
+	ctx->change = change_new(self);
+	return ctx->change ? 0 : cmd_fail(ctx, E_INTERNAL, "out of memory");
+}

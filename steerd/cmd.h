@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cmd.h — the control commands, one per file (cmd-NAME.c), each an entry of
+ * the table in cmd.c: name, usage, summary and the functions that run it.
+ *
+ * A command runs in up to two places:
+ *   exec   on the control thread, always: checks the body and either answers
+ *          at once from the mirror (reads) or fills in a change (writes);
+ *   apply  on the simulation thread, between steps, for writes only: makes
+ *          the change and fills in the reply. No write ever waits for more
+ *          than the current step to end.
+ */
+#ifndef STEERD_CMD_H
+#define STEERD_CMD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "mirror.h"
+#include "wire.h"
+
+typedef struct run run;
+
+/* One knob change of a set or ramp. */
+typedef struct knob_change {
+	size_t knob;
+	sa_value value; /* set: the value; ramp: the target */
+	uint64_t steps; /* ramp: duration, or 0 when rate is used */
+	double rate;    /* ramp: units per step, or 0 */
+} knob_change;
+
+/* A change handed from the control thread to the simulation thread. */
+typedef struct change {
+	const struct cmd_entry *cmd;
+	wire_request req;       /* the request; answered by the control thread */
+	knob_change *items;     /* set/ramp; owned */
+	size_t n_items;
+	uint64_t count;         /* step: steps to run; cancel: ramp id (0: all) */
+	/* Filled by apply: */
+	json_t *result;         /* reply body when ok */
+	const char *err_code;   /* or an error */
+	char err_msg[256];
+} change;
+
+/* What exec sees. */
+typedef struct cmd_ctx {
+	const config *cfg;
+	const sa_adapter *sa;
+	mirror *mirror;
+	const char *stream_endpoint;
+	const char *client;
+	/* Out: an error, or the reply body of a read, or a change to forward. */
+	const char *err_code;
+	char err_msg[256];
+	json_t *result;
+	change *change;
+} cmd_ctx;
+
+typedef struct cmd_entry {
+	const char *name;
+	const char *usage;   /* the body, e.g. {"values": {KNOB: VALUE, ...}} */
+	const char *summary; /* one line */
+	bool changes;        /* a write: may be refused to observers (security issue) */
+	/* 0 and ctx->result or ctx->change set, or -1 and ctx->err_* set. */
+	int (*exec)(cmd_ctx *ctx, const json_t *body);
+	/* Simulation thread; fills ch->result or ch->err_*. */
+	void (*apply)(run *r, change *ch);
+} cmd_entry;
+
+/* The entries, one per cmd-*.c file. */
+extern const cmd_entry cmd_hello_entry, cmd_status_entry, cmd_params_entry, cmd_get_entry,
+    cmd_set_entry, cmd_ramp_entry, cmd_ramps_entry, cmd_cancel_entry, cmd_pause_entry,
+    cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry;
+
+/* The command called name, or NULL. */
+const cmd_entry *cmd_find(const char *name);
+
+/* All commands, NULL-terminated, in the order `hello` lists them. */
+const cmd_entry *const *cmd_all(void);
+
+/* Helpers for exec/apply. */
+int cmd_fail(cmd_ctx *ctx, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void change_fail(change *ch, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Refuse keys of body outside the NULL-terminated list `allowed`. */
+int cmd_check_keys(cmd_ctx *ctx, const json_t *body, const char *const *allowed);
+
+/* A new change for this command (the request is moved in by the control thread). */
+change *change_new(const cmd_entry *cmd);
+void change_destroy(change **chp);
+
+/* Read a non-negative integer argument; -1 with ctx error when absent/wrong. */
+int cmd_get_count(cmd_ctx *ctx, const json_t *body, const char *key, uint64_t min,
+                  uint64_t max, uint64_t *out);
+
+/* Resolve a knob that may change while running; -1 (unknown_name, fixed_knob) if not. */
+int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out);
+
+/* exec of a write that takes no arguments: an empty change for `self`. */
+int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self);
+
+#endif

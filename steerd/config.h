@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * config.h — the daemon's YAML configuration, checked against a schema.
+ *
+ * The schema has two parts: the daemon's own settings, a table of typed and
+ * bounded entries (config.c), and the simulation's knobs, taken from the
+ * adapter's descriptor. Unknown keys, duplicate keys, wrong types and values
+ * out of range are refused with "file:line:col: message" (1-based), and
+ * nothing is returned.
+ */
+#ifndef STEERD_CONFIG_H
+#define STEERD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adapter.h"
+
+/* A scheduled change: at step `at`, set a knob or start a ramp on it. */
+typedef enum { SCHED_SET, SCHED_RAMP } sched_kind;
+
+typedef struct sched_entry {
+	uint64_t at;     /* step boundary at which it applies */
+	sched_kind kind;
+	size_t knob;     /* index into the adapter's knobs */
+	sa_value value;  /* SCHED_SET: the value; SCHED_RAMP: the target */
+	uint64_t steps;  /* SCHED_RAMP: duration in steps, or 0 when rate is given */
+	double rate;     /* SCHED_RAMP: knob units per step (> 0), or 0 when steps is given */
+} sched_entry;
+
+typedef enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
+
+typedef struct config {
+	char *path;           /* as given */
+	char *text;           /* the whole file, NUL-terminated (kept for checkpoints) */
+
+	adapter *adapter;     /* loaded from simulation.adapter; owned */
+	sa_value *knobs;      /* initial value of each adapter knob (defaults filled in) */
+
+	char *control_endpoint;     /* endpoints.control, default tcp://127.0.0.1:* */
+	char *diagnostics_endpoint; /* endpoints.diagnostics, default tcp://127.0.0.1:* */
+	char *connection_file;      /* endpoints.connection_file, or NULL */
+	bool allow_remote;          /* endpoints.allow_remote, default false */
+
+	bool start_paused;    /* run.start: running (default) | paused */
+	uint64_t max_steps;   /* run.max_steps: stop (as on SIGTERM) after it; 0 = never */
+
+	unsigned scalars_every;   /* diagnostics.scalars_every, default 1 (0 = never) */
+	unsigned arrays_every;    /* diagnostics.arrays_every, default 100 (0 = never) */
+	unsigned *every;          /* per adapter diagnostic: publish cadence in steps,
+	                             from the two above unless diagnostics.every names it */
+	unsigned heartbeat_ms;    /* diagnostics.heartbeat_ms, default 1000 */
+	unsigned send_hwm;        /* diagnostics.send_hwm, default 1000 messages */
+	char **indicators;        /* diagnostics.indicators: scalar diagnostics whose
+	                             0 <-> non-0 edges are published as events;
+	                             default: "virtual_cathode" if the adapter has it */
+	size_t n_indicators;
+
+	sched_entry *schedule;    /* sorted by `at` (stable) */
+	size_t n_schedule;
+
+	size_t max_message_bytes; /* limits.max_message_bytes, default 65536 */
+	log_level log_level;      /* log_level: error|warn|info|debug, default info */
+} config;
+
+/*
+ * Read and check the file at path. On success *out owns a new config.
+ * On failure returns -1 and writes "path:line:col: message" (or "path: message"
+ * when no position applies) into err.
+ */
+int config_load(const char *path, config **out, char *err, size_t errlen);
+
+/* Same, from text in memory; path is only used in messages. */
+int config_parse(const char *path, const char *text, size_t len, config **out,
+                 char *err, size_t errlen);
+
+/* Free; sets *cp to NULL. NULL-safe. */
+void config_destroy(config **cp);
+
+#endif

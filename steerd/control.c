@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* control.c — the control thread: ROUTER requests in, replies out (see control.h). */
+#include "control.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cmd.h"
+#include "log.h"
+
+#define PIPE_ENDPOINT "inproc://steerd-changes"
+#define BURST 64 /* requests served before looking at the pipe again */
+
+struct control {
+	const config *cfg;
+	mirror *mirror;
+	const char *stream_endpoint;
+	void *router;
+	void *pipe;      /* control thread's end */
+	void *sim_pipe;  /* simulation thread's end */
+	char endpoint[256];
+	pthread_t thread;
+	bool started;
+};
+
+control *control_new(void *zctx, const config *cfg, mirror *m, const char *stream_endpoint,
+                     char *err, size_t errlen)
+{
+	control *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->cfg = cfg;
+	c->mirror = m;
+	c->stream_endpoint = stream_endpoint;
+	c->router = zmq_socket(zctx, ZMQ_ROUTER);
+	c->pipe = zmq_socket(zctx, ZMQ_PAIR);
+	c->sim_pipe = zmq_socket(zctx, ZMQ_PAIR);
+	/*
+	 * Requests up to max_message_bytes are read and, when too large for a
+	 * command, answered with an error; a frame past the hard limit makes
+	 * libzmq drop the connection before it is buffered.
+	 */
+	int64_t hard = (int64_t)cfg->max_message_bytes * 4;
+	int linger = 1000, zero = 0;
+	zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard);
+	zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(c->pipe, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(c->sim_pipe, ZMQ_LINGER, &zero, sizeof zero);
+	/* The pipe must never drop a change: no high-water mark. */
+	zmq_setsockopt(c->pipe, ZMQ_SNDHWM, &zero, sizeof zero);
+	zmq_setsockopt(c->pipe, ZMQ_RCVHWM, &zero, sizeof zero);
+	zmq_setsockopt(c->sim_pipe, ZMQ_SNDHWM, &zero, sizeof zero);
+	zmq_setsockopt(c->sim_pipe, ZMQ_RCVHWM, &zero, sizeof zero);
+	if (zmq_bind(c->pipe, PIPE_ENDPOINT) != 0 || zmq_connect(c->sim_pipe, PIPE_ENDPOINT) != 0) {
+		snprintf(err, errlen, "cannot make the change pipe: %s", zmq_strerror(errno));
+		control_destroy(&c);
+		return NULL;
+	}
+	if (zmq_bind(c->router, cfg->control_endpoint) != 0) {
+		snprintf(err, errlen, "cannot bind control endpoint %s: %s", cfg->control_endpoint,
+		         zmq_strerror(errno));
+		control_destroy(&c);
+		return NULL;
+	}
+	size_t len = sizeof c->endpoint;
+	zmq_getsockopt(c->router, ZMQ_LAST_ENDPOINT, c->endpoint, &len);
+	return c;
+}
+
+const char *control_endpoint(const control *c) { return c->endpoint; }
+void *control_sim_pipe(control *c) { return c->sim_pipe; }
+
+/* Answer a change the simulation thread handed back. */
+static void answer_change(control *c, change *ch)
+{
+	if (ch->err_code) {
+		log_info("%s by %s refused: %s", ch->cmd->name, ch->req.client, ch->err_msg);
+		wire_reply_error(c->router, &ch->req, ch->err_code, ch->err_msg);
+	} else {
+		log_info("%s by %s applied", ch->cmd->name, ch->req.client);
+		wire_reply(c->router, &ch->req, true, ch->result);
+		ch->result = NULL;
+	}
+	change_destroy(&ch);
+}
+
+static void serve_request(control *c, wire_request *req)
+{
+	if (req->err_code) {
+		log_debug("bad request from %s: %s", req->client, req->err_msg);
+		wire_reply_error(c->router, req, req->err_code, req->err_msg);
+		return;
+	}
+	const cmd_entry *cmd = cmd_find(req->cmd);
+	if (!cmd) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "unknown command '%.63s' (try hello)", req->cmd);
+		wire_reply_error(c->router, req, E_UNKNOWN_COMMAND, msg);
+		return;
+	}
+	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .mirror = c->mirror,
+	                .stream_endpoint = c->stream_endpoint, .client = req->client };
+	if (cmd->exec(&ctx, req->body) < 0) {
+		wire_reply_error(c->router, req, ctx.err_code ? ctx.err_code : E_INTERNAL, ctx.err_msg);
+	} else if (ctx.change) {
+		change *ch = ctx.change;
+		ch->req = *req; /* the request, frames and all, moves into the change */
+		memset(req, 0, sizeof *req);
+		if (zmq_send(c->pipe, &ch, sizeof ch, 0) != (int)sizeof ch) {
+			wire_reply_error(c->router, &ch->req, E_INTERNAL, "cannot reach the simulation thread");
+			change_destroy(&ch);
+		}
+	} else {
+		wire_reply(c->router, req, true, ctx.result);
+	}
+}
+
+static void *control_main(void *arg)
+{
+	control *c = arg;
+	zmq_pollitem_t items[] = {
+		{ .socket = c->pipe, .events = ZMQ_POLLIN },
+		{ .socket = c->router, .events = ZMQ_POLLIN },
+	};
+	for (;;) {
+		if (zmq_poll(items, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("control poll: %s", zmq_strerror(errno));
+			break;
+		}
+		if (items[0].revents & ZMQ_POLLIN) {
+			change *ch = NULL;
+			if (zmq_recv(c->pipe, &ch, sizeof ch, 0) == (int)sizeof ch) {
+				if (!ch)
+					break; /* the simulation thread is done */
+				answer_change(c, ch);
+			}
+		}
+		for (int i = 0; i < BURST && (items[1].revents & ZMQ_POLLIN); i++) {
+			wire_request req;
+			if (wire_recv(c->router, &req, c->cfg->max_message_bytes) < 0)
+				break;
+			serve_request(c, &req);
+		}
+	}
+	return NULL;
+}
+
+int control_start(control *c)
+{
+	/* Signals go to the simulation thread's handler, never interrupt this one. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&c->thread, NULL, control_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -1;
+	c->started = true;
+	return 0;
+}
+
+void control_stop(control *c)
+{
+	if (!c->started)
+		return;
+	change *none = NULL;
+	zmq_send(c->sim_pipe, &none, sizeof none, 0);
+	pthread_join(c->thread, NULL);
+	c->started = false;
+	/* Changes sent after the simulation thread's last look: free them unanswered. */
+	change *ch;
+	while (zmq_recv(c->sim_pipe, &ch, sizeof ch, ZMQ_DONTWAIT) == (int)sizeof ch)
+		change_destroy(&ch);
+}
+
+void control_destroy(control **cp)
+{
+	if (!cp || !*cp)
+		return;
+	control *c = *cp;
+	if (c->router)
+		zmq_close(c->router);
+	if (c->pipe)
+		zmq_close(c->pipe);
+	if (c->sim_pipe)
+		zmq_close(c->sim_pipe);
+	free(c);
+	*cp = NULL;
+}

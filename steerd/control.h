@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * control.h — the control channel: a ROUTER socket served by its own thread.
+ *
+ * Reads are answered on that thread from the mirror, so they take
+ * microseconds even while a long step runs. Writes are handed to the
+ * simulation thread over an inproc pipe (a pointer to a `change`), applied at
+ * the next step boundary and handed back to be answered.
+ */
+#ifndef STEERD_CONTROL_H
+#define STEERD_CONTROL_H
+
+#include "config.h"
+#include "mirror.h"
+
+typedef struct control control;
+
+/* Bind the ROUTER socket and make the pipe. NULL with a message on failure. */
+control *control_new(void *zctx, const config *cfg, mirror *m, const char *stream_endpoint,
+                     char *err, size_t errlen);
+
+/* The bound endpoint, ports resolved. */
+const char *control_endpoint(const control *c);
+
+/* The simulation thread's end of the pipe (see run.h). */
+void *control_sim_pipe(control *c);
+
+/* Start serving on a new thread. 0 or -1. */
+int control_start(control *c);
+
+/* Stop the thread (after the simulation thread has answered its last change) and join it. */
+void control_stop(control *c);
+
+/* Free; the thread must be stopped. Sets *cp to NULL. */
+void control_destroy(control **cp);
+
+#endif

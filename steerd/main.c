@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* main.c — steerd: host a simulation and let people steer it while it runs. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "connfile.h"
+#include "control.h"
+#include "log.h"
+#include "mirror.h"
+#include "run.h"
+#include "stream.h"
+#include "version.h"
+
+/* Set by the signal handler, read by the simulation thread between steps. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
+	        "       steerd --help | --version\n"
+	        "\n"
+	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
+	        "and serves the control protocol (PROTOCOL.md) until SIGTERM, SIGINT or a\n"
+	        "`shutdown` command.\n"
+	        "\n"
+	        "  -c, --config FILE          the run's configuration (required)\n"
+	        "  -C, --connection-file PATH where to write the JSON connection file (mode 0600);\n"
+	        "                             default: endpoints.connection_file, else\n"
+	        "                             $XDG_RUNTIME_DIR (or /tmp)/steerd-PID.json\n"
+	        "  -l, --log-level LEVEL      error, warn, info (default) or debug\n"
+	        "      --check                check the configuration and exit\n"
+	        "  -h, --help                 this text\n"
+	        "  -V, --version              the version\n"
+	        "\n"
+	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
+	        "69 an endpoint cannot be bound; 73 the connection file cannot be written;\n"
+	        "70 internal error.\n");
+}
+
+typedef struct options {
+	const char *config;
+	const char *connection_file;
+	const char *log_level;
+	int check;
+} options;
+
+static int parse_options(int argc, char **argv, options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "connection-file", required_argument, NULL, 'C' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:C:l:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'C': o->connection_file = optarg; break;
+		case 'l': o->log_level = optarg; break;
+		case 'k': o->check = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("steerd %s (sim-adapter ABI %u)\n", STEERD_VERSION, SA_ABI_VERSION); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "steerd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!o->config) {
+		fprintf(stderr, "steerd: no configuration given (-c FILE)\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_level(const char *name, log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = (log_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+static size_t count_scalars(const sa_adapter *sa)
+{
+	size_t n = 0;
+	for (size_t d = 0; d < sa->n_diags; d++)
+		n += sa->diags[d].rank == 0;
+	return n;
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	options opt = { 0 };
+	if (parse_options(argc, argv, &opt) < 0)
+		return EX_USAGE;
+	log_level level = LOG_INFO;
+	if (opt.log_level && parse_level(opt.log_level, &level) < 0) {
+		fprintf(stderr, "steerd: unknown log level '%s'\n", opt.log_level);
+		return EX_USAGE;
+	}
+
+	char err[1024];
+	config *cfg = NULL;
+	if (config_load(opt.config, &cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "steerd: %s\n", err);
+		return EX_CONFIG;
+	}
+	log_set_level(opt.log_level ? level : cfg->log_level);
+	if (opt.check) {
+		printf("%s: ok (adapter %s)\n", opt.config, cfg->adapter->sa->name);
+		config_destroy(&cfg);
+		return 0;
+	}
+
+	char default_conn[512];
+	const char *conn_path = opt.connection_file ? opt.connection_file : cfg->connection_file;
+	if (!conn_path) {
+		const char *dir = getenv("XDG_RUNTIME_DIR");
+		snprintf(default_conn, sizeof default_conn, "%s/steerd-%d.json", dir && *dir ? dir : "/tmp",
+		         (int)getpid());
+		conn_path = default_conn;
+	}
+
+	install_signal_handlers();
+	const sa_adapter *sa = cfg->adapter->sa;
+	int status = EX_SOFTWARE;
+	void *zctx = zmq_ctx_new();
+	mirror *m = mirror_new(sa->n_knobs, count_scalars(sa));
+	stream *st = NULL;
+	control *ctl = NULL;
+	run *r = NULL;
+	if (!zctx || !m) {
+		log_error("out of memory");
+		goto out;
+	}
+	st = stream_new(zctx, cfg, sa, err, sizeof err);
+	if (st)
+		ctl = control_new(zctx, cfg, m, stream_endpoint(st), err, sizeof err);
+	if (!st || !ctl) {
+		log_error("%s", err);
+		status = EX_UNAVAILABLE;
+		goto out;
+	}
+	r = run_new(cfg, st, m, control_sim_pipe(ctl), err, sizeof err);
+	if (!r) {
+		log_error("cannot create the simulation: %s", err);
+		status = EX_CONFIG;
+		goto out;
+	}
+	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name, err,
+	                   sizeof err) < 0) {
+		log_error("%s", err);
+		status = EX_CANTCREAT;
+		goto out;
+	}
+	if (control_start(ctl) < 0) {
+		log_error("cannot start the control thread");
+		unlink(conn_path);
+		goto out;
+	}
+	log_info("steerd %s: adapter %s (%s), control %s, diagnostics %s", STEERD_VERSION, sa->name,
+	         cfg->adapter->source, control_endpoint(ctl), stream_endpoint(st));
+	log_info("connection file %s", conn_path);
+	if (strstr(cfg->control_endpoint, "127.") || strstr(cfg->control_endpoint, "localhost") ||
+	    strstr(cfg->control_endpoint, "[::1]") || strncmp(cfg->control_endpoint, "ipc://", 6) == 0)
+		log_info("no security configured: listening on loopback/ipc only");
+
+	run_loop(r, &stop_signal);
+
+	control_stop(ctl);
+	unlink(conn_path);
+	status = 0;
+out:
+	run_destroy(&r);
+	control_destroy(&ctl);
+	stream_destroy(&st);
+	mirror_destroy(&m);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	config_destroy(&cfg);
+	return status;
+}

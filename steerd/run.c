@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* run.c — the simulation thread: stepping, boundaries, changes, publishing. */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "value_json.h"
+
+#define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
+
+static double wall_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int find_scalar_slot(const run *r, const char *name)
+{
+	for (size_t i = 0; i < mirror_n_scalars(r->mirror); i++)
+		if (strcmp(r->sa->diags[r->scalar_diag[i]].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
+{
+	const sa_adapter *sa = cfg->adapter->sa;
+	run *r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->cfg = cfg;
+	r->sa = sa;
+	r->stream = st;
+	r->mirror = m;
+	r->pipe = pipe;
+	r->next_ramp_id = 1;
+	r->journal = json_array();
+	r->scalar_diag = calloc(sa->n_diags + 1, sizeof *r->scalar_diag);
+	r->indicator_slot = calloc(cfg->n_indicators + 1, sizeof *r->indicator_slot);
+	r->indicator_prev = calloc(cfg->n_indicators + 1, sizeof *r->indicator_prev);
+	if (!r->journal || !r->scalar_diag || !r->indicator_slot || !r->indicator_prev ||
+	    mirror_state_init(m, &r->pub) < 0) {
+		snprintf(err, errlen, "out of memory");
+		run_destroy(&r);
+		return NULL;
+	}
+	size_t n = 0;
+	for (size_t d = 0; d < sa->n_diags; d++)
+		if (sa->diags[d].rank == 0)
+			r->scalar_diag[n++] = d;
+	for (size_t i = 0; i < cfg->n_indicators; i++) {
+		int slot = find_scalar_slot(r, cfg->indicators[i]);
+		if (slot < 0) {
+			snprintf(err, errlen, "indicator '%s' is not a scalar diagnostic", cfg->indicators[i]);
+			run_destroy(&r);
+			return NULL;
+		}
+		r->indicator_slot[i] = (size_t)slot;
+	}
+	r->sim = sa->create(cfg->knobs, err, errlen);
+	if (!r->sim) {
+		run_destroy(&r);
+		return NULL;
+	}
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		r->pub.knobs[k] = sa->get(r->sim, k);
+	r->pub.state = cfg->start_paused ? RUN_PAUSED : RUN_RUNNING;
+	r->pub.step = sa->step_count(r->sim);
+	r->pub.time = sa->time(r->sim);
+	return r;
+}
+
+void run_destroy(run **rp)
+{
+	if (!rp || !*rp)
+		return;
+	run *r = *rp;
+	if (r->sim)
+		r->sa->destroy(r->sim);
+	mirror_state_free(&r->pub);
+	free(r->scalar_diag);
+	free(r->indicator_slot);
+	free(r->indicator_prev);
+	json_decref(r->journal);
+	free(r);
+	*rp = NULL;
+}
+
+void run_event(run *r, const char *name, json_t *fields)
+{
+	stream_publish_event(r->stream, name, r->pub.step, r->pub.time, fields);
+}
+
+static void journal(run *r, const char *client, size_t k, sa_value old, sa_value new_value)
+{
+	const sa_knob *kn = &r->sa->knobs[k];
+	json_array_append_new(r->journal,
+	                      json_pack("{s:I, s:s, s:s, s:o, s:o}", "step", (json_int_t)r->pub.step,
+	                                "client", client, "knob", kn->name, "old",
+	                                value_to_json(kn, old), "new", value_to_json(kn, new_value)));
+}
+
+/* Set one knob through the adapter; on success record it and announce it. */
+static int set_knob(run *r, size_t k, sa_value v, const char *client, bool announce, char *err,
+                    size_t errlen)
+{
+	sa_value old = r->pub.knobs[k];
+	if (r->sa->set(r->sim, k, v, err, errlen) < 0)
+		return -1;
+	r->pub.knobs[k] = r->sa->get(r->sim, k);
+	if (announce) {
+		const sa_knob *kn = &r->sa->knobs[k];
+		journal(r, client, k, old, r->pub.knobs[k]);
+		run_event(r, "knob_changed",
+		          json_pack("{s:s, s:o, s:o, s:s}", "knob", kn->name, "old", value_to_json(kn, old),
+		                    "new", value_to_json(kn, r->pub.knobs[k]), "client", client));
+	}
+	return 0;
+}
+
+static ramp *find_ramp(run *r, size_t knob)
+{
+	for (size_t i = 0; i < r->pub.n_ramps; i++)
+		if (r->pub.ramps[i].knob == knob)
+			return &r->pub.ramps[i];
+	return NULL;
+}
+
+static void remove_ramp(run *r, ramp *rp, const char *event, const char *client)
+{
+	const sa_knob *kn = &r->sa->knobs[rp->knob];
+	run_event(r, event,
+	          json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)rp->id, "knob", kn->name, "value",
+	                    value_to_json(kn, r->pub.knobs[rp->knob]), "client", client));
+	*rp = r->pub.ramps[--r->pub.n_ramps];
+}
+
+void run_set_knobs(run *r, change *ch)
+{
+	sa_value *old = calloc(ch->n_items + 1, sizeof *old);
+	if (!old) {
+		change_fail(ch, E_INTERNAL, "out of memory");
+		return;
+	}
+	/* All or none: apply in order, and undo the applied ones if the adapter refuses one. */
+	size_t done = 0;
+	for (; done < ch->n_items; done++) {
+		const knob_change *it = &ch->items[done];
+		old[done] = r->pub.knobs[it->knob];
+		if (r->sa->set(r->sim, it->knob, it->value, ch->err_msg, sizeof ch->err_msg) < 0) {
+			ch->err_code = E_REFUSED;
+			break;
+		}
+	}
+	if (done < ch->n_items) {
+		char ignored[256];
+		while (done-- > 0)
+			r->sa->set(r->sim, ch->items[done].knob, old[done], ignored, sizeof ignored);
+		free(old);
+		return;
+	}
+	json_t *applied = json_object();
+	for (size_t i = 0; i < ch->n_items; i++) {
+		size_t k = ch->items[i].knob;
+		const sa_knob *kn = &r->sa->knobs[k];
+		ramp *rp = find_ramp(r, k);
+		if (rp)
+			remove_ramp(r, rp, "ramp_cancelled", ch->req.client);
+		r->pub.knobs[k] = r->sa->get(r->sim, k);
+		journal(r, ch->req.client, k, old[i], r->pub.knobs[k]);
+		run_event(r, "knob_changed",
+		          json_pack("{s:s, s:o, s:o, s:s}", "knob", kn->name, "old", value_to_json(kn, old[i]),
+		                    "new", value_to_json(kn, r->pub.knobs[k]), "client", ch->req.client));
+		json_object_set_new(applied, kn->name, value_to_json(kn, r->pub.knobs[k]));
+	}
+	free(old);
+	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "applied", applied);
+}
+
+void run_start_ramps(run *r, change *ch)
+{
+	json_t *started = json_array();
+	for (size_t i = 0; i < ch->n_items; i++) {
+		const knob_change *it = &ch->items[i];
+		const sa_knob *kn = &r->sa->knobs[it->knob];
+		ramp *rp = find_ramp(r, it->knob);
+		if (rp)
+			remove_ramp(r, rp, "ramp_cancelled", ch->req.client);
+		ramp nr = { .id = r->next_ramp_id++, .knob = it->knob,
+		            .from = adapter_value_as_double(kn, r->pub.knobs[it->knob]),
+		            .to = adapter_value_as_double(kn, it->value), .start_step = r->pub.step };
+		nr.steps = it->steps ? it->steps : ramp_steps_for_rate(nr.from, nr.to, it->rate);
+		snprintf(nr.client, sizeof nr.client, "%s", ch->req.client);
+		r->pub.ramps[r->pub.n_ramps++] = nr;
+		json_t *desc = ramp_to_json(&nr, kn, r->pub.step);
+		json_array_append(started, desc);
+		json_array_append_new(r->journal, json_pack("{s:I, s:s, s:s, s:O}", "step",
+		                                            (json_int_t)r->pub.step, "client", ch->req.client,
+		                                            "ramp", kn->name, "detail", desc));
+		run_event(r, "ramp_started", desc);
+	}
+	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "ramps", started);
+}
+
+void run_cancel_ramps(run *r, change *ch)
+{
+	json_t *cancelled = json_array();
+	for (size_t i = r->pub.n_ramps; i-- > 0;) {
+		ramp *rp = &r->pub.ramps[i];
+		if ((ch->count && rp->id != ch->count) || (ch->n_items && rp->knob != ch->items[0].knob))
+			continue;
+		json_array_append_new(cancelled, json_integer((json_int_t)rp->id));
+		remove_ramp(r, rp, "ramp_cancelled", ch->req.client);
+	}
+	if ((ch->count || ch->n_items) && json_array_size(cancelled) == 0) {
+		json_decref(cancelled);
+		change_fail(ch, E_UNKNOWN_NAME, "no such active ramp");
+		return;
+	}
+	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "cancelled", cancelled);
+}
+
+void run_set_state(run *r, run_state state, const char *client)
+{
+	if (r->pub.state == state || r->pub.state == RUN_STOPPING)
+		return;
+	r->pub.state = state;
+	r->pub.steps_left = 0;
+	run_event(r, state == RUN_PAUSED ? "paused" : "resumed", json_pack("{s:s}", "client", client));
+}
+
+void run_request_steps(run *r, uint64_t n, const char *client)
+{
+	r->pub.steps_left += n;
+	run_event(r, "stepping", json_pack("{s:I, s:I, s:s}", "steps", (json_int_t)n, "until",
+	                                   (json_int_t)(r->pub.step + r->pub.steps_left), "client", client));
+}
+
+void run_stop(run *r, const char *reason)
+{
+	if (r->pub.state == RUN_STOPPING)
+		return;
+	snprintf(r->stop_reason, sizeof r->stop_reason, "%s", reason);
+	r->pub.state = RUN_STOPPING;
+}
+
+/* Ramps and schedule entries due at the current boundary. */
+static void boundary_changes(run *r)
+{
+	char err[256];
+	for (size_t i = r->pub.n_ramps; i-- > 0;) {
+		ramp *rp = &r->pub.ramps[i];
+		const sa_knob *kn = &r->sa->knobs[rp->knob];
+		sa_value v = ramp_value_at(rp, kn, r->pub.step);
+		if (!adapter_value_equal(kn, v, r->pub.knobs[rp->knob]) &&
+		    set_knob(r, rp->knob, v, rp->client, false, err, sizeof err) < 0) {
+			log_warn("ramp %llu of %s stopped: %s", (unsigned long long)rp->id, kn->name, err);
+			remove_ramp(r, rp, "ramp_failed", rp->client);
+		} else if (ramp_done_at(rp, r->pub.step)) {
+			remove_ramp(r, rp, "ramp_finished", rp->client);
+		}
+	}
+	const config *cfg = r->cfg;
+	while (r->sched_pos < cfg->n_schedule && cfg->schedule[r->sched_pos].at <= r->pub.step) {
+		const sched_entry *e = &cfg->schedule[r->sched_pos++];
+		if (e->at < r->pub.step)
+			continue; /* already past (a restarted run) */
+		if (e->kind == SCHED_SET) {
+			if (set_knob(r, e->knob, e->value, "schedule", true, err, sizeof err) < 0)
+				log_warn("scheduled set of %s at step %llu refused: %s", r->sa->knobs[e->knob].name,
+				         (unsigned long long)e->at, err);
+		} else {
+			change ch = { .n_items = 1 };
+			knob_change item = { .knob = e->knob, .value = e->value, .steps = e->steps, .rate = e->rate };
+			ch.items = &item;
+			snprintf(ch.req.client, sizeof ch.req.client, "schedule");
+			run_start_ramps(r, &ch);
+			json_decref(ch.result);
+		}
+	}
+}
+
+static void read_scalars(run *r)
+{
+	for (size_t i = 0; i < mirror_n_scalars(r->mirror); i++)
+		if (r->sa->diag_read(r->sim, r->scalar_diag[i], &r->pub.scalars[i], 1) != 1)
+			r->pub.scalars[i] = NAN;
+}
+
+static void indicator_edges(run *r)
+{
+	for (size_t i = 0; i < r->cfg->n_indicators; i++) {
+		double v = r->pub.scalars[r->indicator_slot[i]];
+		bool on = v != 0.0 && !isnan(v), was = r->indicator_prev[i] != 0.0;
+		r->indicator_prev[i] = on;
+		if (on != was)
+			run_event(r, "indicator", json_pack("{s:s, s:b, s:f}", "name", r->cfg->indicators[i],
+			                                    "on", on, "value", v));
+	}
+}
+
+static void publish_diagnostics(run *r)
+{
+	uint64_t s = r->pub.step;
+	if (r->cfg->scalars_every && s % r->cfg->scalars_every == 0)
+		stream_publish_scalars(r->stream, s, r->pub.time, r->pub.scalars);
+	for (size_t d = 0; d < r->sa->n_diags; d++) {
+		unsigned every = r->cfg->every[d];
+		if (r->sa->diags[d].rank == 1 && every && s % every == 0)
+			stream_publish_array(r->stream, r->sim, d, s, r->pub.time);
+	}
+}
+
+static void update_rate(run *r)
+{
+	double now = wall_seconds();
+	if (now - r->rate_t0 >= 0.5) {
+		if (r->rate_t0 > 0)
+			r->pub.steps_per_second = (double)(r->pub.step - r->rate_step0) / (now - r->rate_t0);
+		r->rate_t0 = now;
+		r->rate_step0 = r->pub.step;
+	}
+}
+
+/* Everything at a boundary, after the step that led to it. */
+static void after_step(run *r)
+{
+	r->pub.step = r->sa->step_count(r->sim);
+	r->pub.time = r->sa->time(r->sim);
+	read_scalars(r);
+	indicator_edges(r);
+	publish_diagnostics(r);
+	boundary_changes(r);
+	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
+		run_stop(r, "max_steps");
+	update_rate(r);
+}
+
+/* Apply every change waiting on the pipe, answering each. */
+static void serve_changes(run *r)
+{
+	for (;;) {
+		change *ch;
+		if (zmq_recv(r->pipe, &ch, sizeof ch, ZMQ_DONTWAIT) != (int)sizeof ch)
+			return;
+		if (r->pub.state == RUN_STOPPING)
+			change_fail(ch, E_SHUTTING_DOWN, "the run is shutting down");
+		else
+			ch->cmd->apply(r, ch);
+		r->pub.seq = stream_seq(r->stream);
+		mirror_put(r->mirror, &r->pub);
+		/* The pointer goes back on an inproc pipe of unbounded HWM: never lost. */
+		zmq_send(r->pipe, &ch, sizeof ch, 0);
+	}
+}
+
+/* While not stepping: sleep until a change, a subscription or the timeout. */
+static void wait_for_input(run *r, long timeout_ms)
+{
+	zmq_pollitem_t items[] = {
+		{ .socket = r->pipe, .events = ZMQ_POLLIN },
+		{ .socket = stream_socket(r->stream), .events = ZMQ_POLLIN },
+	};
+	if (zmq_poll(items, 2, timeout_ms) < 0 && errno != EINTR)
+		log_warn("poll: %s", zmq_strerror(errno));
+}
+
+void run_loop(run *r, volatile sig_atomic_t *signalled)
+{
+	read_scalars(r);
+	boundary_changes(r);
+	r->pub.seq = stream_seq(r->stream);
+	mirror_put(r->mirror, &r->pub);
+	log_info("run %s at step %llu", run_state_name(r->pub.state), (unsigned long long)r->pub.step);
+
+	while (r->pub.state != RUN_STOPPING) {
+		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0;
+		if (!stepping) {
+			long wait = stream_ms_to_heartbeat(r->stream);
+			wait_for_input(r, wait < PAUSED_POLL_MS ? (wait > 0 ? wait : 1) : PAUSED_POLL_MS);
+		}
+		serve_changes(r);
+		stream_poll_subscriptions(r->stream);
+		if (*signalled)
+			run_stop(r, "signal");
+		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0;
+		if (r->pub.state != RUN_STOPPING && stepping) {
+			char err[256];
+			if (r->sa->step(r->sim, err, sizeof err) < 0) {
+				/* Never lose the run: stop stepping and say why; knobs can still be changed. */
+				log_error("step %llu failed: %s; run paused", (unsigned long long)r->pub.step + 1, err);
+				r->pub.state = RUN_PAUSED;
+				r->pub.steps_left = 0;
+				run_event(r, "step_failed", json_pack("{s:s}", "message", err));
+			} else {
+				if (r->pub.steps_left > 0)
+					r->pub.steps_left--;
+				after_step(r);
+			}
+		}
+		stream_heartbeat(r->stream, r->pub.step, r->pub.time, run_state_name(r->pub.state));
+		r->pub.seq = stream_seq(r->stream);
+		mirror_put(r->mirror, &r->pub);
+	}
+	log_info("stopping at step %llu (%s)", (unsigned long long)r->pub.step, r->stop_reason);
+	run_event(r, "shutting_down", json_pack("{s:s}", "reason", r->stop_reason));
+	serve_changes(r); /* answer whatever arrived meanwhile */
+	r->pub.seq = stream_seq(r->stream);
+	mirror_put(r->mirror, &r->pub);
+}

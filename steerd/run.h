@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * run.h — the hosted run: the simulation instance and everything that
+ * changes it, owned by the simulation thread.
+ *
+ * Changes happen only at step boundaries. Boundary S is the state after S
+ * steps; a change applied there "takes effect at step S" and step S+1 is the
+ * first computed with it. At each boundary, in order: ramps advance,
+ * scheduled changes due at S apply, then changes from clients apply in the
+ * order they arrived.
+ */
+#ifndef STEERD_RUN_H
+#define STEERD_RUN_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "mirror.h"
+#include "stream.h"
+
+struct run {
+	const config *cfg;
+	const sa_adapter *sa;
+	void *sim;              /* owned */
+	stream *stream;         /* not owned */
+	mirror *mirror;         /* not owned */
+	void *pipe;             /* inproc PAIR to the control thread; not owned */
+
+	mirror_state pub;       /* the authoritative state; copied to the mirror */
+	size_t *scalar_diag;    /* adapter index of each rank-0 diagnostic */
+	size_t *indicator_slot; /* index into pub.scalars of each indicator */
+	double *indicator_prev;
+	size_t sched_pos;       /* next schedule entry */
+	uint64_t next_ramp_id;
+	json_t *journal;        /* every change: step, client, knob, old, new */
+	char stop_reason[64];
+	double rate_t0;         /* for steps_per_second */
+	uint64_t rate_step0;
+};
+
+/* Create the simulation from the config's knob values. NULL with a message on error. */
+run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen);
+void run_destroy(run **rp);
+
+/*
+ * Step until stopped: by `shutdown`, run.max_steps, or *signalled becoming
+ * nonzero (set by a signal handler). Serves changes arriving on the pipe.
+ */
+void run_loop(run *r, volatile sig_atomic_t *signalled);
+
+/* --- for the commands' apply functions (simulation thread only) --- */
+
+/* Set several knobs at this boundary, all or none. Reply body or error in ch. */
+void run_set_knobs(run *r, change *ch);
+
+/* Start ramps (one per knob; a new ramp on a knob replaces its old one). */
+void run_start_ramps(run *r, change *ch);
+
+/* Cancel ramp ch->count (0: all). */
+void run_cancel_ramps(run *r, change *ch);
+
+/* Pause, resume, step N while paused, stop. */
+void run_set_state(run *r, run_state state, const char *client);
+void run_request_steps(run *r, uint64_t n, const char *client);
+void run_stop(run *r, const char *reason);
+
+/* Publish an event stamped with the current step and time. */
+void run_event(run *r, const char *name, json_t *fields /* consumed */);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * stream.h — the diagnostics stream: a ZeroMQ XPUB socket owned by the
+ * simulation thread.
+ *
+ * Every message is [topic][JSON header][binary frames...]. Headers carry a
+ * run-wide sequence number (seq) and a per-topic one (topic_seq). Topics:
+ *   scalars          all rank-0 diagnostics, one float64 frame
+ *   array.NAME       one rank-1 diagnostic, one float64 frame
+ *   event.NAME       something happened (knob_changed, ramp_started, ...)
+ *   heartbeat        every heartbeat_ms of wall time
+ * A topic nobody subscribes to is never built (XPUB reports subscriptions).
+ * Sends never block: a subscriber over its high-water mark loses messages.
+ */
+#ifndef STEERD_STREAM_H
+#define STEERD_STREAM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adapter.h"
+#include "config.h"
+
+typedef struct stream stream;
+
+/* Bind the XPUB socket in zmq context zctx. NULL with a message on failure. */
+stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, char *err, size_t errlen);
+void stream_destroy(stream **sp);
+
+/* The bound endpoint (ports resolved), e.g. "tcp://127.0.0.1:40123". */
+const char *stream_endpoint(const stream *s);
+
+/* The socket, for zmq_poll. */
+void *stream_socket(stream *s);
+
+/* Take in pending (un)subscriptions; cheap when there are none. */
+void stream_poll_subscriptions(stream *s);
+
+/* Would anyone receive this topic? */
+bool stream_wants(const stream *s, const char *topic);
+
+/* Sequence number of the last message published (0: none yet). */
+uint64_t stream_seq(const stream *s);
+
+/* Publish the scalars (values in the order of the adapter's rank-0 diags). */
+void stream_publish_scalars(stream *s, uint64_t step, double time, const double *values);
+
+/* Publish the adapter diagnostic `diag` (rank 1) of sim, read straight into the message. */
+void stream_publish_array(stream *s, const void *sim, size_t diag, uint64_t step, double time);
+
+/*
+ * Publish event `name` (topic "event.NAME"); fields (may be NULL) is an object
+ * merged into the header, and is consumed.
+ */
+void stream_publish_event(stream *s, const char *name, uint64_t step, double time, json_t *fields);
+
+/* Publish a heartbeat if heartbeat_ms have passed since the last one. */
+void stream_heartbeat(stream *s, uint64_t step, double time, const char *state);
+
+/* Milliseconds until the next heartbeat is due (>= 0). */
+long stream_ms_to_heartbeat(const stream *s);
+
+#endif

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* version.h — the steerd release. */
+#ifndef STEERD_VERSION_H
+#define STEERD_VERSION_H
+
+#define STEERD_VERSION "0.1.0"
+
+#endif

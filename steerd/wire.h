@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * wire.h — control-channel framing on the ROUTER socket (see PROTOCOL.md).
+ *
+ * A request is [routing prefix...][empty delimiter][header JSON][body JSON]
+ * (body optional). The routing prefix is every frame up to and including the
+ * first empty one, and is echoed whole, so REQ clients, DEALER clients and
+ * proxies all get their reply. A reply is [prefix][header JSON][body JSON].
+ */
+#ifndef STEERD_WIRE_H
+#define STEERD_WIRE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <zmq.h>
+
+#define WIRE_PROTOCOL 1
+#define WIRE_MAX_PREFIX 16 /* routing frames kept; a longer prefix is refused */
+#define WIRE_ID_MAX 128    /* characters of a request id */
+#define WIRE_CLIENT_MAX 64 /* bytes of a client name, with the NUL */
+
+/* Error codes of the protocol. */
+#define E_BAD_REQUEST "bad_request"         /* frames or header malformed */
+#define E_TOO_LARGE "too_large"             /* over limits.max_message_bytes */
+#define E_UNKNOWN_COMMAND "unknown_command"
+#define E_BAD_ARGUMENT "bad_argument"       /* missing, unknown or mistyped argument */
+#define E_UNKNOWN_NAME "unknown_name"       /* no such knob, diagnostic or ramp */
+#define E_OUT_OF_RANGE "out_of_range"       /* value outside the knob's bounds */
+#define E_FIXED_KNOB "fixed_knob"           /* knob may not change while running */
+#define E_REFUSED "refused"                 /* the simulation refused the change */
+#define E_BAD_STATE "bad_state"             /* e.g. `step` while running */
+#define E_SHUTTING_DOWN "shutting_down"
+#define E_INTERNAL "internal"
+
+/* One received request. */
+typedef struct wire_request {
+	zmq_msg_t prefix[WIRE_MAX_PREFIX]; /* routing frames, delimiter included */
+	size_t n_prefix;
+	json_t *id;                 /* echoed; JSON null when absent */
+	char cmd[64];               /* "" when the header could not be read */
+	char client[WIRE_CLIENT_MAX]; /* header.client, else "anon-" + routing id in hex */
+	json_t *body;               /* an object; {} when absent */
+	const char *err_code;       /* set when the request is malformed */
+	char err_msg[256];
+} wire_request;
+
+/*
+ * Receive one whole multipart message from the ROUTER socket (never blocks
+ * when called after zmq_poll reported POLLIN). Returns -1 only when nothing
+ * could be received; a malformed request returns 0 with err_code set (it
+ * still has its prefix, so it can be answered).
+ */
+int wire_recv(void *router, wire_request *req, size_t max_bytes);
+
+/* Send the reply and release the request's frames, id and body. */
+void wire_reply(void *router, wire_request *req, bool ok, json_t *body /* consumed */);
+
+/* Reply with {"error": {"code": code, "message": message}}. */
+void wire_reply_error(void *router, wire_request *req, const char *code, const char *message);
+
+/* Release a request without replying. */
+void wire_request_free(wire_request *req);
+
+#endif
