@@ -50,6 +50,8 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# Adapters only the benchmarks use (e.g. one whose step takes 100 ms).
+BENCH_SO    := $(patsubst tests/bench/adapter_%.c,$(BUILD)/bench/lib%.so,$(wildcard tests/bench/adapter_*.c))
 EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 
 PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
@@ -111,6 +113,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
+$(BUILD)/bench/lib%.so: tests/bench/adapter_%.c sim-adapter/steerd_adapter.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -shared -fPIC $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
+	  $(ALL_LDFLAGS) -lm -o $@
+
 $(BUILD)/bench/bench_sim_%: tests/bench/bench_sim_%.c $(BUILD)/libsim.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) -o $@
@@ -128,8 +135,8 @@ test check: deps
 	@tests/run-all.sh build build/asan
 
 bench: deps
-	@$(MAKE) --no-print-directory build $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@$(MAKE) --no-print-directory build $(BENCH_BIN) $(BENCH_SO)
+	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
 
 run: deps
 	@$(MAKE) --no-print-directory build

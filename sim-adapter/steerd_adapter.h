@@ -100,6 +100,20 @@ typedef struct sa_reader {
 	int (*attr)(void *ctx, const char *name, sa_dtype dtype, void *out);
 } sa_reader;
 
+/*
+ * Optional openPMD hint: one particle record component of the saved state, so
+ * that openPMD readers can open a checkpoint. (Meshes need no hint: steerd
+ * writes every rank-1 diagnostic whose axis is evenly spaced as a mesh.)
+ */
+typedef struct sa_record {
+	const char *path;    /* relative to the iteration, e.g. "particles/electrons/position/x" */
+	const char *state;   /* name of the array save() writes, e.g. "particles/x";
+	                        NULL for a constant record of value `constant` */
+	double constant;
+	double unit_si;      /* factor that turns stored values into SI */
+	double unit_dimension[7]; /* powers of L, M, T, I, theta, N, J */
+} sa_record;
+
 typedef struct sa_adapter {
 	uint32_t abi_version;    /* SA_ABI_VERSION; must stay the first field */
 	const char *name;        /* e.g. "pic1d" */
@@ -156,10 +170,14 @@ typedef struct sa_adapter {
 	/*
 	 * Overwrite the state of sim — freshly made by create() with the knob
 	 * values current at save time (the host saves them with get()) — with a
-	 * saved state. On failure the host
-	 * destroys sim, so a partial restore is never used.
+	 * saved state. On failure the host destroys sim, so a partial restore is
+	 * never used.
 	 */
 	int (*restore)(void *sim, const sa_reader *r, char *err, size_t errlen);
+
+	/* Optional (may be NULL/0): openPMD particle records of the saved state. */
+	const sa_record *records;
+	size_t n_records;
 } sa_adapter;
 
 /* The entry function an adapter exports (see SA_ENTRY_SYMBOL). */
