@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.." || exit 2
 PYTHON=${PYTHON:-/usr/bin/python3}
 passed=0
 failed=0
+skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -15,7 +16,9 @@ run_suite() { # name, command...
 	"$@" >"$log" 2>&1
 	rc=$?
 	ok=$(grep -c '^ok ' "$log")
-	bad=$(grep -c '^not ok ' "$log")
+	skip=$(grep -c '^\(not \)\?ok .*# SKIP' "$log")
+	bad=$(($(grep -c '^not ok ' "$log") - $(grep -c '^not ok .*# SKIP' "$log")))
+	ok=$((ok - $(grep -c '^ok .*# SKIP' "$log")))
 	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
 		bad=1
 	fi
@@ -23,10 +26,11 @@ run_suite() { # name, command...
 		cat "$log"
 		echo "FAIL $name: $ok passed, $bad failed (exit $rc)"
 	else
-		echo "ok   $name: $ok passed"
+		if [ "$skip" -gt 0 ]; then echo "ok   $name: $ok passed, $skip skipped"; else echo "ok   $name: $ok passed"; fi
 	fi
 	passed=$((passed + ok))
 	failed=$((failed + bad))
+	skipped=$((skipped + skip))
 }
 
 for build in "$@"; do
@@ -39,5 +43,6 @@ for build in "$@"; do
 		STEERD_BUILD=$build run_suite "$t ($build)" "$PYTHON" "$t"
 	done
 done
+[ "$skipped" -eq 0 ] || echo "($skipped skipped)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * config.c — the configuration schema: read the file (config_yaml.c does the
+ * strict YAML part) and check it.
+ *
+ * The daemon's own settings are the table `settings` below (dotted name,
+ * type, bounds, default, field of struct config), walked generically; the
+ * simulation's knobs come from the adapter's descriptor, loaded first. The
+ * first error ends the walk with "file:line:col: message"; everything
+ * allocated so far is freed.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+
+#define CONFIG_MAX_BYTES (1u << 20) /* 1 MiB */
+#define MAX_ENDPOINT_LEN 256
+#define MAX_PATH_LEN 4095
+#define MAX_NAMES 64                /* keys of one section in the table */
+
+_Static_assert(sizeof(bool) == 1, "bool fields are stored as one byte");
+
+/* ---------------------------------------------------------------- the settings table */
+
+typedef enum {
+	S_SECTION,   /* a mapping of further settings */
+	S_UINT,      /* integer in [min, max] */
+	S_BOOL,
+	S_ENUM,      /* one of choices; stored as its index */
+	S_ENDPOINT,  /* ZeroMQ endpoint string */
+	S_PATH,      /* file path string */
+	S_CUSTOM,    /* parsed by fn */
+	S_RESERVED,  /* refused: not supported yet */
+} stype;
+
+typedef int (*custom_fn)(cfg_ctx *c, const char *name, const yaml_node_t *value);
+
+typedef struct setting {
+	const char *name;            /* dotted path from the top level */
+	stype type;
+	uint64_t min, max, def;      /* S_UINT bounds; S_UINT, S_BOOL, S_ENUM default */
+	const char *sdef;            /* S_ENDPOINT, S_PATH default (NULL: none) */
+	const char *const *choices;  /* S_ENUM, NULL-terminated */
+	size_t offset, size;         /* field in struct config (size 0: none) */
+	custom_fn fn;                /* S_CUSTOM; NULL: handled before the walk */
+} setting;
+
+#define FIELD(f) .offset = offsetof(config, f), .size = sizeof(((config *)0)->f)
+#define OPT_SECTION(n) { .name = n, .type = S_SECTION }
+#define OPT_CUSTOM(n, f) { .name = n, .type = S_CUSTOM, .fn = f }
+#define OPT_RESERVED(n) { .name = n, .type = S_RESERVED }
+#define OPT_UINT(n, lo, hi, d, f) { .name = n, .type = S_UINT, .min = lo, .max = hi, .def = d, FIELD(f) }
+#define OPT_BOOL(n, d, f) { .name = n, .type = S_BOOL, .def = d, FIELD(f) }
+#define OPT_ENUM(n, ch, d, f) { .name = n, .type = S_ENUM, .choices = ch, .def = d, FIELD(f) }
+#define OPT_STRING(n, t, d, f) { .name = n, .type = t, .sdef = d, FIELD(f) }
+
+static const char *const start_choices[] = { "running", "paused", NULL }; /* = start_paused */
+static const char *const log_choices[] = { "error", "warn", "info", "debug", NULL }; /* = log_level */
+
+static int parse_every(cfg_ctx *c, const char *name, const yaml_node_t *value);
+static int parse_indicators(cfg_ctx *c, const char *name, const yaml_node_t *value);
+
+/* Every key the file may hold (the simulation's knobs aside). */
+static const setting settings[] = {
+	OPT_SECTION("simulation"),                 /* read first: the rest needs the adapter */
+	OPT_CUSTOM("simulation.adapter", NULL),
+	OPT_CUSTOM("simulation.knobs", NULL),
+
+	OPT_SECTION("run"),
+	OPT_ENUM("run.start", start_choices, 0, start_paused),
+	OPT_UINT("run.max_steps", 0, INT64_MAX, 0, max_steps),
+
+	OPT_SECTION("endpoints"),
+	OPT_STRING("endpoints.control", S_ENDPOINT, "tcp://127.0.0.1:*", control_endpoint),
+	OPT_STRING("endpoints.diagnostics", S_ENDPOINT, "tcp://127.0.0.1:*", diagnostics_endpoint),
+	OPT_STRING("endpoints.connection_file", S_PATH, NULL, connection_file),
+	OPT_BOOL("endpoints.allow_remote", false, allow_remote),
+
+	OPT_SECTION("diagnostics"),
+	OPT_UINT("diagnostics.scalars_every", 0, UINT_MAX, 1, scalars_every),
+	OPT_UINT("diagnostics.arrays_every", 0, UINT_MAX, 100, arrays_every),
+	OPT_CUSTOM("diagnostics.every", parse_every),
+	OPT_UINT("diagnostics.heartbeat_ms", 10, 60000, 1000, heartbeat_ms),
+	OPT_UINT("diagnostics.send_hwm", 1, 1000000, 1000, send_hwm),
+	OPT_CUSTOM("diagnostics.indicators", parse_indicators),
+
+	OPT_CUSTOM("schedule", cfg_parse_schedule),
+
+	OPT_SECTION("limits"),
+	OPT_UINT("limits.max_message_bytes", 1024, 16777216, 65536, max_message_bytes),
+
+	OPT_ENUM("log_level", log_choices, LOG_INFO, log_level),
+
+	OPT_RESERVED("checkpoint"),
+	OPT_RESERVED("security"),
+};
+
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+static void store_uint(config *cfg, const setting *s, uint64_t v)
+{
+	char *field = (char *)cfg + s->offset;
+	switch (s->size) {
+	case 1: { uint8_t x = (uint8_t)v; memcpy(field, &x, 1); break; }
+	case 2: { uint16_t x = (uint16_t)v; memcpy(field, &x, 2); break; }
+	case 4: { uint32_t x = (uint32_t)v; memcpy(field, &x, 4); break; }
+	case 8: { uint64_t x = v; memcpy(field, &x, 8); break; }
+	}
+}
+
+static char **string_field(config *cfg, const setting *s)
+{
+	return (char **)((char *)cfg + s->offset);
+}
+
+static int apply_defaults(config *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const setting *s = &settings[i];
+		if (!s->size)
+			continue;
+		if (s->type == S_ENDPOINT || s->type == S_PATH) {
+			char **f = string_field(cfg, s);
+			if (s->sdef && !(*f = strdup(s->sdef)))
+				return -1;
+		} else {
+			store_uint(cfg, s, s->def);
+		}
+	}
+	return 0;
+}
+
+/* The settings directly under prefix ("" for the top level). */
+static size_t child_names(const char *prefix, const char **names, const setting **which)
+{
+	size_t plen = strlen(prefix), n = 0;
+	for (size_t i = 0; i < N_SETTINGS && n < MAX_NAMES; i++) {
+		const char *name = settings[i].name;
+		const char *leaf;
+		if (plen) {
+			if (strncmp(name, prefix, plen) || name[plen] != '.')
+				continue;
+			leaf = name + plen + 1;
+		} else {
+			leaf = name;
+		}
+		if (strchr(leaf, '.'))
+			continue;
+		names[n] = leaf;
+		which[n] = &settings[i];
+		n++;
+	}
+	return n;
+}
+
+/* "tcp://host:port": host (without brackets) into buf; -1 with a message when malformed. */
+static int split_tcp(const char *rest, char *host, size_t hostlen, const char **port,
+                     const char **why)
+{
+	const char *colon;
+	const char *h = rest, *hend;
+	if (*rest == '[') {
+		const char *close = strchr(rest, ']');
+		if (!close || close[1] != ':') {
+			*why = "a bracketed IPv6 address must be followed by :port";
+			return -1;
+		}
+		h = rest + 1;
+		hend = close;
+		colon = close + 1;
+	} else {
+		colon = strrchr(rest, ':');
+		if (!colon) {
+			*why = "lacks a port (e.g. tcp://127.0.0.1:* or tcp://127.0.0.1:5555)";
+			return -1;
+		}
+		hend = colon;
+	}
+	if (hend == h) {
+		*why = "lacks a host (e.g. tcp://127.0.0.1:*)";
+		return -1;
+	}
+	if ((size_t)(hend - h) >= hostlen) {
+		*why = "has a host name that is too long";
+		return -1;
+	}
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	*port = colon + 1;
+	if (strcmp(*port, "*") != 0) {
+		char *end;
+		errno = 0;
+		long p = **port && !(*port)[strspn(*port, "0123456789")] ? strtol(*port, &end, 10) : -1;
+		if (p < 1 || p > 65535) {
+			*why = "has a port that is neither * nor a number in [1, 65535]";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool host_is_loopback(const char *host)
+{
+	if (!strcmp(host, "localhost"))
+		return true;
+	struct in_addr a4;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+static int check_endpoint(cfg_ctx *c, const char *name, const yaml_node_t *n, const char *ep)
+{
+	size_t len = strlen(ep);
+	if (!len)
+		return FAIL(c, n, "%s must not be empty", name);
+	if (len > MAX_ENDPOINT_LEN)
+		return FAIL(c, n, "%s is too long (%zu characters; at most %d)", name, len,
+		            MAX_ENDPOINT_LEN);
+	for (const char *p = ep; *p; p++)
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return FAIL(c, n, "%s must not contain spaces or control characters", name);
+	if (!strncmp(ep, "tcp://", 6)) {
+		char host[MAX_ENDPOINT_LEN + 1];
+		const char *port, *why;
+		if (split_tcp(ep + 6, host, sizeof host, &port, &why) < 0)
+			return FAIL(c, n, "%s: '%s' %s", name, ep, why);
+		return 0;
+	}
+	size_t scheme = !strncmp(ep, "ipc://", 6) ? 6 : !strncmp(ep, "inproc://", 9) ? 9 : 0;
+	if (scheme) {
+		if (!ep[scheme])
+			return FAIL(c, n, "%s: '%s' lacks a path or name after ://", name, ep);
+		return 0;
+	}
+	return FAIL(c, n, "%s: '%s' must start with tcp://, ipc:// or inproc://", name, ep);
+}
+
+/* After the walk, when allow_remote is known. */
+static int check_endpoints_local(cfg_ctx *c)
+{
+	const config *cfg = c->cfg;
+	if (!strcmp(cfg->control_endpoint, cfg->diagnostics_endpoint) &&
+	    !(strncmp(cfg->control_endpoint, "tcp://", 6) == 0 &&
+	      cfg->control_endpoint[strlen(cfg->control_endpoint) - 1] == '*')) {
+		const yaml_node_t *at = c->n_endpoints ? c->endpoints[c->n_endpoints - 1].node : NULL;
+		if (at)
+			return FAIL(c, at, "endpoints.control and endpoints.diagnostics are the same "
+			                   "('%s'); they need different addresses", cfg->control_endpoint);
+	}
+	if (cfg->allow_remote)
+		return 0;
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		const char *ep = *(char **)((char *)c->cfg + c->endpoints[i].offset);
+		if (strncmp(ep, "tcp://", 6))
+			continue;
+		char host[MAX_ENDPOINT_LEN + 1];
+		const char *port, *why;
+		if (split_tcp(ep + 6, host, sizeof host, &port, &why) < 0)
+			continue; /* cannot happen: checked when read */
+		if (!host_is_loopback(host))
+			return FAIL(c, c->endpoints[i].node,
+			            "%s: binding %s without security is refused; set "
+			            "endpoints.allow_remote: true to allow it",
+			            c->endpoints[i].name, !strcmp(host, "*") ? "* (every interface)" : host);
+	}
+	return 0;
+}
+
+static int set_setting(cfg_ctx *c, const setting *s, const yaml_node_t *n)
+{
+	config *cfg = c->cfg;
+	switch (s->type) {
+	case S_UINT: {
+		uint64_t v;
+		if (cfg_get_uint(c, n, s->name, s->min, s->max, &v) < 0)
+			return -1;
+		store_uint(cfg, s, v);
+		return 0;
+	}
+	case S_BOOL: {
+		bool b = false;
+		if (cfg_get_bool(c, n, s->name, &b) < 0)
+			return -1;
+		store_uint(cfg, s, b);
+		return 0;
+	}
+	case S_ENUM: {
+		size_t nc = 0;
+		while (s->choices[nc])
+			nc++;
+		char list[256];
+		cfg_join_names(list, sizeof list, s->choices, nc);
+		scalar v;
+		if (n->type != YAML_SCALAR_NODE)
+			return FAIL(c, n, "%s must be one of: %s", s->name, list);
+		if (cfg_resolve(c, n, &v) < 0)
+			return -1;
+		if (v.kind == V_STR)
+			for (size_t i = 0; i < nc; i++)
+				if (!strcmp(v.s, s->choices[i])) {
+					store_uint(cfg, s, i);
+					return 0;
+				}
+		const char *hint = v.kind == V_STR ? cfg_suggest(v.s, s->choices, nc) : NULL;
+		if (hint)
+			return FAIL(c, n, "%s: '%s' is not one of: %s (did you mean '%s'?)", s->name, v.s,
+			            list, hint);
+		return FAIL(c, n, "%s must be one of: %s", s->name, list);
+	}
+	case S_ENDPOINT:
+	case S_PATH: {
+		const char *str;
+		if (cfg_get_string(c, n, s->name, &str) < 0)
+			return -1;
+		if (s->type == S_ENDPOINT) {
+			if (check_endpoint(c, s->name, n, str) < 0)
+				return -1;
+			if (c->n_endpoints < sizeof c->endpoints / sizeof c->endpoints[0])
+				c->endpoints[c->n_endpoints++] =
+				    (struct endpoint_ref){ s->name, n, s->offset };
+		} else {
+			if (!*str)
+				return FAIL(c, n, "%s must not be empty", s->name);
+			if (strlen(str) > MAX_PATH_LEN)
+				return FAIL(c, n, "%s is too long (at most %d characters)", s->name,
+				            MAX_PATH_LEN);
+		}
+		char *copy = strdup(str);
+		if (!copy)
+			return FAIL(c, n, "out of memory");
+		char **f = string_field(cfg, s);
+		free(*f);
+		*f = copy;
+		return 0;
+	}
+	case S_SECTION:
+	case S_CUSTOM:
+	case S_RESERVED:
+		break;
+	}
+	return FAIL(c, n, "%s: internal error (setting type)", s->name);
+}
+
+/*
+ * Walk a mapping of settings under prefix. With keys_only, only check its
+ * keys (unknown, duplicate, reserved) without reading values.
+ */
+static int walk(cfg_ctx *c, const yaml_node_t *map, const char *prefix, bool keys_only)
+{
+	const char *names[MAX_NAMES];
+	const setting *which[MAX_NAMES];
+	size_t n = child_names(prefix, names, which);
+
+	for (size_t i = 0; i < cfg_map_size(map); i++) {
+		int k = cfg_check_key(c, map, i, names, n, prefix);
+		if (k < 0)
+			return -1;
+		const setting *s = which[k];
+		const yaml_node_t *value = cfg_pair_value(c, map, i);
+		if (s->type == S_RESERVED)
+			return FAIL(c, cfg_pair_key(c, map, i), "%s is not supported yet", s->name);
+		if (keys_only)
+			continue;
+		switch (s->type) {
+		case S_SECTION:
+			if (!strcmp(s->name, "simulation"))
+				break; /* read before the walk */
+			if (cfg_is_null(c, value))
+				break;
+			if (value->type != YAML_MAPPING_NODE)
+				return FAIL(c, value, "%s must be a mapping (indented 'key: value' lines)",
+				            s->name);
+			if (walk(c, value, s->name, false) < 0)
+				return -1;
+			break;
+		case S_CUSTOM:
+			if (s->fn && s->fn(c, s->name, value) < 0)
+				return -1;
+			break;
+		default:
+			if (set_setting(c, s, value) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- simulation */
+
+static const char *const *knob_names(const sa_adapter *sa, const char **buf)
+{
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		buf[k] = sa->knobs[k].name;
+	return buf;
+}
+
+/* Suggestion or list of the adapter's knob names, for messages. */
+static const char *knob_hint(const sa_adapter *sa, const char *name, char *buf, size_t len)
+{
+	const char **names = malloc((sa->n_knobs + 1) * sizeof *names);
+	if (!names) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	knob_names(sa, names);
+	const char *hint = cfg_suggest(name, names, sa->n_knobs);
+	if (hint) {
+		snprintf(buf, len, " (did you mean '%s'?)", hint);
+	} else {
+		char list[512];
+		snprintf(buf, len, " (knobs of %s: %s)", sa->name,
+		         cfg_join_names(list, sizeof list, names, sa->n_knobs));
+	}
+	free(names);
+	return buf;
+}
+
+/*
+ * The knob named by key node kn of a mapping, checked to exist (and not be
+ * given twice in map); returns its index or -1.
+ */
+int cfg_knob_key(cfg_ctx *c, const yaml_node_t *map, size_t i, const char *where)
+{
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	const yaml_node_t *k = cfg_pair_key(c, map, i);
+	scalar v;
+	if (k->type != YAML_SCALAR_NODE)
+		return FAIL(c, k, "keys must be strings");
+	if (cfg_resolve(c, k, &v) < 0)
+		return -1;
+	int idx = adapter_knob_index(sa, v.s);
+	if (idx < 0) {
+		char hint[600];
+		return FAIL(c, k, "unknown key '%s' in %s%s", v.s, where,
+		            knob_hint(sa, v.s, hint, sizeof hint));
+	}
+	for (size_t j = 0; j < i; j++) {
+		const yaml_node_t *prev = cfg_pair_key(c, map, j);
+		if (!strcmp((const char *)prev->data.scalar.value, v.s))
+			return FAIL(c, k, "duplicate key '%s' in %s (first given at line %zu)", v.s, where,
+			            prev->start_mark.line + 1);
+	}
+	return idx;
+}
+
+/* A knob value from node n, checked against type and bounds. */
+int cfg_knob_value(cfg_ctx *c, const sa_knob *kn, const yaml_node_t *n, sa_value *out)
+{
+	char why[256];
+	scalar v;
+	bool scalar_node = n->type == YAML_SCALAR_NODE;
+	if (scalar_node && cfg_resolve(c, n, &v) < 0)
+		return -1;
+	switch (kn->type) {
+	case SA_DOUBLE:
+		if (!scalar_node || (v.kind != V_INT && v.kind != V_FLOAT))
+			return FAIL(c, n, "%s must be a number", kn->name);
+		out->d = v.d;
+		break;
+	case SA_INT:
+		if (!scalar_node || (v.kind != V_INT && v.kind != V_FLOAT))
+			return FAIL(c, n, "%s must be an integer", kn->name);
+		if (v.kind == V_INT)
+			out->i = v.i;
+		else if (adapter_value_from_double(kn, v.d, out, why, sizeof why) < 0)
+			return FAIL(c, n, "%s", why);
+		break;
+	case SA_BOOL:
+		if (!scalar_node || v.kind != V_BOOL)
+			return FAIL(c, n, "%s must be true or false", kn->name);
+		out->i = v.b;
+		break;
+	case SA_ENUM: {
+		size_t nc = 0;
+		while (kn->choices[nc])
+			nc++;
+		char list[256];
+		cfg_join_names(list, sizeof list, kn->choices, nc);
+		if (!scalar_node || v.kind != V_STR)
+			return FAIL(c, n, "%s must be one of: %s", kn->name, list);
+		int e = adapter_enum_index(kn, v.s);
+		if (e < 0) {
+			const char *hint = cfg_suggest(v.s, kn->choices, nc);
+			if (hint)
+				return FAIL(c, n, "%s: '%s' is not one of: %s (did you mean '%s'?)",
+				            kn->name, v.s, list, hint);
+			return FAIL(c, n, "%s: '%s' is not one of: %s", kn->name, v.s, list);
+		}
+		out->i = e;
+		break;
+	}
+	default:
+		return FAIL(c, n, "%s has an unknown type", kn->name);
+	}
+	if (adapter_check_value(kn, *out, why, sizeof why) < 0)
+		return FAIL(c, n, "%s", why);
+	return 0;
+}
+
+static int parse_knobs(cfg_ctx *c, const yaml_node_t *value)
+{
+	if (cfg_is_null(c, value))
+		return 0;
+	if (value->type != YAML_MAPPING_NODE)
+		return FAIL(c, value, "simulation.knobs must be a mapping of knob: value");
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	for (size_t i = 0; i < cfg_map_size(value); i++) {
+		int k = cfg_knob_key(c, value, i, "simulation.knobs");
+		if (k < 0)
+			return -1;
+		if (cfg_knob_value(c, &sa->knobs[k], cfg_pair_value(c, value, i), &c->cfg->knobs[k]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_t *root)
+{
+	if (!sim)
+		return FAIL(c, root, "the 'simulation' section is required (at least simulation.adapter)");
+	if (sim->type != YAML_MAPPING_NODE)
+		return FAIL(c, sim, "simulation must be a mapping with at least 'adapter'");
+	if (walk(c, sim, "simulation", true) < 0)
+		return -1;
+	const yaml_node_t *an = NULL, *knobs = NULL;
+	for (size_t i = 0; i < cfg_map_size(sim); i++) {
+		if (!strcmp(cfg_key_text(c, sim, i), "adapter"))
+			an = cfg_pair_value(c, sim, i);
+		else
+			knobs = cfg_pair_value(c, sim, i);
+	}
+	if (!an)
+		return FAIL(c, sim, "simulation.adapter is required (a built-in name such as "
+		                    "pic1d, or the path of a .so)");
+	const char *name;
+	if (cfg_get_string(c, an, "simulation.adapter", &name) < 0)
+		return -1;
+	if (!*name)
+		return FAIL(c, an, "simulation.adapter must not be empty");
+	char why[512];
+	c->cfg->adapter = adapter_load(name, why, sizeof why);
+	if (!c->cfg->adapter)
+		return FAIL(c, an, "%s", why);
+
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	c->cfg->knobs = calloc(sa->n_knobs ? sa->n_knobs : 1, sizeof *c->cfg->knobs);
+	c->cfg->every = calloc(sa->n_diags ? sa->n_diags : 1, sizeof *c->cfg->every);
+	c->every_set = calloc(sa->n_diags ? sa->n_diags : 1, sizeof *c->every_set);
+	if (!c->cfg->knobs || !c->cfg->every || !c->every_set)
+		return FAIL(c, an, "out of memory");
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		c->cfg->knobs[k] = sa->knobs[k].def;
+	return knobs ? parse_knobs(c, knobs) : 0;
+}
+
+/* ---------------------------------------------------------------- diagnostics */
+
+static const char *diag_hint(const sa_adapter *sa, const char *name, char *buf, size_t len)
+{
+	const char **names = malloc((sa->n_diags + 1) * sizeof *names);
+	if (!names) {
+		snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	for (size_t d = 0; d < sa->n_diags; d++)
+		names[d] = sa->diags[d].name;
+	const char *hint = cfg_suggest(name, names, sa->n_diags);
+	if (hint) {
+		snprintf(buf, len, " (did you mean '%s'?)", hint);
+	} else {
+		char list[512];
+		snprintf(buf, len, " (diagnostics of %s: %s)", sa->name,
+		         cfg_join_names(list, sizeof list, names, sa->n_diags));
+	}
+	free(names);
+	return buf;
+}
+
+static int diag_from_node(cfg_ctx *c, const yaml_node_t *n, const char *where)
+{
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	const char *name;
+	if (cfg_get_string(c, n, where, &name) < 0)
+		return -1;
+	int d = adapter_diag_index(sa, name);
+	if (d < 0) {
+		char hint[600];
+		return FAIL(c, n, "unknown diagnostic '%s' in %s%s", name, where,
+		            diag_hint(sa, name, hint, sizeof hint));
+	}
+	return d;
+}
+
+static int parse_every(cfg_ctx *c, const char *name, const yaml_node_t *value)
+{
+	if (cfg_is_null(c, value))
+		return 0;
+	if (value->type != YAML_MAPPING_NODE)
+		return FAIL(c, value, "%s must be a mapping of diagnostic: steps", name);
+	for (size_t i = 0; i < cfg_map_size(value); i++) {
+		const yaml_node_t *k = cfg_pair_key(c, value, i);
+		if (k->type != YAML_SCALAR_NODE)
+			return FAIL(c, k, "keys must be strings");
+		int d = diag_from_node(c, k, name);
+		if (d < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg_key_text(c, value, j), cfg_key_text(c, value, i)))
+				return FAIL(c, k, "duplicate key '%s' in %s (first given at line %zu)",
+				            cfg_key_text(c, value, i), name,
+				            cfg_pair_key(c, value, j)->start_mark.line + 1);
+		char full[128];
+		snprintf(full, sizeof full, "%s.%s", name, c->cfg->adapter->sa->diags[d].name);
+		uint64_t v;
+		if (cfg_get_uint(c, cfg_pair_value(c, value, i), full, 0, UINT_MAX, &v) < 0)
+			return -1;
+		c->cfg->every[d] = (unsigned)v;
+		c->every_set[d] = true;
+	}
+	return 0;
+}
+
+static int parse_indicators(cfg_ctx *c, const char *name, const yaml_node_t *value)
+{
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	c->indicators_given = true;
+	if (cfg_is_null(c, value))
+		return 0;
+	if (value->type != YAML_SEQUENCE_NODE)
+		return FAIL(c, value, "%s must be a list of scalar diagnostics, e.g. [virtual_cathode]",
+		            name);
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (!n)
+		return 0;
+	if (n > sa->n_diags)
+		n = sa->n_diags + 1; /* a duplicate is certain: it is reported below */
+	config *cfg = c->cfg;
+	cfg->indicators = calloc(n, sizeof *cfg->indicators);
+	if (!cfg->indicators)
+		return FAIL(c, value, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *item = cfg_node(c, value->data.sequence.items.start[i]);
+		int d = diag_from_node(c, item, name);
+		if (d < 0)
+			return -1;
+		if (sa->diags[d].rank != 0)
+			return FAIL(c, item, "%s: '%s' is an array; indicators must be scalar diagnostics",
+			            name, sa->diags[d].name);
+		for (size_t j = 0; j < cfg->n_indicators; j++)
+			if (!strcmp(cfg->indicators[j], sa->diags[d].name))
+				return FAIL(c, item, "%s: '%s' is listed twice", name, sa->diags[d].name);
+		if (!(cfg->indicators[cfg->n_indicators] = strdup(sa->diags[d].name)))
+			return FAIL(c, item, "out of memory");
+		cfg->n_indicators++;
+	}
+	return 0;
+}
+
+static int default_indicators(cfg_ctx *c)
+{
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	int d = adapter_diag_index(sa, "virtual_cathode");
+	if (c->indicators_given || d < 0 || sa->diags[d].rank != 0)
+		return 0;
+	config *cfg = c->cfg;
+	if (!(cfg->indicators = calloc(1, sizeof *cfg->indicators)) ||
+	    !(cfg->indicators[0] = strdup("virtual_cathode")))
+		return cfg_fail(c, "out of memory");
+	cfg->n_indicators = 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+static int parse(cfg_ctx *c)
+{
+	bool empty = true;
+	if (cfg_prescan(c, &empty) < 0)
+		return -1;
+	if (empty)
+		return cfg_fail(c, "the file is empty (it needs at least simulation.adapter)");
+	if (cfg_load_document(c) < 0)
+		return -1;
+	const yaml_node_t *root = yaml_document_get_root_node(&c->doc);
+	if (!root)
+		return cfg_fail(c, "the file is empty (it needs at least simulation.adapter)");
+	if (root->type != YAML_MAPPING_NODE)
+		return FAIL(c, root, "the top level must be a mapping of sections "
+		                     "(simulation:, run:, endpoints:, ...)");
+
+	if (apply_defaults(c->cfg) < 0)
+		return cfg_fail(c, "out of memory");
+	if (walk(c, root, "", true) < 0)
+		return -1;
+	const yaml_node_t *sim = NULL;
+	for (size_t i = 0; i < cfg_map_size(root); i++)
+		if (!strcmp(cfg_key_text(c, root, i), "simulation"))
+			sim = cfg_pair_value(c, root, i);
+	if (parse_simulation(c, sim, root) < 0)
+		return -1;
+	if (walk(c, root, "", false) < 0)
+		return -1;
+
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	for (size_t d = 0; d < sa->n_diags; d++)
+		if (!c->every_set[d])
+			c->cfg->every[d] = sa->diags[d].rank == 0 ? c->cfg->scalars_every
+			                                          : c->cfg->arrays_every;
+	if (default_indicators(c) < 0)
+		return -1;
+	return check_endpoints_local(c);
+}
+
+int config_parse(const char *path, const char *text, size_t len, config **out, char *err,
+                 size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	*out = NULL;
+	cfg_ctx c = { .path = path ? path : "<config>", .err = err, .errlen = errlen };
+	if (len > CONFIG_MAX_BYTES)
+		return cfg_fail(&c, "the file is too large (%zu bytes; at most %u)", len,
+		                  CONFIG_MAX_BYTES);
+
+	config *cfg = calloc(1, sizeof *cfg);
+	if (!cfg || !(cfg->path = strdup(c.path)) || !(cfg->text = malloc(len + 1))) {
+		config_destroy(&cfg);
+		return cfg_fail(&c, "out of memory");
+	}
+	memcpy(cfg->text, text, len);
+	cfg->text[len] = '\0';
+	c.text = cfg->text;
+	c.len = len;
+	c.cfg = cfg;
+
+	int rc = parse(&c);
+	if (c.have_doc)
+		yaml_document_delete(&c.doc);
+	free(c.str_tagged);
+	free(c.every_set);
+	if (rc < 0) {
+		config_destroy(&cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int config_load(const char *path, config **out, char *err, size_t errlen)
+{
+	cfg_ctx c = { .path = path, .err = err, .errlen = errlen };
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return cfg_fail(&c, "cannot open: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return cfg_fail(&c, "cannot stat: %s", strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return cfg_fail(&c, "is a directory, not a configuration file");
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cfg_fail(&c, "not a regular file");
+	}
+	if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
+		close(fd);
+		return cfg_fail(&c, "the file is too large (%lld bytes; at most %u)",
+		                  (long long)st.st_size, CONFIG_MAX_BYTES);
+	}
+	/* Read up to one byte past the limit, in case the file grew since fstat. */
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	if (cap > CONFIG_MAX_BYTES + 1)
+		cap = CONFIG_MAX_BYTES + 1;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return cfg_fail(&c, "out of memory");
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > CONFIG_MAX_BYTES)
+				break;
+			size_t ncap = cap * 2 > CONFIG_MAX_BYTES + 1 ? CONFIG_MAX_BYTES + 1 : cap * 2;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return cfg_fail(&c, "out of memory");
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return cfg_fail(&c, "cannot read: %s", strerror(e));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	int rc = config_parse(path, buf, len, out, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void config_destroy(config **cp)
+{
+	if (!cp || !*cp)
+		return;
+	config *cfg = *cp;
+	free(cfg->path);
+	free(cfg->text);
+	adapter_destroy(&cfg->adapter);
+	free(cfg->knobs);
+	free(cfg->control_endpoint);
+	free(cfg->diagnostics_endpoint);
+	free(cfg->connection_file);
+	free(cfg->every);
+	for (size_t i = 0; i < cfg->n_indicators; i++)
+		free(cfg->indicators[i]);
+	free(cfg->indicators);
+	free(cfg->schedule);
+	free(cfg);
+	*cp = NULL;
+}
