@@ -7,9 +7,6 @@
 
 static int cancel_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { "id", "knob", NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
 	if (json_object_get(body, "id") && json_object_get(body, "knob"))
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "give 'id' or 'knob', not both");
 	change *ch = change_new(&cmd_cancel_entry);
@@ -38,7 +35,10 @@ static int cancel_exec(cmd_ctx *ctx, const json_t *body)
 
 static void cancel_apply(run *r, change *ch) { run_cancel_ramps(r, ch); }
 
+static const char *const cmd_cancel_args[] = { "id", "knob", NULL };
+
 const cmd_entry cmd_cancel_entry = {
+	.args = cmd_cancel_args,
 	.name = "cancel",
 	.usage = "{\"id\": RAMP_ID} | {\"knob\": KNOB} | {}",
 	.summary = "cancel a ramp (by id or knob) or all ramps; knobs keep their current values",

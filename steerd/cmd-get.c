@@ -22,18 +22,12 @@ static int scalar_slot(const sa_adapter *sa, const char *name)
 
 static int get_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { "names", NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
 	const json_t *names = json_object_get(body, "names");
 	if (!json_is_array(names) || json_array_size(names) == 0)
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "'names' must be a non-empty array of knob or diagnostic names");
 	if (json_array_size(names) > ctx->sa->n_knobs + ctx->sa->n_diags)
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "'names' lists more names than there are");
-	mirror_state st;
-	if (mirror_state_init(ctx->mirror, &st) < 0)
-		return cmd_fail(ctx, E_INTERNAL, "out of memory");
-	mirror_get(ctx->mirror, &st);
+	const mirror_state *st = ctx->state;
 	json_t *values = json_object();
 	size_t i;
 	json_t *n;
@@ -42,25 +36,26 @@ static int get_exec(cmd_ctx *ctx, const json_t *body)
 		int k = name ? adapter_knob_index(ctx->sa, name) : -1;
 		int s = name ? scalar_slot(ctx->sa, name) : -1;
 		if (k >= 0) {
-			json_object_set_new(values, name, value_to_json(&ctx->sa->knobs[k], st.knobs[k]));
+			json_object_set_new(values, name, value_to_json(&ctx->sa->knobs[k], st->knobs[k]));
 		} else if (s >= 0) {
-			double v = st.scalars[s];
+			double v = st->scalars[s];
 			json_object_set_new(values, name, isfinite(v) ? json_real(v) : json_null());
 		} else {
 			json_decref(values);
-			mirror_state_free(&st);
-			if (!name)
+					if (!name)
 				return cmd_fail(ctx, E_BAD_ARGUMENT, "'names' must hold strings");
 			return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob or scalar diagnostic '%.64s'", name);
 		}
 	}
-	ctx->result = json_pack("{s:I, s:f, s:o}", "step", (json_int_t)st.step, "time", st.time,
+	ctx->result = json_pack("{s:I, s:f, s:o}", "step", (json_int_t)st->step, "time", st->time,
 	                        "values", values);
-	mirror_state_free(&st);
 	return 0;
 }
 
+static const char *const cmd_get_args[] = { "names", NULL };
+
 const cmd_entry cmd_get_entry = {
+	.args = cmd_get_args,
 	.name = "get",
 	.usage = "{\"names\": [NAME, ...]}",
 	.summary = "current values of knobs and scalar diagnostics",

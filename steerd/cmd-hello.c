@@ -6,19 +6,14 @@
 
 static int hello_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
-	mirror_state st;
-	if (mirror_state_init(ctx->mirror, &st) < 0)
-		return cmd_fail(ctx, E_INTERNAL, "out of memory");
-	mirror_get(ctx->mirror, &st);
+	(void)body;
+	const mirror_state *st = ctx->state;
 
 	const sa_adapter *sa = ctx->sa;
 	json_t *knobs = json_array(), *diags = json_array(), *cmds = json_array();
 	for (size_t k = 0; k < sa->n_knobs; k++) {
 		json_t *o = knob_schema_json(&sa->knobs[k]);
-		json_object_set_new(o, "value", value_to_json(&sa->knobs[k], st.knobs[k]));
+		json_object_set_new(o, "value", value_to_json(&sa->knobs[k], st->knobs[k]));
 		json_array_append_new(knobs, o);
 	}
 	for (size_t d = 0; d < sa->n_diags; d++)
@@ -31,9 +26,8 @@ static int hello_exec(cmd_ctx *ctx, const json_t *body)
 	    "{s:i, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:I, s:o, s:o, s:o}", "protocol",
 	    WIRE_PROTOCOL, "server", "steerd", "version", STEERD_VERSION, "adapter", "name", sa->name,
 	    "version", sa->version, "description", sa->description, "diagnostics_endpoint",
-	    ctx->stream_endpoint, "state", run_state_name(st.state), "step", (json_int_t)st.step,
+	    ctx->stream_endpoint, "state", run_state_name(st->state), "step", (json_int_t)st->step,
 	    "knobs", knobs, "diagnostics", diags, "commands", cmds);
-	mirror_state_free(&st);
 	return 0;
 }
 

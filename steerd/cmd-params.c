@@ -5,22 +5,16 @@
 
 static int params_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
-	mirror_state st;
-	if (mirror_state_init(ctx->mirror, &st) < 0)
-		return cmd_fail(ctx, E_INTERNAL, "out of memory");
-	mirror_get(ctx->mirror, &st);
+	(void)body;
+	const mirror_state *st = ctx->state;
 	json_t *knobs = json_array();
 	for (size_t k = 0; k < ctx->sa->n_knobs; k++) {
 		const sa_knob *kn = &ctx->sa->knobs[k];
 		json_array_append_new(knobs, json_pack("{s:s, s:o, s:s, s:b}", "name", kn->name, "value",
-		                                       value_to_json(kn, st.knobs[k]), "unit", kn->unit,
+		                                       value_to_json(kn, st->knobs[k]), "unit", kn->unit,
 		                                       "runtime", kn->runtime != 0));
 	}
-	ctx->result = json_pack("{s:I, s:o}", "step", (json_int_t)st.step, "knobs", knobs);
-	mirror_state_free(&st);
+	ctx->result = json_pack("{s:I, s:o}", "step", (json_int_t)st->step, "knobs", knobs);
 	return 0;
 }
 

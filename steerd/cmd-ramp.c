@@ -43,9 +43,6 @@ static int parse_ramp(cmd_ctx *ctx, const json_t *spec, knob_change *it)
 
 static int ramp_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { "ramps", NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
 	const json_t *ramps = json_object_get(body, "ramps");
 	if (!json_is_array(ramps) || json_array_size(ramps) == 0)
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "'ramps' must be a non-empty array");
@@ -77,7 +74,10 @@ static int ramp_exec(cmd_ctx *ctx, const json_t *body)
 
 static void ramp_apply(run *r, change *ch) { run_start_ramps(r, ch); }
 
+static const char *const cmd_ramp_args[] = { "ramps", NULL };
+
 const cmd_entry cmd_ramp_entry = {
+	.args = cmd_ramp_args,
 	.name = "ramp",
 	.usage = "{\"ramps\": [{\"knob\": KNOB, \"to\": VALUE, \"steps\": N | \"rate\": PER_STEP}, ...]}",
 	.summary = "ramp knobs linearly to targets; a new ramp of a knob replaces its old one",

@@ -8,9 +8,6 @@
 
 static int set_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { "values", NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
 	const json_t *values = json_object_get(body, "values");
 	if (!json_is_object(values) || json_object_size(values) == 0)
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "'values' must be a non-empty object {KNOB: VALUE}");
@@ -44,7 +41,10 @@ static int set_exec(cmd_ctx *ctx, const json_t *body)
 
 static void set_apply(run *r, change *ch) { run_set_knobs(r, ch); }
 
+static const char *const cmd_set_args[] = { "values", NULL };
+
 const cmd_entry cmd_set_entry = {
+	.args = cmd_set_args,
 	.name = "set",
 	.usage = "{\"values\": {KNOB: VALUE, ...}}",
 	.summary = "change knobs together at the next step boundary; the reply gives that step",

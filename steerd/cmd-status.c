@@ -4,19 +4,13 @@
 
 static int status_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
-	mirror_state st;
-	if (mirror_state_init(ctx->mirror, &st) < 0)
-		return cmd_fail(ctx, E_INTERNAL, "out of memory");
-	mirror_get(ctx->mirror, &st);
+	(void)body;
+	const mirror_state *st = ctx->state;
 	ctx->result = json_pack("{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:I}", "adapter", ctx->sa->name,
-	                        "state", run_state_name(st.state), "step", (json_int_t)st.step, "time",
-	                        st.time, "steps_per_second", st.steps_per_second, "steps_left",
-	                        (json_int_t)st.steps_left, "ramps", (json_int_t)st.n_ramps, "seq",
-	                        (json_int_t)st.seq);
-	mirror_state_free(&st);
+	                        "state", run_state_name(st->state), "step", (json_int_t)st->step, "time",
+	                        st->time, "steps_per_second", st->steps_per_second, "steps_left",
+	                        (json_int_t)st->steps_left, "ramps", (json_int_t)st->n_ramps, "seq",
+	                        (json_int_t)st->seq);
 	return 0;
 }
 

@@ -7,9 +7,6 @@
 
 static int step_exec(cmd_ctx *ctx, const json_t *body)
 {
-	static const char *const allowed[] = { "n", NULL };
-	if (cmd_check_keys(ctx, body, allowed) < 0)
-		return -1;
 	uint64_t n = 1;
 	if (json_object_get(body, "n") && cmd_get_count(ctx, body, "n", 1, STEP_MAX, &n) < 0)
 		return -1;
@@ -37,7 +34,10 @@ static void step_apply(run *r, change *ch)
 	                       (json_int_t)(r->pub.step + r->pub.steps_left));
 }
 
+static const char *const cmd_step_args[] = { "n", NULL };
+
 const cmd_entry cmd_step_entry = {
+	.args = cmd_step_args,
 	.name = "step",
 	.usage = "{\"n\": N}",
 	.summary = "while paused, run N steps (default 1) and stay paused",

@@ -48,7 +48,7 @@ typedef struct change {
 typedef struct cmd_ctx {
 	const config *cfg;
 	const sa_adapter *sa;
-	mirror *mirror;
+	const mirror_state *state; /* the run as of this request (read from the mirror) */
 	const char *stream_endpoint;
 	const char *client;
 	/* Out: an error, or the reply body of a read, or a change to forward. */
@@ -62,6 +62,7 @@ typedef struct cmd_entry {
 	const char *name;
 	const char *usage;   /* the body, e.g. {"values": {KNOB: VALUE, ...}} */
 	const char *summary; /* one line */
+	const char *const *args; /* the body keys it takes (NULL-terminated); NULL: none */
 	bool changes;        /* a write: may be refused to observers (security issue) */
 	/* 0 and ctx->result or ctx->change set, or -1 and ctx->err_* set. */
 	int (*exec)(cmd_ctx *ctx, const json_t *body);
@@ -100,7 +101,7 @@ int cmd_get_count(cmd_ctx *ctx, const json_t *body, const char *key, uint64_t mi
 /* Resolve a knob that may change while running; -1 (unknown_name, fixed_knob) if not. */
 int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out);
 
-/* exec of a write that takes no arguments: an empty change for `self`. */
+/* exec of a write with no arguments: an empty change for `self`. */
 int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self);
 
 #endif

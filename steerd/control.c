@@ -24,6 +24,7 @@ struct control {
 	void *pipe;      /* control thread's end */
 	void *sim_pipe;  /* simulation thread's end */
 	char endpoint[256];
+	mirror_state state; /* the run as read for the request being served */
 	pthread_t thread;
 	bool started;
 };
@@ -39,6 +40,11 @@ control *control_new(void *zctx, const config *cfg, mirror *m, const char *strea
 	c->cfg = cfg;
 	c->mirror = m;
 	c->stream_endpoint = stream_endpoint;
+	if (mirror_state_init(m, &c->state) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
 	c->router = zmq_socket(zctx, ZMQ_ROUTER);
 	c->pipe = zmq_socket(zctx, ZMQ_PAIR);
 	c->sim_pipe = zmq_socket(zctx, ZMQ_PAIR);
@@ -105,9 +111,12 @@ static void serve_request(control *c, wire_request *req)
 		wire_reply_error(c->router, req, E_UNKNOWN_COMMAND, msg);
 		return;
 	}
-	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .mirror = c->mirror,
+	static const char *const no_args[] = { NULL };
+	mirror_get(c->mirror, &c->state);
+	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .state = &c->state,
 	                .stream_endpoint = c->stream_endpoint, .client = req->client };
-	if (cmd->exec(&ctx, req->body) < 0) {
+	if (cmd_check_keys(&ctx, req->body, cmd->args ? cmd->args : no_args) < 0 ||
+	    cmd->exec(&ctx, req->body) < 0) {
 		wire_reply_error(c->router, req, ctx.err_code ? ctx.err_code : E_INTERNAL, ctx.err_msg);
 	} else if (ctx.change) {
 		change *ch = ctx.change;
@@ -193,6 +202,7 @@ void control_destroy(control **cp)
 		zmq_close(c->pipe);
 	if (c->sim_pipe)
 		zmq_close(c->sim_pipe);
+	mirror_state_free(&c->state);
 	free(c);
 	*cp = NULL;
 }
