@@ -1,0 +1,924 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * bench_control.c — what steering costs, measured on real steerd processes.
+ *
+ *  1. `get` round trip over tcp loopback against steerd while pic1d steps flat
+ *     out, and against steerd hosting adapter_slow (every step sleeps 100 ms),
+ *     each next to a raw DEALER/ROUTER ping-pong (a ROUTER echo thread in this
+ *     process) measured in interleaved blocks while that same daemon runs, so
+ *     both see the same machine load. Target: steerd p50 <= 1.3 x raw p50.
+ *  2. pic1d steps per second inside steerd with scalars published every step
+ *     to 4 subscribers (SUB threads here, draining), against the pic1d adapter
+ *     stepped in a bare loop in this process with the same knobs. The daemon's
+ *     rate comes from `status` step counts over a fixed wall window. Rounds
+ *     alternate bare/daemon; medians are reported. Target: >= 98%.
+ *
+ * Targets are reported, never enforced: the exit status is non-zero only on
+ * real errors (steerd not found, not starting, bad replies, unclean exit).
+ *
+ * Environment: STEERD_BUILD (default "build") holds bin/steerd and
+ * bench/libslow.so. `bench_control --explore` adds the experiments behind the
+ * rate figure (scalars_every 0/1, 0/4 subscribers) and takes about 2 minutes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zmq.h>
+
+#include "pic1d/pic1d.h"
+
+/* ---- settings ----------------------------------------------------------- */
+
+enum {
+	RTT_REQUESTS = 3000, /* timed `get` round trips per daemon (and as many raw) */
+	RTT_WARMUP = 300,    /* untimed round trips on each socket first */
+	RTT_BLOCK = 250,     /* raw and steerd alternate in blocks of this many */
+	RATE_ROUNDS = 3,     /* bare/daemon rounds for the step rate */
+	N_SUBSCRIBERS = 4,
+};
+#define RATE_WARMUP_S 1.0
+#define RATE_WINDOW_S 5.0
+#define TARGET_RTT_RATIO 1.3
+#define TARGET_RATE_RATIO 0.98
+
+/* The knobs of configs/diode.yaml: given to steerd and to the bare loop alike. */
+static const struct {
+	const char *name, *value;
+} diode_knobs[] = {
+	{ "gap", "0.01" },
+	{ "cells", "200" },
+	{ "dt", "2.0e-12" },
+	{ "particles_per_step", "40" },
+	{ "seed", "1" },
+	{ "emission", "beam" },
+	{ "average_window", "500" },
+	{ "phase_sample", "2000" },
+	{ "max_particles", "10000000" },
+	{ "injected_current", "1000" },
+	{ "anode_voltage", "1000" },
+	{ "injection_energy", "100" },
+	{ "thermal_energy", "0" },
+	{ "vc_threshold", "0.01" },
+};
+#define N_DIODE_KNOBS (sizeof diode_knobs / sizeof diode_knobs[0])
+
+/* A realistic read: one knob and one scalar diagnostic. */
+#define GET_BODY_PIC1D "{\"names\":[\"injected_current\",\"j_transmitted\"]}"
+#define GET_BODY_SLOW "{\"names\":[\"step_ms\",\"steps_slept\"]}"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void *zctx;
+static char tmpdir[512];
+static char steerd_path[PATH_MAX], slow_so_path[PATH_MAX];
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of x[0..n) (sorts x). */
+static double percentile(double *x, size_t n, double q)
+{
+	qsort(x, n, sizeof *x, cmp_double);
+	size_t k = (size_t)(q * (double)n + 0.999999);
+	return x[k ? k - 1 : 0];
+}
+
+static double median(double *x, size_t n)
+{
+	qsort(x, n, sizeof *x, cmp_double);
+	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static void cleanup(void);
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "bench_control: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	cleanup();
+	exit(1);
+}
+
+static void *socket_or_die(int type)
+{
+	void *s = zmq_socket(zctx, type);
+	if (!s)
+		die("zmq_socket: %s", zmq_strerror(errno));
+	int zero = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	return s;
+}
+
+/* ---- steerd processes --------------------------------------------------- */
+
+#define MAX_DAEMONS 32
+
+typedef struct daemon_proc {
+	pid_t pid;
+	char config[PATH_MAX], conn[PATH_MAX], log[PATH_MAX];
+	char control[256], diagnostics[256];
+} daemon_proc;
+
+static daemon_proc *live[MAX_DAEMONS]; /* killed by cleanup() on an error */
+static int n_made;
+
+static void print_log_tail(const daemon_proc *d)
+{
+	FILE *f = fopen(d->log, "r");
+	if (!f)
+		return;
+	char line[512];
+	fprintf(stderr, "--- %s ---\n", d->log);
+	while (fgets(line, sizeof line, f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* Reads the connection file once steerd has written it: 1 ready, 0 not yet. */
+static int read_connection_file(daemon_proc *d)
+{
+	json_error_t jerr;
+	json_t *j = json_load_file(d->conn, 0, &jerr);
+	if (!j)
+		return 0;
+	const char *c = json_string_value(json_object_get(j, "control"));
+	const char *s = json_string_value(json_object_get(j, "diagnostics"));
+	int ok = c && s && strlen(c) < sizeof d->control && strlen(s) < sizeof d->diagnostics;
+	if (ok) {
+		strcpy(d->control, c);
+		strcpy(d->diagnostics, s);
+	}
+	json_decref(j);
+	if (!ok)
+		die("%s lacks control or diagnostics endpoints", d->conn);
+	return 1;
+}
+
+static daemon_proc *daemon_start(const char *yaml)
+{
+	daemon_proc *d = calloc(1, sizeof *d);
+	if (!d)
+		die("out of memory");
+	int id = ++n_made;
+	snprintf(d->config, sizeof d->config, "%s/run%d.yaml", tmpdir, id);
+	snprintf(d->conn, sizeof d->conn, "%s/run%d.json", tmpdir, id);
+	snprintf(d->log, sizeof d->log, "%s/run%d.log", tmpdir, id);
+	write_file(d->config, yaml);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		execl(steerd_path, "steerd", "-c", d->config, "-C", d->conn, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", steerd_path, strerror(errno));
+		_exit(127);
+	}
+	d->pid = pid;
+	for (int i = 0; i < MAX_DAEMONS; i++)
+		if (!live[i]) {
+			live[i] = d;
+			break;
+		}
+
+	double t0 = now();
+	for (;;) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			d->pid = 0;
+			print_log_tail(d);
+			die("steerd exited at start (status %d)",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		}
+		if (read_connection_file(d))
+			return d;
+		if (now() - t0 > 10.0) {
+			print_log_tail(d);
+			die("steerd wrote no connection file %s within 10 s", d->conn);
+		}
+		sleep_s(0.005);
+	}
+}
+
+/* SIGTERM, then wait for a clean exit (status 0); anything else is an error. */
+static void daemon_stop(daemon_proc *d)
+{
+	kill(d->pid, SIGTERM);
+	double t0 = now();
+	int status = 0;
+	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
+		if (now() - t0 > 10.0) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, &status, 0);
+			d->pid = 0;
+			print_log_tail(d);
+			die("steerd did not stop within 10 s of SIGTERM");
+		}
+		sleep_s(0.002);
+	}
+	d->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_log_tail(d);
+		die("steerd exited with status %d after SIGTERM",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	for (int i = 0; i < MAX_DAEMONS; i++)
+		if (live[i] == d)
+			live[i] = NULL;
+	unlink(d->config);
+	unlink(d->log);
+	unlink(d->conn); /* steerd removes it; in case it did not */
+	free(d);
+}
+
+static void cleanup(void)
+{
+	for (int i = 0; i < MAX_DAEMONS; i++) {
+		daemon_proc *d = live[i];
+		if (!d)
+			continue;
+		live[i] = NULL;
+		if (d->pid > 0) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, NULL, 0);
+		}
+		unlink(d->config);
+		unlink(d->conn);
+		/* the log stays, for the error message that pointed at it */
+	}
+	if (tmpdir[0])
+		rmdir(tmpdir); /* fails, harmlessly, while a log is kept */
+}
+
+static char *pic1d_yaml(unsigned scalars_every)
+{
+	char *y = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&y, &len);
+	if (!f)
+		die("out of memory");
+	fprintf(f, "simulation:\n  adapter: pic1d\n  knobs:\n");
+	for (size_t i = 0; i < N_DIODE_KNOBS; i++)
+		fprintf(f, "    %s: %s\n", diode_knobs[i].name, diode_knobs[i].value);
+	fprintf(f,
+	        "run:\n  start: running\n"
+	        "endpoints:\n  control: tcp://127.0.0.1:*\n  diagnostics: tcp://127.0.0.1:*\n"
+	        "diagnostics:\n  scalars_every: %u\n  arrays_every: 100\n  heartbeat_ms: 1000\n"
+	        "  send_hwm: 1000\n  indicators: [virtual_cathode]\n"
+	        "log_level: warn\n",
+	        scalars_every);
+	fclose(f);
+	return y;
+}
+
+static char *slow_yaml(void)
+{
+	char *y = NULL;
+	if (asprintf(&y,
+	             "simulation:\n  adapter: %s\n  knobs:\n    step_ms: 100\n"
+	             "run:\n  start: running\n"
+	             "endpoints:\n  control: tcp://127.0.0.1:*\n  diagnostics: tcp://127.0.0.1:*\n"
+	             "diagnostics:\n  scalars_every: 1\n  heartbeat_ms: 1000\n"
+	             "log_level: warn\n",
+	             slow_so_path) < 0)
+		die("out of memory");
+	return y;
+}
+
+/* ---- request/reply ------------------------------------------------------ */
+
+/* Receives one multipart message; returns its frame count (at most 8 kept). */
+static int recv_multipart(void *sock, zmq_msg_t *frames, int max)
+{
+	int n = 0, more = 1;
+	while (more) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, 0) < 0) {
+			zmq_msg_close(&m);
+			for (int i = 0; i < n && i < max; i++)
+				zmq_msg_close(&frames[i]);
+			return -1;
+		}
+		more = zmq_msg_more(&m);
+		if (n < max)
+			frames[n] = m;
+		else
+			zmq_msg_close(&m);
+		n++;
+	}
+	return n;
+}
+
+static void close_frames(zmq_msg_t *frames, int n, int max)
+{
+	for (int i = 0; i < n && i < max; i++)
+		zmq_msg_close(&frames[i]);
+}
+
+/* Sends ["", header, body]: what a DEALER client sends steerd. */
+static int send_request(void *sock, const char *header, size_t hlen, const char *body, size_t blen)
+{
+	if (zmq_send(sock, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(sock, header, hlen, ZMQ_SNDMORE) < 0 ||
+	    zmq_send(sock, body, blen, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * One round trip on a DEALER. With check set, the reply must be
+ * ["", header with "ok":true, body]; the body is copied into out (if given).
+ * Returns the round-trip time in seconds.
+ */
+static double round_trip(void *sock, const char *cmd, int id, const char *body, bool check,
+                         json_t **out)
+{
+	char header[128];
+	int hlen = snprintf(header, sizeof header, "{\"cmd\":\"%s\",\"id\":%d,\"client\":\"bench\"}",
+	                    cmd, id);
+	size_t blen = strlen(body);
+	zmq_msg_t f[8];
+	double t0 = now();
+	if (send_request(sock, header, (size_t)hlen, body, blen) < 0)
+		die("send %s: %s", cmd, zmq_strerror(errno));
+	int n = recv_multipart(sock, f, 8);
+	double dt = now() - t0;
+	if (n < 0)
+		die("no reply to %s: %s", cmd, zmq_strerror(errno));
+	if (n != 3 || zmq_msg_size(&f[0]) != 0) {
+		close_frames(f, n, 8);
+		die("reply to %s has %d frames, expected 3", cmd, n);
+	}
+	if (check) {
+		if (!memmem(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), "\"ok\":true", 9)) {
+			fprintf(stderr, "bench_control: %s failed: %.*s %.*s\n", cmd,
+			        (int)zmq_msg_size(&f[1]), (char *)zmq_msg_data(&f[1]),
+			        (int)zmq_msg_size(&f[2]), (char *)zmq_msg_data(&f[2]));
+			close_frames(f, n, 8);
+			die("steerd refused %s", cmd);
+		}
+		if (out) {
+			json_error_t jerr;
+			*out = json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, &jerr);
+			if (!*out)
+				die("reply body to %s is not JSON: %s", cmd, jerr.text);
+		}
+	}
+	close_frames(f, n, 8);
+	return dt;
+}
+
+static void *connect_dealer(const char *endpoint)
+{
+	void *s = socket_or_die(ZMQ_DEALER);
+	int tmo = 10000; /* a reply 10 s late is an error, not a hang */
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+	if (zmq_connect(s, endpoint) != 0)
+		die("connect %s: %s", endpoint, zmq_strerror(errno));
+	return s;
+}
+
+/* The step count from `status`. */
+static uint64_t status_step(void *ctl)
+{
+	static int id = 1000000;
+	json_t *st = NULL;
+	round_trip(ctl, "status", id++, "{}", true, &st);
+	json_t *step = json_object_get(st, "step");
+	if (!json_is_integer(step))
+		die("status has no integer step");
+	uint64_t s = (uint64_t)json_integer_value(step);
+	json_decref(st);
+	return s;
+}
+
+/* ---- the raw echo server ------------------------------------------------ */
+
+static atomic_bool echo_stop;
+
+static void *echo_main(void *router)
+{
+	zmq_pollitem_t it = { .socket = router, .events = ZMQ_POLLIN };
+	while (!atomic_load(&echo_stop)) {
+		if (zmq_poll(&it, 1, 50) <= 0)
+			continue;
+		for (;;) {
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, router, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&m);
+				break;
+			}
+			/* recv multipart, send it back frame by frame (identity first) */
+			int more = zmq_msg_more(&m);
+			zmq_msg_send(&m, router, more ? ZMQ_SNDMORE : 0);
+			while (more) {
+				zmq_msg_init(&m);
+				if (zmq_msg_recv(&m, router, 0) < 0) {
+					zmq_msg_close(&m);
+					break;
+				}
+				more = zmq_msg_more(&m);
+				zmq_msg_send(&m, router, more ? ZMQ_SNDMORE : 0);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- 1. get round trip -------------------------------------------------- */
+
+typedef struct rtt_result {
+	double raw_p50, raw_p99, get_p50, get_p99;
+} rtt_result;
+
+/*
+ * Interleaves blocks of raw ping-pongs (to the echo server) and `get`
+ * requests (to steerd), RTT_REQUESTS of each, on two DEALERs of this thread.
+ */
+static rtt_result measure_rtt(const char *echo_ep, const daemon_proc *d, const char *body)
+{
+	void *raw = connect_dealer(echo_ep), *ctl = connect_dealer(d->control);
+	double *tr = calloc(RTT_REQUESTS, sizeof *tr), *tg = calloc(RTT_REQUESTS, sizeof *tg);
+	if (!tr || !tg)
+		die("out of memory");
+	int id = 1;
+	for (int i = 0; i < RTT_WARMUP; i++) {
+		round_trip(raw, "get", id, body, false, NULL);
+		round_trip(ctl, "get", id++, body, true, NULL);
+	}
+	for (int done = 0; done < RTT_REQUESTS; done += RTT_BLOCK) {
+		int n = RTT_REQUESTS - done < RTT_BLOCK ? RTT_REQUESTS - done : RTT_BLOCK;
+		for (int i = 0; i < n; i++)
+			tr[done + i] = round_trip(raw, "get", id, body, false, NULL);
+		for (int i = 0; i < n; i++)
+			tg[done + i] = round_trip(ctl, "get", id++, body, true, NULL);
+	}
+	rtt_result r = {
+		.raw_p50 = 1e6 * percentile(tr, RTT_REQUESTS, 0.50),
+		.raw_p99 = 1e6 * percentile(tr, RTT_REQUESTS, 0.99),
+		.get_p50 = 1e6 * percentile(tg, RTT_REQUESTS, 0.50),
+		.get_p99 = 1e6 * percentile(tg, RTT_REQUESTS, 0.99),
+	};
+	free(tr);
+	free(tg);
+	zmq_close(raw);
+	zmq_close(ctl);
+	return r;
+}
+
+static const char *met(bool ok) { return ok ? "met" : "NOT met"; }
+
+static void bench_rtt(void)
+{
+	void *router = socket_or_die(ZMQ_ROUTER);
+	if (zmq_bind(router, "tcp://127.0.0.1:*") != 0)
+		die("bind the echo server: %s", zmq_strerror(errno));
+	char echo_ep[256];
+	size_t len = sizeof echo_ep;
+	zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, echo_ep, &len);
+	pthread_t th;
+	atomic_store(&echo_stop, false);
+	if (pthread_create(&th, NULL, echo_main, router) != 0)
+		die("cannot start the echo thread");
+
+	/* pic1d flat out: scalars every step as in configs/diode.yaml, nobody subscribed */
+	char *y = pic1d_yaml(1);
+	daemon_proc *d = daemon_start(y);
+	free(y);
+	sleep_s(0.5);
+	void *ctl = connect_dealer(d->control);
+	uint64_t s0 = status_step(ctl);
+	rtt_result fast = measure_rtt(echo_ep, d, GET_BODY_PIC1D);
+	uint64_t s1 = status_step(ctl);
+	zmq_close(ctl);
+	daemon_stop(d);
+	if (s1 <= s0)
+		die("the pic1d run did not step while it was read (step %llu -> %llu)",
+		    (unsigned long long)s0, (unsigned long long)s1);
+
+	y = slow_yaml();
+	d = daemon_start(y);
+	free(y);
+	sleep_s(0.2);
+	ctl = connect_dealer(d->control);
+	s0 = status_step(ctl);
+	rtt_result slow = measure_rtt(echo_ep, d, GET_BODY_SLOW);
+	s1 = status_step(ctl);
+	zmq_close(ctl);
+	daemon_stop(d);
+	if (s1 <= s0)
+		die("the 100 ms run did not step while it was read (step %llu -> %llu)",
+		    (unsigned long long)s0, (unsigned long long)s1);
+
+	atomic_store(&echo_stop, true);
+	pthread_join(th, NULL);
+	zmq_close(router);
+
+	double rf = fast.get_p50 / fast.raw_p50, rs = slow.get_p50 / slow.raw_p50;
+	printf("control get round trip (tcp loopback, %d requests each, raw and get interleaved\n"
+	       "in blocks of %d while the same daemon runs):\n",
+	       RTT_REQUESTS, RTT_BLOCK);
+	printf("  raw DEALER/ROUTER ping-pong  p50 %6.1f us  p99 %6.1f us   (beside the pic1d run)\n",
+	       fast.raw_p50, fast.raw_p99);
+	printf("  steerd get (pic1d flat out)  p50 %6.1f us  p99 %6.1f us   p50 ratio %.2f "
+	       "(target <= %.1f: %s)\n",
+	       fast.get_p50, fast.get_p99, rf, TARGET_RTT_RATIO, met(rf <= TARGET_RTT_RATIO));
+	printf("  raw DEALER/ROUTER ping-pong  p50 %6.1f us  p99 %6.1f us   (beside the 100 ms run)\n",
+	       slow.raw_p50, slow.raw_p99);
+	printf("  steerd get (100 ms steps)    p50 %6.1f us  p99 %6.1f us   p50 ratio %.2f "
+	       "(target <= %.1f: %s)\n",
+	       slow.get_p50, slow.get_p99, rs, TARGET_RTT_RATIO, met(rs <= TARGET_RTT_RATIO));
+	fflush(stdout);
+}
+
+/* ---- 2. steps per second ------------------------------------------------ */
+
+typedef struct subscriber {
+	pthread_t thread;
+	void *sock;
+	atomic_ullong messages;
+} subscriber;
+
+static atomic_bool subs_stop;
+
+static void *subscriber_main(void *arg)
+{
+	subscriber *s = arg;
+	zmq_pollitem_t it = { .socket = s->sock, .events = ZMQ_POLLIN };
+	while (!atomic_load(&subs_stop)) {
+		if (zmq_poll(&it, 1, 50) <= 0)
+			continue;
+		/* drain everything queued, then wait again */
+		for (;;) {
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			int rc = zmq_msg_recv(&m, s->sock, ZMQ_DONTWAIT);
+			int more = rc >= 0 && zmq_msg_more(&m);
+			zmq_msg_close(&m);
+			if (rc < 0)
+				break;
+			if (!more)
+				atomic_fetch_add(&s->messages, 1);
+		}
+	}
+	return NULL;
+}
+
+/* pic1d knob values of diode_knobs[], as the bare loop's create() takes them. */
+static void diode_values(const sa_adapter *sa, sa_value *v)
+{
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		v[k] = sa->knobs[k].def;
+	for (size_t i = 0; i < N_DIODE_KNOBS; i++) {
+		size_t k = 0;
+		while (k < sa->n_knobs && strcmp(sa->knobs[k].name, diode_knobs[i].name) != 0)
+			k++;
+		if (k == sa->n_knobs)
+			die("pic1d has no knob '%s'", diode_knobs[i].name);
+		const sa_knob *kn = &sa->knobs[k];
+		const char *text = diode_knobs[i].value;
+		switch (kn->type) {
+		case SA_DOUBLE: v[k].d = strtod(text, NULL); break;
+		case SA_INT:
+		case SA_BOOL: v[k].i = (int64_t)strtod(text, NULL); break;
+		case SA_ENUM: {
+			int64_t c = 0;
+			while (kn->choices[c] && strcmp(kn->choices[c], text) != 0)
+				c++;
+			if (!kn->choices[c])
+				die("pic1d knob %s has no choice '%s'", kn->name, text);
+			v[k].i = c;
+			break;
+		}
+		}
+	}
+}
+
+typedef struct rate_result {
+	double rate;          /* steps/s over the window */
+	double delivered;     /* fraction of the window's steps each subscriber got (min) */
+	double sim_cpu_us;    /* CPU time of the simulation thread per step */
+	double proc_cpu_us;   /* CPU time of all steerd threads per step */
+} rate_result;
+
+static double thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return 1e9 * (double)ts.tv_sec + (double)ts.tv_nsec;
+}
+
+/* pic1d stepped in a bare loop in this thread, from step 0, over the same window. */
+static rate_result bare_rate(void)
+{
+	const sa_adapter *sa = pic1d_adapter();
+	sa_value v[64];
+	if (sa->n_knobs > 64)
+		die("pic1d has too many knobs");
+	diode_values(sa, v);
+	char err[256];
+	void *sim = sa->create(v, err, sizeof err);
+	if (!sim)
+		die("pic1d create: %s", err);
+	double t0 = now(), start = 0.0, cpu0 = 0.0;
+	uint64_t s0 = 0, steps = 0;
+	bool measuring = false;
+	for (;;) {
+		if (sa->step(sim, err, sizeof err) < 0)
+			die("pic1d step: %s", err);
+		steps++;
+		if ((steps & 15) == 0) {
+			double t = now();
+			if (!measuring && t - t0 >= RATE_WARMUP_S) {
+				measuring = true;
+				start = t;
+				cpu0 = thread_cpu_ns();
+				s0 = steps;
+			} else if (measuring && t - start >= RATE_WINDOW_S) {
+				double cpu = thread_cpu_ns() - cpu0;
+				sa->destroy(sim);
+				rate_result r = { .rate = (double)(steps - s0) / (t - start), .delivered = 1.0 };
+				r.sim_cpu_us = r.proc_cpu_us = 1e-3 * cpu / (double)(steps - s0);
+				return r;
+			}
+		}
+	}
+}
+
+/* Nanoseconds task tid of process pid has run on a CPU (/proc schedstat), or -1. */
+static double task_cpu_ns(pid_t pid, const char *tid)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1.0;
+	unsigned long long ns = 0;
+	int n = fscanf(f, "%llu", &ns);
+	fclose(f);
+	return n == 1 ? (double)ns : -1.0;
+}
+
+/* CPU ns of steerd's main (simulation) thread, and of all its threads. */
+static void steerd_cpu_ns(pid_t pid, double *sim, double *all)
+{
+	char tid[32];
+	snprintf(tid, sizeof tid, "%d", (int)pid);
+	*sim = task_cpu_ns(pid, tid);
+	*all = 0.0;
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+	DIR *dp = opendir(dir);
+	if (!dp) {
+		*all = -1.0;
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.') {
+			double ns = task_cpu_ns(pid, e->d_name);
+			if (ns > 0)
+				*all += ns;
+		}
+	closedir(dp);
+}
+
+/* Steps/s of pic1d inside steerd, with n_subs subscribers to "scalars". */
+static rate_result steerd_rate(unsigned scalars_every, int n_subs)
+{
+	char *y = pic1d_yaml(scalars_every);
+	daemon_proc *d = daemon_start(y);
+	free(y);
+	subscriber subs[N_SUBSCRIBERS];
+	atomic_store(&subs_stop, false);
+	for (int i = 0; i < n_subs; i++) {
+		subs[i].sock = socket_or_die(ZMQ_SUB);
+		atomic_init(&subs[i].messages, 0);
+		if (zmq_connect(subs[i].sock, d->diagnostics) != 0 ||
+		    zmq_setsockopt(subs[i].sock, ZMQ_SUBSCRIBE, "scalars", 7) != 0)
+			die("subscribe to %s: %s", d->diagnostics, zmq_strerror(errno));
+		if (pthread_create(&subs[i].thread, NULL, subscriber_main, &subs[i]) != 0)
+			die("cannot start a subscriber thread");
+	}
+	void *ctl = connect_dealer(d->control);
+	sleep_s(RATE_WARMUP_S);
+	unsigned long long m0[N_SUBSCRIBERS];
+	for (int i = 0; i < n_subs; i++)
+		m0[i] = atomic_load(&subs[i].messages);
+	double t0 = now(), sim0, all0, sim1, all1;
+	uint64_t s0 = status_step(ctl);
+	steerd_cpu_ns(d->pid, &sim0, &all0);
+	sleep_s(RATE_WINDOW_S);
+	uint64_t s1 = status_step(ctl);
+	steerd_cpu_ns(d->pid, &sim1, &all1);
+	double t1 = now();
+	rate_result r = { .rate = (double)(s1 - s0) / (t1 - t0), .delivered = 1.0 };
+	double steps = s1 > s0 ? (double)(s1 - s0) : 1.0;
+	r.sim_cpu_us = sim0 >= 0 && sim1 >= 0 ? 1e-3 * (sim1 - sim0) / steps : NAN;
+	r.proc_cpu_us = all0 >= 0 && all1 >= 0 ? 1e-3 * (all1 - all0) / steps : NAN;
+	for (int i = 0; i < n_subs; i++) {
+		double got = (double)(atomic_load(&subs[i].messages) - m0[i]);
+		double want = scalars_every ? (double)(s1 - s0) / scalars_every : 0.0;
+		if (want > 0 && got / want < r.delivered)
+			r.delivered = got / want;
+	}
+	zmq_close(ctl);
+	daemon_stop(d);
+	atomic_store(&subs_stop, true);
+	for (int i = 0; i < n_subs; i++) {
+		pthread_join(subs[i].thread, NULL);
+		zmq_close(subs[i].sock);
+	}
+	if (n_subs > 0 && scalars_every && r.delivered < 0.5)
+		die("subscribers got only %.0f%% of the scalars messages", 100.0 * r.delivered);
+	return r;
+}
+
+static double med_of(const rate_result *r, int n, size_t offset)
+{
+	double x[16];
+	for (int i = 0; i < n && i < 16; i++)
+		memcpy(&x[i], (const char *)&r[i] + offset, sizeof x[i]);
+	return median(x, (size_t)(n < 16 ? n : 16));
+}
+
+#define MED(r, n, field) med_of(r, n, offsetof(rate_result, field))
+
+static void bench_rate(void)
+{
+	rate_result bare[RATE_ROUNDS], dae[RATE_ROUNDS];
+	for (int r = 0; r < RATE_ROUNDS; r++) {
+		/* alternate which goes first, so a drift in machine load hits both */
+		if (r % 2 == 0)
+			bare[r] = bare_rate();
+		dae[r] = steerd_rate(1, N_SUBSCRIBERS);
+		if (r % 2 == 1)
+			bare[r] = bare_rate();
+	}
+	printf("steps per second, scalars every step to %d subscribers (%d rounds of %.0f s after "
+	       "%.0f s warm-up, medians):\n",
+	       N_SUBSCRIBERS, RATE_ROUNDS, RATE_WINDOW_S, RATE_WARMUP_S);
+	double mb = MED(bare, RATE_ROUNDS, rate), md = MED(dae, RATE_ROUNDS, rate);
+	printf("  bare adapter loop %6.0f steps/s   steerd %6.0f steps/s   ratio %.1f%% "
+	       "(target >= %.0f%%: %s)\n",
+	       mb, md, 100.0 * md / mb, 100.0 * TARGET_RATE_RATIO, met(md / mb >= TARGET_RATE_RATIO));
+	printf("  rounds (steps/s): bare");
+	for (int r = 0; r < RATE_ROUNDS; r++)
+		printf(" %.0f", bare[r].rate);
+	printf("; steerd");
+	for (int r = 0; r < RATE_ROUNDS; r++)
+		printf(" %.0f", dae[r].rate);
+	printf("; subscribers got %.1f%% of the steps' messages\n",
+	       100.0 * MED(dae, RATE_ROUNDS, delivered));
+	double cb = MED(bare, RATE_ROUNDS, sim_cpu_us), cs = MED(dae, RATE_ROUNDS, sim_cpu_us);
+	printf("  CPU per step: bare loop %.1f us; steerd simulation thread %.1f us (ratio %.1f%%: "
+	       "steerd's rate with a core to itself); all steerd threads %.1f us\n",
+	       cb, cs, 100.0 * cb / cs, MED(dae, RATE_ROUNDS, proc_cpu_us));
+	fflush(stdout);
+}
+
+/* The experiments behind the rate figure: what each part of steering costs. */
+static void explore(void)
+{
+	static const struct {
+		unsigned every;
+		int subs;
+		const char *what;
+	} variants[] = {
+		{ 0, 0, "scalars_every 0, no subscribers" },
+		{ 1, 0, "scalars_every 1, no subscribers" },
+		{ 1, 1, "scalars_every 1, 1 subscriber  " },
+		{ 1, 4, "scalars_every 1, 4 subscribers " },
+	};
+	enum { NV = sizeof variants / sizeof variants[0], ROUNDS = 3 };
+	rate_result bare[ROUNDS], res[NV][ROUNDS];
+	for (int r = 0; r < ROUNDS; r++) {
+		bare[r] = bare_rate();
+		for (int v = 0; v < NV; v++)
+			res[v][r] = steerd_rate(variants[v].every, variants[v].subs);
+	}
+	double mb = MED(bare, ROUNDS, rate), cb = MED(bare, ROUNDS, sim_cpu_us);
+	printf("explore (%d rounds, medians):\n"
+	       "  bare adapter loop                       %6.0f steps/s          CPU/step %5.1f us\n",
+	       ROUNDS, mb, cb);
+	for (int v = 0; v < NV; v++) {
+		double m = MED(res[v], ROUNDS, rate);
+		printf("  steerd %s %6.0f steps/s %5.1f%%   CPU/step sim thread %5.1f us, "
+		       "all threads %5.1f us\n",
+		       variants[v].what, m, 100.0 * m / mb, MED(res[v], ROUNDS, sim_cpu_us),
+		       MED(res[v], ROUNDS, proc_cpu_us));
+	}
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	for (int i = 0; i < MAX_DAEMONS; i++)
+		if (live[i] && live[i]->pid > 0)
+			kill(live[i]->pid, SIGKILL);
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	bool do_explore = argc > 1 && strcmp(argv[1], "--explore") == 0;
+	if (argc > 1 && !do_explore) {
+		fprintf(stderr, "usage: bench_control [--explore]\n");
+		return 2;
+	}
+	const char *build = getenv("STEERD_BUILD");
+	if (!build || !*build)
+		build = "build";
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s/bin/steerd", build);
+	if (!realpath(buf, steerd_path) || access(steerd_path, X_OK) != 0) {
+		fprintf(stderr, "bench_control: no steerd at %s (build it, or set STEERD_BUILD)\n", buf);
+		return 1;
+	}
+	snprintf(buf, sizeof buf, "%s/bench/libslow.so", build);
+	if (!realpath(buf, slow_so_path)) {
+		fprintf(stderr, "bench_control: no %s (build it: make BUILD=%s %s)\n", buf, build, buf);
+		return 1;
+	}
+	const char *t = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof tmpdir, "%s/bench_control.XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		fprintf(stderr, "bench_control: mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	zctx = zmq_ctx_new();
+	if (!zctx)
+		die("zmq_ctx_new failed");
+
+	double t0 = now();
+	bench_rtt();
+	bench_rate();
+	if (do_explore)
+		explore();
+	printf("(bench_control took %.0f s)\n", now() - t0);
+
+	zmq_ctx_term(zctx);
+	cleanup();
+	return 0;
+}
