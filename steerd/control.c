@@ -25,6 +25,7 @@ struct control {
 	void *sim_pipe;  /* simulation thread's end */
 	char endpoint[256];
 	mirror_state state; /* the run as read for the request being served */
+	atomic_uint pending; /* see control_pending() */
 	pthread_t thread;
 	bool started;
 };
@@ -82,6 +83,7 @@ control *control_new(void *zctx, const config *cfg, mirror *m, const char *strea
 
 const char *control_endpoint(const control *c) { return c->endpoint; }
 void *control_sim_pipe(control *c) { return c->sim_pipe; }
+atomic_uint *control_pending(control *c) { return &c->pending; }
 
 /* Answer a change the simulation thread handed back. */
 static void answer_change(control *c, change *ch)
@@ -126,6 +128,7 @@ static void serve_request(control *c, wire_request *req)
 			wire_reply_error(c->router, &ch->req, E_INTERNAL, "cannot reach the simulation thread");
 			change_destroy(&ch);
 		}
+		atomic_store(&c->pending, 1); /* after the send, so a cleared flag never hides it */
 	} else {
 		wire_reply(c->router, req, true, ctx.result);
 	}

@@ -10,6 +10,8 @@
 #ifndef STEERD_CONTROL_H
 #define STEERD_CONTROL_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "mirror.h"
 
@@ -24,6 +26,13 @@ const char *control_endpoint(const control *c);
 
 /* The simulation thread's end of the pipe (see run.h). */
 void *control_sim_pipe(control *c);
+
+/*
+ * Nonzero when a change has been sent on the pipe since the simulation
+ * thread last cleared it: lets a flat-out run skip looking at the pipe (two
+ * system calls inside libzmq) on steps when nothing came.
+ */
+atomic_uint *control_pending(control *c);
 
 /* Start serving on a new thread. 0 or -1. */
 int control_start(control *c);

@@ -176,6 +176,7 @@ int main(int argc, char **argv)
 		status = EX_CONFIG;
 		goto out;
 	}
+	r->pending = control_pending(ctl);
 	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name, err,
 	                   sizeof err) < 0) {
 		log_error("%s", err);

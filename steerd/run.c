@@ -14,6 +14,7 @@
 #include "value_json.h"
 
 #define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
+#define SUBSCRIPTION_CHECK_S 0.01 /* a flat-out run takes in new subscriptions this often */
 
 static double wall_seconds(void)
 {
@@ -389,8 +390,18 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 			long wait = stream_ms_to_heartbeat(r->stream);
 			wait_for_input(r, wait < PAUSED_POLL_MS ? (wait > 0 ? wait : 1) : PAUSED_POLL_MS);
 		}
-		serve_changes(r);
-		stream_poll_subscriptions(r->stream);
+		/*
+		 * Looking at an empty ZeroMQ socket costs system calls; while
+		 * stepping flat out, look only when the control thread says a change
+		 * was sent, and take in subscriptions every 10 ms.
+		 */
+		if (!stepping || !r->pending || atomic_exchange(r->pending, 0))
+			serve_changes(r);
+		double now = wall_seconds();
+		if (!stepping || now >= r->next_sub_check) {
+			stream_poll_subscriptions(r->stream);
+			r->next_sub_check = now + SUBSCRIPTION_CHECK_S;
+		}
 		if (*signalled)
 			run_stop(r, "signal");
 		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0;

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct run {
 	stream *stream;         /* not owned */
 	mirror *mirror;         /* not owned */
 	void *pipe;             /* inproc PAIR to the control thread; not owned */
+	atomic_uint *pending;   /* set when a change was sent (control_pending); or NULL */
+	double next_sub_check;  /* wall time (s) to take in subscriptions while stepping */
 
 	mirror_state pub;       /* the authoritative state; copied to the mirror */
 	size_t *scalar_diag;    /* adapter index of each rank-0 diagnostic */

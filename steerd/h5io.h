@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * h5io.h — small HDF5 helpers for checkpoints: fixed-length string and
+ * numeric attributes, contiguous datasets carrying a checksum, text datasets,
+ * and the adapter's sa_writer / sa_reader over an HDF5 group.
+ *
+ * Every object made here records no modification times, so the same state
+ * gives the same bytes. Every reader treats the file as untrusted: types,
+ * shapes and sizes are checked before anything is allocated or read, and
+ * dataset contents are checked against the checksum written with them.
+ *
+ * All functions return 0 (or a valid id) on success and -1 (or H5I_INVALID_HID)
+ * on failure; none prints anything. HDF5 is not reentrant here: call from one
+ * thread at a time.
+ */
+#ifndef STEERD_H5IO_H
+#define STEERD_H5IO_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "steerd_adapter.h"
+
+/* Name of the uint64 attribute holding a dataset's checksum (XXH64, seed 0). */
+#define H5IO_CHECKSUM_ATTR "steerd_xxh64"
+
+/* Longest '/'-path accepted for saved state names. */
+#define H5IO_MAX_NAME 255
+
+/* Turn off HDF5's automatic error printing for the calling thread. */
+void h5io_quiet(void);
+
+/*
+ * XXH64 of the bytes. Element arrays are hashed as the little-endian encoding
+ * of their 8-byte elements, so the value does not depend on the host.
+ */
+uint64_t h5io_xxh64(const void *data, size_t len, uint64_t seed);
+
+/* A '/'-path of [A-Za-z0-9_]+ segments, at most H5IO_MAX_NAME long. */
+int h5io_valid_path(const char *name);
+
+/* Property lists used for every object: no time tracking. */
+hid_t h5io_gcpl(void);
+
+/* Open the group at path below loc, creating missing groups on the way. */
+hid_t h5io_mkgroups(hid_t loc, const char *path);
+
+/* Open the group at path when it exists and is a group. */
+hid_t h5io_open_group(hid_t loc, const char *path);
+
+/* Whether the link exists (a missing intermediate group counts as missing). */
+int h5io_exists(hid_t loc, const char *path);
+
+/* ---- attributes (written: fail if present) ---------------------------- */
+
+int h5io_attr_str(hid_t obj, const char *name, const char *value);
+int h5io_attr_strs(hid_t obj, const char *name, const char *const *values, size_t n);
+int h5io_attr_f64(hid_t obj, const char *name, double v);
+int h5io_attr_f64s(hid_t obj, const char *name, const double *v, size_t n);
+int h5io_attr_u32(hid_t obj, const char *name, uint32_t v);
+int h5io_attr_u64(hid_t obj, const char *name, uint64_t v);
+int h5io_attr_u64s(hid_t obj, const char *name, const uint64_t *v, size_t n);
+
+/* Scalar attribute of an element type (SA_F64, SA_I64, SA_U64): exact type checked. */
+int h5io_attr_put(hid_t obj, const char *name, sa_dtype t, const void *v);
+int h5io_attr_get(hid_t obj, const char *name, sa_dtype t, void *out);
+
+/* A fixed-length string attribute of at most cap - 1 bytes, NUL-terminated. */
+int h5io_attr_get_str(hid_t obj, const char *name, char *buf, size_t cap);
+int h5io_attr_get_u32(hid_t obj, const char *name, uint32_t *v);
+
+/* ---- datasets --------------------------------------------------------- */
+
+/*
+ * A contiguous rank-1 dataset of n elements of type t with its checksum;
+ * returns the open dataset (close it) or H5I_INVALID_HID.
+ */
+hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data);
+
+/* Element count of the rank-1 dataset `name` of exactly type t, or -1. */
+int h5io_array_size(hid_t loc, const char *name, sa_dtype t, size_t *n);
+
+/*
+ * Read exactly n elements; -1 on a wrong type/shape or a read failure, -2 when
+ * the contents do not match the stored checksum.
+ */
+int h5io_array_get(hid_t loc, const char *name, sa_dtype t, size_t n, void *out);
+
+/* Text as a scalar fixed-length string dataset, with its checksum. */
+int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len);
+
+/*
+ * Read a text dataset of at most max bytes: *out is malloc'd and
+ * NUL-terminated, *len its length. A reason goes to why on failure.
+ */
+int h5io_text_get(hid_t loc, const char *name, size_t max, char **out, size_t *len, char *why,
+                  size_t whylen);
+
+/* ---- the adapter's writer and reader ---------------------------------- */
+
+typedef struct h5io_state {
+	hid_t group;      /* where state goes / comes from; not owned */
+	char detail[192]; /* the first problem met, for messages */
+} h5io_state;
+
+/*
+ * Arrays become datasets, attributes become attributes of the group named by
+ * all but the last path segment (created as needed).
+ */
+void h5io_writer(sa_writer *w, h5io_state *ctx);
+void h5io_reader(sa_reader *r, h5io_state *ctx);
+
+#endif

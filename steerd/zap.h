@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * zap.h — who may connect, and as what: a ZAP handler (RFC 27) for CURVE.
+ *
+ * libzmq asks the handler bound to inproc://zeromq.zap.01 in the socket's
+ * context whether a peer that completed a CURVE handshake may stay. When no
+ * handler is bound, Debian's libzmq 4.3 admits every client, so:
+ *
+ *   - zap_start() before any socket binds, zap_stop() only after every
+ *     CURVE socket is closed (a connection arriving in between would be
+ *     admitted without a question);
+ *   - zap_self_test() at start-up proves an unknown key is refused.
+ *
+ * The handler admits a client whose CURVE public key is in its table and
+ * replies 200 with user id = the key's name and the metadata properties
+ * "Role" ("observer" or "operator") and "Key" (the client's public key, Z85).
+ * Everything else gets 400: unknown keys, other mechanisms (NULL, PLAIN),
+ * unknown ZAP versions, malformed requests. libzmq then closes the
+ * connection; no message from it ever reaches the socket.
+ *
+ * Every message received from an admitted peer carries that metadata:
+ * zmq_msg_gets(&frame, "User-Id"), zmq_msg_gets(&frame, "Role"). ZAP runs
+ * only at the handshake, so zap_role_of() and zap_authorize() look the key up
+ * again in the current table: a key removed (or demoted) by a reload takes
+ * effect on the next command of an existing connection.
+ */
+#ifndef STEERD_ZAP_H
+#define STEERD_ZAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "cert.h"
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "steerd"      /* set on steerd's sockets by zap_curve_server */
+#define ZAP_E_FORBIDDEN "forbidden" /* suggested protocol error code for refused commands */
+
+typedef enum { ZAP_ROLE_NONE = 0, ZAP_ROLE_OBSERVER, ZAP_ROLE_OPERATOR } zap_role;
+
+/* One admitted client. */
+typedef struct zap_key {
+	uint8_t key[CERT_KEY_BYTES]; /* CURVE public key */
+	char name[CERT_NAME_MAX];    /* shown in logs; the ZAP user id */
+	zap_role role;
+} zap_key;
+
+/* A client key file as configured. */
+typedef struct zap_key_file {
+	const char *path; /* NAME.key (or NAME.key_secret, whose secret is not kept) */
+	const char *name; /* NULL: the file's metadata name, else its base name minus ".key" */
+	zap_role role;
+} zap_key_file;
+
+typedef struct zap zap;
+
+/* "observer", "operator" (or "none"); and back: 0, or -1 for anything else. */
+const char *zap_role_name(zap_role role);
+int zap_role_parse(const char *s, zap_role *out);
+
+/* May role run a command? Observers run reads only (changes = false). */
+bool zap_role_allows(zap_role role, bool changes);
+
+/*
+ * Bind the handler in zmq context zctx and start its thread; the table starts
+ * empty (everyone refused). The handler is bound when this returns. NULL with
+ * a message in err (e.g. another handler is already bound in zctx).
+ */
+zap *zap_start(void *zctx, char *err, size_t errlen);
+
+/* Stop the thread and close its socket; sets *zp to NULL. NULL-safe. */
+void zap_stop(zap **zp);
+
+/*
+ * Replace the table (copied). Refused (-1, message in err, table unchanged)
+ * when a key appears twice or a role is ZAP_ROLE_NONE. Otherwise returns how
+ * many keys of the old table are gone or demoted (operator -> observer):
+ * when > 0, established stream connections should be dropped (zap_rebind).
+ */
+int zap_set_keys(zap *z, const zap_key *keys, size_t n, char *err, size_t errlen);
+
+/* Keys in the table now. */
+size_t zap_key_count(zap *z);
+
+/*
+ * Read client key files into a new table (*out, free() it; *n entries).
+ * Errors name the file ("path:line: message"); a key listed twice is refused.
+ */
+int zap_keys_load(const zap_key_file *files, size_t n_files, zap_key **out, size_t *n, char *err,
+                  size_t errlen);
+
+/*
+ * Make sock a CURVE server with the given secret key, in ZAP domain "steerd".
+ * Call before zmq_bind. 0, or -1 with a message.
+ */
+int zap_curve_server(void *sock, const cert *server, char *err, size_t errlen);
+
+/*
+ * Who sent frame (any frame received from the peer, e.g. the ROUTER's routing
+ * id frame), by the current table:
+ *   0             known key: *role and name (the table's) are set;
+ *   ZAP_NO_AUTH   the frame has no ZAP metadata (connection not authenticated);
+ *   ZAP_REVOKED   the peer's key is no longer in the table (name = the name it
+ *                 was admitted under).
+ */
+#define ZAP_NO_AUTH (-1)
+#define ZAP_REVOKED (-2)
+int zap_role_of(zap *z, zmq_msg_t *frame, char *name, size_t namelen, zap_role *role);
+
+/*
+ * The per-command check: 0 when the sender of frame may run cmd (changes:
+ * whether it is a write). Otherwise -1, a one-line reason in msg (e.g. "set
+ * needs the operator role; key 'bob' is an observer") and a WARN log line
+ * naming the client. name receives the key's name ("?" when unknown).
+ */
+int zap_authorize(zap *z, zmq_msg_t *frame, const char *cmd, bool changes, char *name,
+                  size_t namelen, char *msg, size_t msglen);
+
+/*
+ * Proves that the handler in zctx refuses an unknown key: binds a throwaway
+ * CURVE server on tcp://127.0.0.1:*, connects a client with a fresh key and
+ * watches the handshake (socket monitor, at most 2 s). With z (the handler
+ * running in zctx) it also checks that a key it knows is admitted and that
+ * its Role arrives in the metadata; this uses a one-off key valid only in a
+ * random ZAP domain of the throwaway socket. 0 when all is as it must be;
+ * -1 with a message otherwise, in particular when an unknown key got in.
+ */
+int zap_self_test(void *zctx, zap *z, char *err, size_t errlen);
+
+/*
+ * Drop every connection of a bound socket: close *sock and bind a new socket
+ * of the same type to the same resolved endpoint (ZMQ_LAST_ENDPOINT), after
+ * setup(new, arg) applied its options (CURVE keys, HWM, ...). Peers reconnect
+ * by themselves and go through ZAP again; revoked keys are refused. Must run
+ * on the thread that owns the socket. 0, or -1 with a message (then *sock is
+ * the new socket, possibly unbound).
+ */
+int zap_rebind(void *zctx, void **sock, int (*setup)(void *sock, void *arg), void *arg, char *err,
+               size_t errlen);
+
+#endif
