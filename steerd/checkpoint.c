@@ -998,11 +998,10 @@ out:
 	return rc;
 }
 
-int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *out, char *err,
-                    size_t errlen)
+/* Open an untrusted file read-only, after checks that give clear messages. */
+static hid_t open_checkpoint(const char *path, char *err, size_t errlen)
 {
 	h5io_quiet();
-	memset(out, 0, sizeof *out);
 	if (!path || !*path)
 		return fail(err, errlen, "checkpoint", "no file name given");
 	struct stat stbuf;
@@ -1021,7 +1020,39 @@ int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *o
 	H5Pclose(fapl);
 	if (fid < 0)
 		return fail(err, errlen, path, "cannot open: truncated or corrupt HDF5 file");
+	return fid;
+}
+
+int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *out, char *err,
+                    size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	hid_t fid = open_checkpoint(path, err, errlen);
+	if (fid < 0)
+		return -1;
 	int rc = read_contents(fid, path, sa, out, err, errlen);
+	H5Fclose(fid);
+	return rc;
+}
+
+int checkpoint_read_config(const char *path, char **text, char *err, size_t errlen)
+{
+	*text = NULL;
+	hid_t fid = open_checkpoint(path, err, errlen);
+	if (fid < 0)
+		return -1;
+	int rc = -1;
+	char why[256];
+	size_t len;
+	hid_t g = h5io_open_group(fid, "steerd");
+	if (g < 0)
+		fail(err, errlen, path, "not a steerd checkpoint (no /steerd group)");
+	else if (h5io_text_get(g, "config", CHECKPOINT_MAX_CONFIG, text, &len, why, sizeof why) < 0)
+		fail(err, errlen, path, "/steerd/config %s", why);
+	else
+		rc = 0;
+	if (g >= 0)
+		H5Gclose(g);
 	H5Fclose(fid);
 	return rc;
 }

@@ -111,6 +111,12 @@ int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *o
                     size_t errlen);
 
 /* The same from an image in memory (copied; the caller keeps image). */
+/*
+ * Only the config text saved in the checkpoint at path (NUL-terminated, owned
+ * by the caller), to learn the adapter before reading the rest.
+ */
+int checkpoint_read_config(const char *path, char **text, char *err, size_t errlen);
+
 int checkpoint_from_image(const void *image, size_t len, const sa_adapter *sa,
                           checkpoint_loaded *out, char *err, size_t errlen);
 

@@ -11,6 +11,7 @@ static const cmd_entry *const cmd_table[] = {
 	&cmd_hello_entry, &cmd_status_entry, &cmd_params_entry, &cmd_get_entry,
 	&cmd_set_entry, &cmd_ramp_entry, &cmd_ramps_entry, &cmd_cancel_entry,
 	&cmd_pause_entry, &cmd_resume_entry, &cmd_step_entry, &cmd_snapshot_entry,
+	&cmd_checkpoint_entry, &cmd_snapshot_state_entry, &cmd_rewind_entry,
 	&cmd_shutdown_entry, NULL,
 };
 
@@ -107,4 +108,25 @@ int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self)
 	(void)body;
 	ctx->change = change_new(self);
 	return ctx->change ? 0 : cmd_fail(ctx, E_INTERNAL, "out of memory");
+}
+
+int cmd_get_name(cmd_ctx *ctx, const json_t *body, const char *key, bool required, char *out,
+                 size_t outlen)
+{
+	const json_t *j = json_object_get(body, key);
+	out[0] = '\0';
+	if (!j)
+		return required ? cmd_fail(ctx, E_BAD_ARGUMENT, "missing argument '%s'", key) : 0;
+	const char *s = json_string_value(j);
+	size_t n = s ? strlen(s) : 0;
+	bool ok = n >= 1 && n <= 100 && n < outlen && s[0] != '.';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-';
+	if (!ok)
+		return cmd_fail(ctx, E_BAD_ARGUMENT,
+		                "'%s' must be 1 to 100 characters of A-Z a-z 0-9 . _ - not starting with '.'",
+		                key);
+	memcpy(out, s, n + 1);
+	return 0;
 }

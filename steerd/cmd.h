@@ -38,6 +38,7 @@ typedef struct change {
 	knob_change *items;     /* set/ramp; owned */
 	size_t n_items;
 	uint64_t count;         /* step: steps to run; cancel: ramp id (0: all) */
+	char name[128];         /* checkpoint, snapshot-state, rewind: a checked name */
 	/* Filled by apply: */
 	json_t *result;         /* reply body when ok */
 	const char *err_code;   /* or an error */
@@ -73,7 +74,8 @@ typedef struct cmd_entry {
 /* The entries, one per cmd-*.c file. */
 extern const cmd_entry cmd_hello_entry, cmd_status_entry, cmd_params_entry, cmd_get_entry,
     cmd_set_entry, cmd_ramp_entry, cmd_ramps_entry, cmd_cancel_entry, cmd_pause_entry,
-    cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry;
+    cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry,
+    cmd_checkpoint_entry, cmd_snapshot_state_entry, cmd_rewind_entry;
 
 /* The command called name, or NULL. */
 const cmd_entry *cmd_find(const char *name);
@@ -103,5 +105,12 @@ int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out);
 
 /* exec of a write with no arguments: an empty change for `self`. */
 int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self);
+
+/*
+ * Read body[key] as a name of 1..100 characters [A-Za-z0-9._-], not starting
+ * with '.', into ctx->change->name. Absent and not required: "" and 0.
+ */
+int cmd_get_name(cmd_ctx *ctx, const json_t *body, const char *key, bool required, char *out,
+                 size_t outlen);
 
 #endif

@@ -102,7 +102,13 @@ static const setting settings[] = {
 
 	OPT_ENUM("log_level", log_choices, LOG_INFO, log_level),
 
-	OPT_RESERVED("checkpoint"),
+	OPT_SECTION("checkpoint"),
+	OPT_STRING("checkpoint.directory", S_PATH, NULL, checkpoint_dir),
+	OPT_UINT("checkpoint.every_steps", 0, INT64_MAX, 0, checkpoint_every_steps),
+	OPT_UINT("checkpoint.every_seconds", 0, 31536000, 0, checkpoint_every_seconds),
+	OPT_UINT("checkpoint.keep", 1, 100000, 3, checkpoint_keep),
+	OPT_BOOL("checkpoint.on_exit", true, checkpoint_on_exit),
+
 	OPT_RESERVED("security"),
 };
 

@@ -60,6 +60,13 @@ typedef struct config {
 	sched_entry *schedule;    /* sorted by `at` (stable) */
 	size_t n_schedule;
 
+	char *checkpoint_dir;     /* checkpoint.directory; NULL: checkpointing not configured
+	                             (the `checkpoint` command then writes to ".") */
+	uint64_t checkpoint_every_steps;   /* checkpoint.every_steps; 0 = off */
+	unsigned checkpoint_every_seconds; /* checkpoint.every_seconds (wall time); 0 = off */
+	unsigned checkpoint_keep;          /* checkpoint.keep: newest periodic ones kept, default 3 */
+	bool checkpoint_on_exit;           /* checkpoint.on_exit, default true */
+
 	size_t max_message_bytes; /* limits.max_message_bytes, default 65536 */
 	log_level log_level;      /* log_level: error|warn|info|debug, default info */
 } config;

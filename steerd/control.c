@@ -26,6 +26,9 @@ struct control {
 	char endpoint[256];
 	mirror_state state; /* the run as read for the request being served */
 	atomic_uint pending; /* see control_pending() */
+	size_t in_flight;    /* changes sent to the simulation thread, not yet back */
+	bool stopping;       /* the simulation thread has finished: answer writes at once */
+	atomic_bool exited;
 	pthread_t thread;
 	bool started;
 };
@@ -88,6 +91,7 @@ atomic_uint *control_pending(control *c) { return &c->pending; }
 /* Answer a change the simulation thread handed back. */
 static void answer_change(control *c, change *ch)
 {
+	c->in_flight--;
 	if (ch->err_code) {
 		log_info("%s by %s refused: %s", ch->cmd->name, ch->req.client, ch->err_msg);
 		wire_reply_error(c->router, &ch->req, ch->err_code, ch->err_msg);
@@ -120,6 +124,12 @@ static void serve_request(control *c, wire_request *req)
 	if (cmd_check_keys(&ctx, req->body, cmd->args ? cmd->args : no_args) < 0 ||
 	    cmd->exec(&ctx, req->body) < 0) {
 		wire_reply_error(c->router, req, ctx.err_code ? ctx.err_code : E_INTERNAL, ctx.err_msg);
+	} else if (ctx.change && c->stopping) {
+		change *ch = ctx.change;
+		ch->req = *req;
+		memset(req, 0, sizeof *req);
+		wire_reply_error(c->router, &ch->req, E_SHUTTING_DOWN, "the run is shutting down");
+		change_destroy(&ch);
 	} else if (ctx.change) {
 		change *ch = ctx.change;
 		ch->req = *req; /* the request, frames and all, moves into the change */
@@ -128,6 +138,8 @@ static void serve_request(control *c, wire_request *req)
 			wire_reply_error(c->router, &ch->req, E_INTERNAL, "cannot reach the simulation thread");
 			change_destroy(&ch);
 		}
+		else
+			c->in_flight++;
 		atomic_store(&c->pending, 1); /* after the send, so a cleared flag never hides it */
 	} else {
 		wire_reply(c->router, req, true, ctx.result);
@@ -141,8 +153,9 @@ static void *control_main(void *arg)
 		{ .socket = c->pipe, .events = ZMQ_POLLIN },
 		{ .socket = c->router, .events = ZMQ_POLLIN },
 	};
-	for (;;) {
-		if (zmq_poll(items, 2, -1) < 0) {
+	/* After the simulation thread is done, serve until every change sent is answered. */
+	while (!c->stopping || c->in_flight > 0) {
+		if (zmq_poll(items, 2, c->stopping ? 100 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("control poll: %s", zmq_strerror(errno));
@@ -152,8 +165,9 @@ static void *control_main(void *arg)
 			change *ch = NULL;
 			if (zmq_recv(c->pipe, &ch, sizeof ch, 0) == (int)sizeof ch) {
 				if (!ch)
-					break; /* the simulation thread is done */
-				answer_change(c, ch);
+					c->stopping = true; /* the simulation thread is done */
+				else
+					answer_change(c, ch);
 			}
 		}
 		for (int i = 0; i < BURST && (items[1].revents & ZMQ_POLLIN); i++) {
@@ -163,6 +177,7 @@ static void *control_main(void *arg)
 			serve_request(c, &req);
 		}
 	}
+	atomic_store(&c->exited, true);
 	return NULL;
 }
 
@@ -186,12 +201,22 @@ void control_stop(control *c)
 		return;
 	change *none = NULL;
 	zmq_send(c->sim_pipe, &none, sizeof none, 0);
+	/*
+	 * Changes the control thread sent after the simulation thread's last
+	 * look come back refused, so every client gets its reply.
+	 */
+	zmq_pollitem_t item = { .socket = c->sim_pipe, .events = ZMQ_POLLIN };
+	while (!atomic_load(&c->exited)) {
+		if (zmq_poll(&item, 1, 10) <= 0)
+			continue;
+		change *ch;
+		while (zmq_recv(c->sim_pipe, &ch, sizeof ch, ZMQ_DONTWAIT) == (int)sizeof ch) {
+			change_fail(ch, E_SHUTTING_DOWN, "the run is shutting down");
+			zmq_send(c->sim_pipe, &ch, sizeof ch, 0);
+		}
+	}
 	pthread_join(c->thread, NULL);
 	c->started = false;
-	/* Changes sent after the simulation thread's last look: free them unanswered. */
-	change *ch;
-	while (zmq_recv(c->sim_pipe, &ch, sizeof ch, ZMQ_DONTWAIT) == (int)sizeof ch)
-		change_destroy(&ch);
 }
 
 void control_destroy(control **cp)

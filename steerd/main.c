@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "connfile.h"
 #include "control.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
+	        "       steerd --restart CHECKPOINT [-c CONFIG] [--connection-file PATH] ...\n"
 	        "       steerd --help | --version\n"
 	        "\n"
 	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
@@ -37,13 +39,17 @@ static void usage(FILE *out)
 	        "  -C, --connection-file PATH where to write the JSON connection file (mode 0600);\n"
 	        "                             default: endpoints.connection_file, else\n"
 	        "                             $XDG_RUNTIME_DIR (or /tmp)/steerd-PID.json\n"
+	        "  -r, --restart CHECKPOINT   continue the run saved in CHECKPOINT, bitwise as if it\n"
+	        "                             had never stopped; its own config is used unless -c\n"
+	        "                             is given (whose fixed knobs must then match)\n"
 	        "  -l, --log-level LEVEL      error, warn, info (default) or debug\n"
 	        "      --check                check the configuration and exit\n"
 	        "  -h, --help                 this text\n"
 	        "  -V, --version              the version\n"
 	        "\n"
 	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
-	        "69 an endpoint cannot be bound; 73 the connection file cannot be written;\n"
+	        "65 the checkpoint cannot be restarted from; 69 an endpoint cannot be bound;\n"
+	        "73 the connection file cannot be written;\n"
 	        "70 internal error.\n");
 }
 
@@ -51,6 +57,7 @@ typedef struct options {
 	const char *config;
 	const char *connection_file;
 	const char *log_level;
+	const char *restart;
 	int check;
 } options;
 
@@ -60,17 +67,19 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "connection-file", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "restart", required_argument, NULL, 'r' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:C:l:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:C:l:r:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
 		case 'C': o->connection_file = optarg; break;
 		case 'l': o->log_level = optarg; break;
+		case 'r': o->restart = optarg; break;
 		case 'k': o->check = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("steerd %s (sim-adapter ABI %u)\n", STEERD_VERSION, SA_ABI_VERSION); exit(0);
@@ -81,8 +90,8 @@ static int parse_options(int argc, char **argv, options *o)
 		fprintf(stderr, "steerd: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (!o->config) {
-		fprintf(stderr, "steerd: no configuration given (-c FILE)\n");
+	if (!o->config && !o->restart) {
+		fprintf(stderr, "steerd: no configuration given (-c FILE or --restart CHECKPOINT)\n");
 		usage(stderr);
 		return -1;
 	}
@@ -98,6 +107,37 @@ static int parse_level(const char *name, log_level *out)
 			return 0;
 		}
 	return -1;
+}
+
+/* The config named by -c, else the one saved in the checkpoint to restart from. */
+static int load_config(const options *o, config **cfg, char *err, size_t errlen)
+{
+	if (o->config)
+		return config_load(o->config, cfg, err, errlen);
+	char *text = NULL;
+	if (checkpoint_read_config(o->restart, &text, err, errlen) < 0)
+		return -1;
+	char label[1100];
+	snprintf(label, sizeof label, "%s:/steerd/config", o->restart);
+	int rc = config_parse(label, text, strlen(text), cfg, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* Replace the fresh simulation with the checkpoint's; nothing is half-restored. */
+static int restart_from(run *r, const char *path, char *err, size_t errlen)
+{
+	checkpoint_loaded l;
+	if (checkpoint_read(path, r->sa, &l, err, errlen) < 0)
+		return -1;
+	char why[512];
+	if (run_adopt(r, &l, false, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		checkpoint_loaded_free(r->sa, &l);
+		return -1;
+	}
+	log_info("restarted from %s at step %llu", path, (unsigned long long)r->pub.step);
+	return 0;
 }
 
 static size_t count_scalars(const sa_adapter *sa)
@@ -130,13 +170,13 @@ int main(int argc, char **argv)
 
 	char err[1024];
 	config *cfg = NULL;
-	if (config_load(opt.config, &cfg, err, sizeof err) < 0) {
+	if (load_config(&opt, &cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "steerd: %s\n", err);
 		return EX_CONFIG;
 	}
 	log_set_level(opt.log_level ? level : cfg->log_level);
 	if (opt.check) {
-		printf("%s: ok (adapter %s)\n", opt.config, cfg->adapter->sa->name);
+		printf("%s: ok (adapter %s)\n", opt.config ? opt.config : opt.restart, cfg->adapter->sa->name);
 		config_destroy(&cfg);
 		return 0;
 	}
@@ -174,6 +214,11 @@ int main(int argc, char **argv)
 	if (!r) {
 		log_error("cannot create the simulation: %s", err);
 		status = EX_CONFIG;
+		goto out;
+	}
+	if (opt.restart && restart_from(r, opt.restart, err, sizeof err) < 0) {
+		log_error("cannot restart: %s", err);
+		status = EX_DATAERR;
 		goto out;
 	}
 	r->pending = control_pending(ctl);

@@ -88,6 +88,7 @@ void run_destroy(run **rp)
 	run *r = *rp;
 	if (r->sim)
 		r->sa->destroy(r->sim);
+	run_checkpoint_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
 	free(r->indicator_slot);
@@ -233,7 +234,9 @@ void run_cancel_ramps(run *r, change *ch)
 
 void run_set_state(run *r, run_state state, const char *client)
 {
-	if (r->pub.state == state || r->pub.state == RUN_STOPPING)
+	/* Pausing a paused run still drops the steps a `step` command queued. */
+	bool queued = state == RUN_PAUSED && r->pub.steps_left > 0;
+	if ((r->pub.state == state && !queued) || r->pub.state == RUN_STOPPING)
 		return;
 	r->pub.state = state;
 	r->pub.steps_left = 0;
@@ -277,9 +280,12 @@ static void boundary_changes(run *r)
 		if (e->at < r->pub.step)
 			continue; /* already past (a restarted run) */
 		if (e->kind == SCHED_SET) {
-			if (set_knob(r, e->knob, e->value, "schedule", true, err, sizeof err) < 0)
+			if (set_knob(r, e->knob, e->value, "schedule", true, err, sizeof err) < 0) {
 				log_warn("scheduled set of %s at step %llu refused: %s", r->sa->knobs[e->knob].name,
 				         (unsigned long long)e->at, err);
+				run_event(r, "schedule_failed", json_pack("{s:s, s:s}", "knob",
+				                                          r->sa->knobs[e->knob].name, "message", err));
+			}
 		} else {
 			change ch = { .n_items = 1 };
 			knob_change item = { .knob = e->knob, .value = e->value, .steps = e->steps, .rate = e->rate };
@@ -308,6 +314,14 @@ static void indicator_edges(run *r)
 			run_event(r, "indicator", json_pack("{s:s, s:b, s:f}", "name", r->cfg->indicators[i],
 			                                    "on", on, "value", v));
 	}
+}
+
+void run_refresh(run *r)
+{
+	read_scalars(r);
+	indicator_edges(r);
+	r->pub.seq = stream_seq(r->stream);
+	mirror_put(r->mirror, &r->pub);
 }
 
 static void publish_diagnostics(run *r)
@@ -342,6 +356,7 @@ static void after_step(run *r)
 	indicator_edges(r);
 	publish_diagnostics(r);
 	boundary_changes(r);
+	run_checkpoint_policy(r);
 	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
 		run_stop(r, "max_steps");
 	update_rate(r);
@@ -424,6 +439,9 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		mirror_put(r->mirror, &r->pub);
 	}
 	log_info("stopping at step %llu (%s)", (unsigned long long)r->pub.step, r->stop_reason);
+	char err[1024];
+	if (r->cfg->checkpoint_dir && r->cfg->checkpoint_on_exit)
+		run_checkpoint(r, NULL, NULL, err, sizeof err);
 	run_event(r, "shutting_down", json_pack("{s:s}", "reason", r->stop_reason));
 	serve_changes(r); /* answer whatever arrived meanwhile */
 	r->pub.seq = stream_seq(r->stream);

@@ -18,10 +18,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "cmd.h"
 #include "config.h"
 #include "mirror.h"
 #include "stream.h"
+
+#define RUN_MAX_STATES 8 /* in-memory states kept by snapshot-state */
+
+typedef struct run_state_image {
+	char name[128];
+	void *image; /* an HDF5 file image (checkpoint_to_image) */
+	size_t len;
+	uint64_t step;
+} run_state_image;
 
 struct run {
 	const config *cfg;
@@ -41,6 +51,12 @@ struct run {
 	uint64_t next_ramp_id;
 	json_t *journal;        /* every change: step, client, knob, old, new */
 	char stop_reason[64];
+
+	run_state_image states[RUN_MAX_STATES]; /* snapshot-state */
+	size_t n_states;
+	char **ckpt_files;      /* rotated checkpoints written, oldest first */
+	size_t n_ckpt_files;
+	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
 	double rate_t0;         /* for steps_per_second */
 	uint64_t rate_step0;
 };
@@ -70,6 +86,37 @@ void run_cancel_ramps(run *r, change *ch);
 void run_set_state(run *r, run_state state, const char *client);
 void run_request_steps(run *r, uint64_t n, const char *client);
 void run_stop(run *r, const char *reason);
+
+/* --- checkpoints (run_checkpoint.c) --- */
+
+/*
+ * Write a checkpoint now: `name` (a checked file name) or ckpt_STEP.h5 in the
+ * checkpoint directory. Publishes checkpoint_written or checkpoint_failed;
+ * the run goes on either way. Reply body in *result.
+ */
+int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t errlen);
+
+/* Periodic checkpoints by the config's policy; called at every boundary. */
+void run_checkpoint_policy(run *r);
+
+/* Keep the whole state in memory under name / go back to it (-2: no such name). */
+int run_save_state(run *r, const char *name, const char *client, json_t **result, char *err,
+                   size_t errlen);
+int run_rewind(run *r, const char *name, const char *client, json_t **result, char *err,
+               size_t errlen);
+
+/*
+ * Take over a loaded checkpoint (restart): its simulation, step, knobs,
+ * ramps, schedule position and journal. Refused when its fixed knobs differ
+ * from the config's. l is emptied on success.
+ */
+int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t errlen);
+
+/* Free the in-memory states and the list of checkpoint files. */
+void run_checkpoint_free(run *r);
+
+/* Refresh scalars and publish indicator edges (after a change of state). */
+void run_refresh(run *r);
 
 /* Publish an event stamped with the current step and time. */
 void run_event(run *r, const char *name, json_t *fields /* consumed */);

@@ -29,6 +29,15 @@ static void default_client_name(wire_request *req)
 	req->client[at] = '\0';
 }
 
+/* Characters (code points) of valid UTF-8, as jansson guarantees for strings. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 static bool printable(const char *s)
 {
 	for (; *s; s++)
@@ -53,7 +62,9 @@ static void read_header(wire_request *req, const zmq_msg_t *frame)
 	}
 	json_t *id = json_object_get(h, "id");
 	if (id) {
-		if ((json_is_string(id) && json_string_length(id) <= WIRE_ID_MAX) || json_is_integer(id)) {
+		if ((json_is_string(id) && utf8_chars(json_string_value(id)) <= WIRE_ID_MAX &&
+		     json_string_length(id) == strlen(json_string_value(id))) ||
+		    json_is_integer(id)) {
 			json_decref(req->id);
 			req->id = json_incref(id);
 		} else {
@@ -123,7 +134,9 @@ int wire_recv(void *router, wire_request *req, size_t max_bytes)
 		}
 		more = zmq_msg_more(&m);
 		frames++;
-		total += zmq_msg_size(&m);
+		/* Only what the client wrote counts, not routing frames it cannot know. */
+		if (delimited)
+			total += zmq_msg_size(&m);
 		if (!delimited) {
 			/* Routing prefix: the ROUTER's identity, a proxy's, then the delimiter. */
 			if (req->n_prefix < WIRE_MAX_PREFIX) {
@@ -144,6 +157,8 @@ int wire_recv(void *router, wire_request *req, size_t max_bytes)
 			zmq_msg_close(&m);
 	}
 	if (!delimited && req->n_prefix > 1) {
+		for (size_t i = 1; i < req->n_prefix; i++)
+			total += zmq_msg_size(&req->prefix[i]);
 		/*
 		 * No empty delimiter anywhere: a DEALER speaking without one. Its
 		 * routing prefix is the identity alone; what followed is the payload.

@@ -529,8 +529,9 @@ static void test_structure(void **state)
 	expect_err(SIM "endpoints:\n  control: inproc://a\n  \"control\": inproc://b\n", 5, 3,
 	           "duplicate key 'control'");
 
-	/* Reserved sections. */
-	expect_err(SIM "checkpoint:\n  every: 100\n", 3, 1, "checkpoint is not supported yet");
+	/* Checkpoint policy, and the section not yet supported. */
+	expect_err(SIM "checkpoint:\n  every: 100\n", 4, 3, "unknown key 'every'");
+	expect_err(SIM "checkpoint:\n  keep: 0\n", 4, 9, "out of range");
 	expect_err(SIM "security: {}\n", 3, 1, "security is not supported yet");
 
 	/* Indicators. */

@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Checkpoints against a real steerd: bitwise restart (with a ramp in flight),
+in-memory snapshot-state/rewind, periodic policy and rotation, the final
+checkpoint on SIGTERM, kill -9 during writes, refusals of bad checkpoints,
+and the openPMD attributes of what the daemon writes."""
+import glob
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steerd_harness import (BIN, FAST_KNOBS, DaemonTestCase, Steerd, make_config,  # noqa: E402
+                            run_tests, wait_until)
+
+CKPT = {"checkpoint": {"directory": "ckpt"}}
+N = 150  # steps before and after the restart
+
+
+def state_arrays(path):
+    """Every dataset the adapter saved, as raw bytes (bitwise comparison)."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()].tobytes()
+        f["steerd/state"].visititems(visit)
+    return out
+
+
+def scalar_names(client):
+    return [d["name"] for d in client("hello")["diagnostics"] if d["rank"] == 0]
+
+
+class TestRestart(DaemonTestCase):
+    autostart = False
+
+    def daemon(self, args=(), knobs=None):
+        return self.start_daemon(config=make_config(start="paused", knobs=knobs or FAST_KNOBS,
+                                                     extra=CKPT), args=list(args))
+
+    def begin(self, c):
+        # A ramp that is still running at step N and at step 2N.
+        c("ramp", {"ramps": [{"knob": "injected_current", "to": 1500, "steps": 4 * N}]})
+        c("set", {"values": {"thermal_energy": 0.5}})  # random thermal spread: RNG state matters
+
+    def test_restart_is_bitwise_identical(self):
+        straight = self.daemon()
+        c = straight.client()
+        self.begin(c)
+        c.step_and_wait(2 * N)
+        names = scalar_names(c)
+        want = c.get(*names)
+        c("checkpoint", {"name": "straight.h5"})
+        straight.stop()
+
+        first = self.daemon()
+        c = first.client()
+        self.begin(c)
+        c.step_and_wait(N)
+        mid = c("checkpoint", {"name": "mid.h5"})
+        self.assertEqual(mid["step"], N)
+        first.stop()
+        mid_path = os.path.join(first.tmp, "ckpt", "mid.h5")
+
+        restarted = self.daemon(args=["--restart", mid_path])
+        c = restarted.client()
+        self.assertEqual(c.status()["step"], N)
+        self.assertEqual(len(c("ramps")["ramps"]), 1, "the ramp in flight is restored")
+        c.step_and_wait(N)
+        self.assertEqual(c.get(*names), want, "diagnostics after restart differ")
+        c("checkpoint", {"name": "restarted.h5"})
+        restarted.stop()
+
+        a = state_arrays(os.path.join(straight.tmp, "ckpt", "straight.h5"))
+        b = state_arrays(os.path.join(restarted.tmp, "ckpt", "restarted.h5"))
+        self.assertEqual(sorted(a), sorted(b))
+        self.assertIn("particles/x", a)
+        for name in a:
+            self.assertEqual(a[name], b[name], "%s differs bitwise" % name)
+
+    def test_restart_without_config_uses_the_saved_one(self):
+        d = self.daemon()
+        c = d.client()
+        c.step_and_wait(20)
+        path = os.path.join(d.tmp, "ckpt", c("checkpoint")["path"].split("/")[-1])
+        d.stop()
+        conn = os.path.join(d.tmp, "again.json")
+        p = subprocess.Popen([BIN, "--restart", path, "-C", conn], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=d.tmp)
+        try:
+            wait_until(lambda: os.path.exists(conn) or p.poll() is not None, 30, what="start")
+            self.assertIsNone(p.poll(), p.stderr.read().decode() if p.poll() is not None else "")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(30), 0)
+
+
+class TestRefusals(DaemonTestCase):
+    autostart = False
+
+    def refused(self, path, knobs=None):
+        d = Steerd(config=make_config(knobs=knobs or FAST_KNOBS), args=["--restart", path])
+        self.addCleanup(d.cleanup)
+        d.start(wait=False)
+        rc = d.wait_exit()
+        d.check_sanitizers()
+        self.assertEqual(rc, 65, d.stderr())
+        self.assertIn(path, d.stderr())
+        return d.stderr()
+
+    def good_checkpoint(self):
+        d = self.start_daemon(config=make_config(knobs=FAST_KNOBS, extra=CKPT))
+        c = d.client()
+        c.step_and_wait(10)
+        c("checkpoint", {"name": "good.h5"})
+        d.stop()
+        return os.path.join(d.tmp, "ckpt", "good.h5")
+
+    def test_missing(self):
+        self.refused("/nonexistent/ckpt.h5")
+
+    def test_not_hdf5(self):
+        path = os.path.join(self.good_checkpoint() + ".txt")
+        with open(path, "w") as f:
+            f.write("hello\n" * 100)
+        self.assertIn("not an HDF5 file", self.refused(path))
+
+    def test_truncated(self):
+        good = self.good_checkpoint()
+        path = good + ".cut"
+        with open(good, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(data[: len(data) // 2])
+        self.refused(path)
+
+    def test_foreign_hdf5(self):
+        path = self.good_checkpoint() + ".foreign"
+        with h5py.File(path, "w") as f:
+            f["data"] = np.arange(10.0)
+        self.assertIn("not a steerd checkpoint", self.refused(path))
+
+    def test_different_fixed_knob(self):
+        good = self.good_checkpoint()
+        knobs = dict(FAST_KNOBS, cells=60)
+        self.assertIn("cells", self.refused(good, knobs=knobs))
+
+    def test_corrupt_state(self):
+        good = self.good_checkpoint()
+        with h5py.File(good, "r+") as f:
+            x = f["steerd/state/particles/x"]
+            if x.shape[0]:
+                x[0] = float("nan")
+        self.refused(good)
+
+
+class TestPolicy(DaemonTestCase):
+    config = {"start": "paused", "knobs": FAST_KNOBS,
+              "extra": {"checkpoint": {"directory": "ckpt", "every_steps": 10, "keep": 2}}}
+
+    def test_periodic_and_rotation(self):
+        sub = self.d.subscriber("event.checkpoint_written")
+        self.c.step_and_wait(50)
+        ev = [sub.expect(lambda m: m.topic == "event.checkpoint_written")[0] for _ in range(5)]
+        self.assertEqual([m["step"] for m in ev], [10, 20, 30, 40, 50])
+        self.assertTrue(all(m["bytes"] > 0 for m in ev))
+        files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(self.d.tmp, "ckpt", "*.h5")))
+        self.assertEqual(files, ["ckpt_000000040.h5", "ckpt_000000050.h5"])
+
+    def test_final_checkpoint_on_sigterm(self):
+        self.c.step_and_wait(7)
+        self.d.stop()
+        self.assertTrue(os.path.exists(os.path.join(self.d.tmp, "ckpt", "ckpt_000000007.h5")))
+
+    def test_name_is_a_file_name_only(self):
+        for bad in ("../x.h5", "/tmp/x.h5", ".hidden", "a/b", ""):
+            self.assertEqual(self.c.error("checkpoint", {"name": bad}), "bad_argument")
+
+    def test_openpmd_attributes(self):
+        self.c.step_and_wait(5)
+        path = os.path.join(self.d.tmp, "ckpt", self.c("checkpoint", {"name": "o.h5"})["path"].split("/")[-1])
+        with h5py.File(path, "r") as f:
+            self.assertEqual(f.attrs["openPMD"], b"1.1.0")
+            self.assertEqual(f.attrs["basePath"], b"/data/%T/")
+            it = f["data/5"]
+            self.assertIn("phi", it["meshes"])
+            self.assertEqual(list(it["meshes/phi"].attrs["axisLabels"]), [b"x"])
+            el = it["particles/electrons"]
+            for rec in ("position/x", "momentum/x", "weighting", "charge", "mass"):
+                self.assertIn(rec, el)
+
+
+class TestRewind(DaemonTestCase):
+    config = {"start": "paused", "knobs": FAST_KNOBS}
+
+    def test_try_a_change_and_go_back(self):
+        c = self.c
+        c.step_and_wait(30)
+        names = scalar_names(c)
+        before = c.get(*names)
+        knobs = c.knobs() if hasattr(c, "knobs") else None
+        saved = c("snapshot-state", {"name": "clean"})
+        self.assertEqual(saved["step"], 30)
+        c("set", {"values": {"injected_current": 5000}})
+        c.step_and_wait(40)
+        r = c("rewind", {"name": "clean"})
+        self.assertEqual((r["from_step"], r["step"]), (70, 30))
+        self.assertEqual(c.status()["step"], 30)
+        self.assertEqual(c.get(*names), before)
+        if knobs is not None:
+            self.assertEqual(c.knobs(), knobs)
+        self.assertEqual(c.error("rewind", {"name": "nope"}), "unknown_name")
+
+
+class TestKill9(DaemonTestCase):
+    autostart = False
+
+    def test_kill_during_checkpoints_never_leaves_a_torn_file(self):
+        knobs = {"cells": 100, "particles_per_step": 400}
+        rng = random.Random(1)
+        for round_ in range(3):
+            d = self.start_daemon(config=make_config(
+                start="running", knobs=knobs,
+                extra={"checkpoint": {"directory": "ckpt", "every_steps": 25, "keep": 3}}))
+            wait_until(lambda: len(glob.glob(os.path.join(d.tmp, "ckpt", "ckpt_*.h5"))) >= 2, 60,
+                       what="two checkpoints")
+            time.sleep(rng.uniform(0.0, 0.3))
+            d.proc.kill()
+            d.wait_exit()
+            finals = sorted(glob.glob(os.path.join(d.tmp, "ckpt", "ckpt_*.h5")))
+            self.assertTrue(finals)
+            for path in finals:  # every file under a final name is whole
+                with h5py.File(path, "r") as f:
+                    self.assertIn("steerd/state/particles/x", f)
+            newest = finals[-1]
+            again = self.start_daemon(config=make_config(knobs=knobs, extra=CKPT),
+                                      args=["--restart", newest])
+            step = int(os.path.basename(newest)[5:14])
+            self.assertEqual(again.client()("status")["step"], step, "round %d" % round_)
+            again.stop()
+
+
+if __name__ == "__main__":
+    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9)

@@ -1,0 +1,253 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The real binary's command line and configuration checks: exit statuses,
+file:line:col error positions, --check, --help, --version, where the
+connection file goes, endpoints."""
+import glob
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steerd_harness import (BIN, REPO, DaemonTestCase, Steerd, make_config, run_tests,  # noqa: E402
+                            sanitizer_report, to_yaml)
+
+EX_USAGE, EX_UNAVAILABLE, EX_CONFIG, EX_CANTCREAT = 64, 69, 78, 73
+
+SIM = "simulation:\n  adapter: pic1d\n"
+
+
+def run_steerd(args, timeout=60, env=None, cwd=None):
+    p = subprocess.run([BIN] + list(args), stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout, env=dict(os.environ, **(env or {})), cwd=cwd)
+    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    rep = sanitizer_report(err)
+    if rep:
+        raise AssertionError("sanitizer report:\n" + rep)
+    return p.returncode, out, err
+
+
+class CliCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="steerd-cli-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def write(self, text, name="c.yaml"):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def assertConfigError(self, text, line, col, message=None, check=True):
+        path = self.write(text)
+        rc, out, err = run_steerd((["--check"] if check else []) + ["-c", path])
+        self.assertEqual(rc, EX_CONFIG, "exit %d, stderr: %s" % (rc, err))
+        where = "%s:%d:%d: " % (path, line, col)
+        self.assertIn(where, err, "expected %r in stderr:\n%s" % (where, err))
+        if message:
+            self.assertIn(message, err.split(where, 1)[1].splitlines()[0])
+        self.assertEqual(len(err.strip().splitlines()), 1, "one error line expected:\n" + err)
+        return err
+
+
+class TestConfigErrors(CliCase):
+    def test_shipped_bad_configs(self):
+        """Each configs/bad/*.yaml names its error in a '# expect: L:C: message' line."""
+        files = sorted(glob.glob(os.path.join(REPO, "configs", "bad", "*.yaml")))
+        self.assertTrue(files)
+        for path in files:
+            with self.subTest(config=os.path.basename(path)):
+                with open(path) as f:
+                    m = re.search(r"^# expect: (\d+):(\d+): (.*)$", f.read(), re.M)
+                self.assertIsNotNone(m, "%s has no '# expect:' line" % path)
+                rc, out, err = run_steerd(["-c", path])
+                self.assertEqual(rc, EX_CONFIG, err)
+                want = "%s:%s:%s: %s" % (path, m.group(1), m.group(2), m.group(3))
+                self.assertIn(want, err)
+
+    def test_unknown_key(self):
+        self.assertConfigError(SIM + "runn:\n  start: paused\n", 3, 1, "unknown key 'runn'")
+        self.assertConfigError(SIM + "diagnostics:\n  scalars_every: 2\n  heartbeat: 100\n", 5, 3,
+                               "unknown key 'heartbeat'")
+        self.assertConfigError(SIM + "  knobs:\n    injected_curent: 5\n", 4, 5, "injected_curent")
+        self.assertConfigError("simulation: {adapter: pic1d, colour: blue}\n", 1, 30, "colour")
+
+    def test_duplicate_key(self):
+        self.assertConfigError(SIM + "run:\n  start: paused\nrun:\n  start: running\n", 5, 1, "duplicate key 'run'")
+        self.assertConfigError(SIM + "run:\n  max_steps: 5\n  start: paused\n  max_steps: 6\n", 6, 3,
+                               "duplicate key 'max_steps'")
+
+    def test_wrong_type(self):
+        self.assertConfigError(SIM + "run:\n  max_steps: lots\n", 4, 14)
+        self.assertConfigError(SIM + "diagnostics:\n  heartbeat_ms: \"100\"\n", 4, 17)
+        self.assertConfigError(SIM + "  knobs:\n    anode_voltage: [1, 2]\n", 4, 20)
+        self.assertConfigError(SIM + "run:\n  max_steps: 1.5\n", 4, 14)
+        self.assertConfigError(SIM + "run:\n  start: sometimes\n", 4, 10)
+        self.assertConfigError(SIM + "  knobs:\n    cells: 100.5\n", 4, 12)
+
+    def test_out_of_range(self):
+        self.assertConfigError(SIM + "  knobs:\n    injected_current: -5\n", 4, 23, "out of range")
+        self.assertConfigError(SIM + "  knobs:\n    cells: 3\n", 4, 12, "out of range")
+        self.assertConfigError(SIM + "diagnostics:\n  heartbeat_ms: 5\n", 4, 17)
+        self.assertConfigError(SIM + "diagnostics:\n  send_hwm: 0\n", 4, 13)
+        self.assertConfigError(SIM + "limits:\n  max_message_bytes: 10\n", 4, 22)
+        self.assertConfigError(SIM + "run:\n  max_steps: -1\n", 4, 14)
+
+    def test_schedule_errors(self):
+        self.assertConfigError(SIM + "schedule:\n  - at: 10\n    set: {nope: 1}\n", 5, 11, "nope")
+        self.assertConfigError(SIM + "schedule:\n  - at: 10\n    set: {injected_current: -1}\n", 5, 29,
+                               "out of range")
+        self.assertConfigError(SIM + "schedule:\n  - at: 10\n    ramp:\n      anode_voltage: {to: 5, steps: 3, rate: 1}\n",
+                               6, 22)
+
+    def test_error_at_runtime_start_too(self):
+        # without --check the same error, the same exit status
+        self.assertConfigError(SIM + "runn: 1\n", 3, 1, check=False)
+
+    def test_missing_or_empty(self):
+        rc, out, err = run_steerd(["-c", os.path.join(self.tmp, "nope.yaml")])
+        self.assertEqual(rc, EX_CONFIG, err)
+        self.assertIn("nope.yaml", err)
+        rc, out, err = run_steerd(["-c", self.write("")])
+        self.assertEqual(rc, EX_CONFIG, err)
+        rc, out, err = run_steerd(["-c", self.write("run:\n  start: paused\n")])
+        self.assertEqual(rc, EX_CONFIG, err)
+        self.assertIn("simulation", err)
+
+
+class TestCommandLine(CliCase):
+    def test_check_shipped_configs(self):
+        for name in ("diode.yaml", "grounded-gap.yaml"):
+            with self.subTest(config=name):
+                conn = os.path.join(self.tmp, "conn.json")
+                rc, out, err = run_steerd(["--check", "-c", os.path.join(REPO, "configs", name), "-C", conn])
+                self.assertEqual(rc, 0, err)
+                self.assertFalse(os.path.exists(conn), "--check wrote a connection file")
+
+    def test_usage_errors(self):
+        diode = os.path.join(REPO, "configs", "diode.yaml")
+        for args in ([], ["--check"], ["-c", diode, "--bogus"], ["-c", diode, "extra"],
+                     ["-c", diode, "--log-level", "loud"], ["-c"]):
+            with self.subTest(args=args):
+                rc, out, err = run_steerd(args)
+                self.assertEqual(rc, EX_USAGE, err)
+                self.assertTrue(err.strip())
+
+    def test_help_and_version(self):
+        for a in ("--help", "-h"):
+            rc, out, err = run_steerd([a])
+            self.assertEqual(rc, 0)
+            self.assertIn("usage: steerd", out)
+        for a in ("--version", "-V"):
+            rc, out, err = run_steerd([a])
+            self.assertEqual(rc, 0)
+            self.assertRegex(out, r"^steerd \d+\.\d+\.\d+")
+
+    def test_connection_file_unwritable(self):
+        d = Steerd(make_config(), args=[])
+        self.addCleanup(d.cleanup)
+        rc, out, err = run_steerd(["-c", d.config_path, "-C", os.path.join(self.tmp, "no", "dir", "c.json")])
+        self.assertEqual(rc, EX_CANTCREAT, err)
+
+    def test_port_in_use(self):
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        cfg = make_config()
+        cfg["endpoints"]["control"] = "tcp://127.0.0.1:%d" % port
+        path = self.write(to_yaml(cfg))
+        rc, out, err = run_steerd(["-c", path, "-C", os.path.join(self.tmp, "c.json")])
+        self.assertEqual(rc, EX_UNAVAILABLE, err)
+        self.assertIn(str(port), err)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "c.json")))
+
+
+class TestConnectionFile(DaemonTestCase):
+    autostart = False
+
+    def _start(self, cfg=None, args=(), env=None):
+        d = Steerd(cfg or make_config(), args=args, env=env)
+        self.addCleanup(d.cleanup)
+        self._daemons = getattr(self, "_daemons", []) + [d]
+        return d
+
+    def _launch_without_C(self, d):
+        """Start D without -C (the harness passes one by default)."""
+        d._stderr = open(d.stderr_path, "wb")
+        d.proc = subprocess.Popen([BIN, "-c", d.config_path] + d.args, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=d._stderr, env=d.env, cwd=d.tmp)
+
+    def test_default_path_in_xdg_runtime_dir(self):
+        run_dir = tempfile.mkdtemp(prefix="steerd-xdg-")
+        self.addCleanup(shutil.rmtree, run_dir, True)
+        d = self._start(env={"XDG_RUNTIME_DIR": run_dir})
+        self._launch_without_C(d)
+        d.conn_path = os.path.join(run_dir, "steerd-%d.json" % d.pid)
+        conn = d.wait_connection_file()
+        self.assertEqual(conn["pid"], d.pid)
+        c = d.client("x")
+        self.assertEqual(c("status")["adapter"], "pic1d")
+        d.stop()
+        self.assertEqual(os.listdir(run_dir), [])
+
+    def test_config_path_and_command_line_wins(self):
+        cfg = make_config()
+        other = os.path.join(tempfile.gettempdir(), "steerd-it-cfgconn-%d.json" % os.getpid())
+        self.addCleanup(lambda: os.path.exists(other) and os.unlink(other))
+        cfg["endpoints"]["connection_file"] = other
+        d = self._start(cfg)
+        self._launch_without_C(d)
+        d.conn_path = other
+        self.assertEqual(d.wait_connection_file()["pid"], d.pid)
+        d.stop()
+        self.assertFalse(os.path.exists(other))
+        # -C wins over endpoints.connection_file
+        d = self._start(cfg)
+        d.start()
+        self.assertFalse(os.path.exists(other))
+        self.assertEqual(d.conn["pid"], d.pid)
+        d.stop()
+
+    def test_ipc_endpoints(self):
+        cfg = make_config(start="running")
+        d = self._start(cfg)
+        ctl, diag = os.path.join(d.tmp, "ctl.sock"), os.path.join(d.tmp, "diag.sock")
+        cfg["endpoints"] = {"control": "ipc://" + ctl, "diagnostics": "ipc://" + diag}
+        with open(d.config_path, "w") as f:
+            f.write(to_yaml(cfg))
+        d.start()
+        self.assertEqual((d.conn["control"], d.conn["diagnostics"]), ("ipc://" + ctl, "ipc://" + diag))
+        sub = d.subscriber("scalars")
+        self.assertIsNotNone(sub.recv())
+        self.assertEqual(d.client("x")("status")["state"], "running")
+        d.stop()
+
+    def test_log_level_debug(self):
+        d = self._start(args=["--log-level", "debug"])
+        d.start()
+        c = d.client("dbg")
+        c("set", {"values": {"injected_current": 1200}})
+        c.send_raw([b"", b"{not json", b"{}"])   # bad requests are logged at debug level
+        self.assertFalse(json.loads(c.recv_raw()[1])["ok"])
+        d.stop()
+        self.assertRegex(d.stderr(), r"DEBUG")
+        # and not at the default level
+        d = self._start()
+        d.start()
+        c = d.client("dbg")
+        c.send_raw([b"", b"{not json", b"{}"])
+        self.assertFalse(json.loads(c.recv_raw()[1])["ok"])
+        d.stop()
+        self.assertNotRegex(d.stderr(), r"DEBUG")
+
+
+if __name__ == "__main__":
+    run_tests(TestConfigErrors, TestCommandLine, TestConnectionFile)
