@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * client.c — the console's two sockets: requests on a DEALER, the stream on
+ * a SUB, and the one poll loop over both.
+ *
+ * Replies are matched by the header `id`: one request is outstanding at a
+ * time (plus an occasional background `hello` probe), and anything else that
+ * arrives is a stale reply to a request we gave up on. When the daemon stops
+ * answering, the DEALER is closed and opened again rather than reused, so a
+ * late reply can never be mistaken for the answer to a newer request.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "console.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the stream's float64 frames are little-endian; this host is not"
+#endif
+
+#define STALE_MIN_MS 5000
+#define BACKOFF_MAX_MS 10000
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* The endpoints from the connection file; -1 when it is missing or bad. */
+static int read_connfile(console *c, bool quiet)
+{
+	json_error_t jerr;
+	json_t *j = json_load_file(c->connfile, 0, &jerr);
+	const char *ctl = j ? json_string_value(json_object_get(j, "control")) : NULL;
+	const char *diag = j ? json_string_value(json_object_get(j, "diagnostics")) : NULL;
+	if (!ctl || !diag) {
+		if (!quiet)
+			con_error(c, "cannot read connection file %s: %s", c->connfile,
+			          j ? "no control/diagnostics endpoints" : jerr.text);
+		json_decref(j);
+		return -1;
+	}
+	copy_str(c->control, sizeof c->control, ctl);
+	copy_str(c->diagnostics, sizeof c->diagnostics, diag);
+	json_decref(j);
+	return 0;
+}
+
+static void *open_socket(console *c, int type, const char *endpoint)
+{
+	void *s = zmq_socket(c->zctx, type);
+	if (!s)
+		return NULL;
+	int zero = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	if (zmq_connect(s, endpoint) < 0) {
+		con_error(c, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+		zmq_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Events and heartbeats always: they keep the prompt and the event log going. */
+static void open_sub(console *c)
+{
+	if (c->sub)
+		zmq_close(c->sub);
+	c->sub = NULL;
+	if (!c->diagnostics[0])
+		return;
+	c->sub = open_socket(c, ZMQ_SUB, c->diagnostics);
+	if (!c->sub)
+		return;
+	zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, "event.", 6);
+	zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, "heartbeat", 9);
+	for (size_t i = 0; i < c->n_subs; i++)
+		zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, c->subs[i], strlen(c->subs[i]));
+	c->last_heartbeat_ms = 0;
+}
+
+int con_connect(console *c)
+{
+	if (!c->zctx)
+		c->zctx = zmq_ctx_new();
+	if (c->connfile) {
+		if (read_connfile(c, false) < 0)
+			return -1;
+	} else {
+		copy_str(c->control, sizeof c->control, c->endpoint_arg);
+	}
+	c->dealer = open_socket(c, ZMQ_DEALER, c->control);
+	if (!c->dealer)
+		return -1;
+	open_sub(c);
+	return 0;
+}
+
+void con_disconnect(console *c)
+{
+	if (c->dealer)
+		zmq_close(c->dealer);
+	if (c->sub)
+		zmq_close(c->sub);
+	c->dealer = c->sub = NULL;
+}
+
+/* Fresh sockets; the connection file is read again since a restarted daemon
+ * may have new ports (a missing file keeps the old endpoints). */
+void con_reconnect(console *c)
+{
+	if (c->dealer)
+		zmq_close(c->dealer);
+	c->dealer = NULL;
+	if (c->connfile)
+		read_connfile(c, true);
+	c->dealer = open_socket(c, ZMQ_DEALER, c->control);
+	open_sub(c);
+}
+
+void con_subscribe(console *c, const char *topic)
+{
+	if (c->n_subs < CON_MAX_SUBS)
+		c->subs[c->n_subs++] = strdup(topic);
+	if (c->sub)
+		zmq_setsockopt(c->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+}
+
+void con_unsubscribe(console *c, const char *topic)
+{
+	for (size_t i = 0; i < c->n_subs; i++) {
+		if (strcmp(c->subs[i], topic) == 0) {
+			free(c->subs[i]);
+			c->subs[i] = c->subs[--c->n_subs];
+			break;
+		}
+	}
+	if (c->sub)
+		zmq_setsockopt(c->sub, ZMQ_UNSUBSCRIBE, topic, strlen(topic));
+}
+
+long long con_send(console *c, const char *cmd, json_t *body)
+{
+	if (!c->dealer) {
+		json_decref(body);
+		return -1;
+	}
+	long long id = c->next_id++;
+	json_t *hdr = json_pack("{s:s, s:I, s:s, s:i}", "cmd", cmd, "id", (json_int_t)id, "client",
+	                        c->name, "protocol", 1);
+	if (!body)
+		body = json_object();
+	char *h = json_dumps(hdr, JSON_COMPACT);
+	char *b = json_dumps(body, JSON_COMPACT);
+	json_decref(hdr);
+	json_decref(body);
+	int rc = -1;
+	if (h && b && zmq_send(c->dealer, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0 &&
+	    zmq_send(c->dealer, h, strlen(h), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+	    zmq_send(c->dealer, b, strlen(b), ZMQ_DONTWAIT) >= 0)
+		rc = 0;
+	free(h);
+	free(b);
+	return rc < 0 ? -1 : id;
+}
+
+/* Up to max frames of one message, without waiting; the count, or -1. */
+static int recv_parts(void *sock, zmq_msg_t *parts, int max)
+{
+	int n = 0, more = 1;
+	while (more) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, n ? 0 : ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			for (int i = 0; i < n && i < max; i++)
+				zmq_msg_close(&parts[i]);
+			return -1;
+		}
+		more = zmq_msg_more(&m);
+		if (n < max)
+			parts[n] = m;
+		else
+			zmq_msg_close(&m);
+		n++;
+	}
+	return n < max ? n : max;
+}
+
+static json_t *parse_frame(zmq_msg_t *m)
+{
+	return json_loadb(zmq_msg_data(m), zmq_msg_size(m), 0, NULL);
+}
+
+static void probe_reply(console *c, json_t *hdr, json_t *body)
+{
+	c->probe_id = 0;
+	if (!json_is_true(json_object_get(hdr, "ok")))
+		return;
+	bool was_lost = c->lost;
+	c->lost = false;
+	c->backoff_ms = 1000;
+	con_set_hello(c, json_incref(body));
+	if (was_lost && c->interactive)
+		con_async(c, "%s: connected to steerd (%s, %s, step %llu)", CON_PROG,
+		          schema_str(json_object_get(c->hello, "adapter"), "name"), c->state, c->step);
+}
+
+static void on_reply(console *c, zmq_msg_t *parts, int n)
+{
+	/* A DEALER gets ["", header, body]. */
+	if (n != 3 || zmq_msg_size(&parts[0]) != 0)
+		return;
+	json_t *hdr = parse_frame(&parts[1]), *body = parse_frame(&parts[2]);
+	json_t *jid = json_object_get(hdr, "id");
+	long long id = json_is_integer(jid) ? (long long)json_integer_value(jid) : -1;
+	if (id > 0 && id == c->call_id && !c->reply_hdr) {
+		c->reply_hdr = hdr;
+		c->reply_body = body;
+		if (c->lost) { /* it answers again: refresh the schema in the background */
+			c->lost = false;
+			c->refresh = true;
+			c->backoff_ms = 1000;
+		}
+		return;
+	}
+	if (id > 0 && id == c->probe_id)
+		probe_reply(c, hdr, body);
+	json_decref(hdr);
+	json_decref(body);
+}
+
+static void mark_lost(console *c)
+{
+	c->lost = true;
+	c->backoff_ms = 1000;
+	c->next_probe_ms = con_now_ms() + c->backoff_ms;
+	c->probe_id = 0;
+}
+
+static void set_state(console *c, const char *s)
+{
+	if (s)
+		snprintf(c->state, sizeof c->state, "%s", s);
+}
+
+static void on_stream(console *c, const char *topic, json_t *hdr, const double *d, size_t n)
+{
+	json_t *st = json_object_get(hdr, "step");
+	if (json_is_integer(st))
+		c->step = (unsigned long long)json_integer_value(st);
+	if (strcmp(topic, "heartbeat") == 0) {
+		int64_t now = con_now_ms();
+		if (c->last_heartbeat_ms)
+			c->heartbeat_gap_ms = now - c->last_heartbeat_ms;
+		c->last_heartbeat_ms = now;
+		set_state(c, json_string_value(json_object_get(hdr, "state")));
+	} else if (strncmp(topic, "event.", 6) == 0) {
+		const char *ev = topic + 6;
+		if (strcmp(ev, "paused") == 0 || strcmp(ev, "step_failed") == 0)
+			set_state(c, "paused");
+		else if (strcmp(ev, "resumed") == 0)
+			set_state(c, "running");
+		else if (strcmp(ev, "shutting_down") == 0)
+			set_state(c, "stopping");
+		if (strcmp(ev, "shutting_down") == 0 && c->interactive)
+			mark_lost(c); /* start looking for its successor */
+		char line[1024];
+		if (c->interactive && event_format(c, ev, hdr, line, sizeof line))
+			con_async(c, "%s", line);
+	}
+	if (c->hook)
+		c->hook(c, topic, hdr, d, n, c->hook_arg);
+}
+
+/* One stream message: topic, header, and for scalars/array.* the float64 frame. */
+static int read_stream_one(console *c)
+{
+	zmq_msg_t parts[3];
+	int n = recv_parts(c->sub, parts, 3);
+	if (n < 0)
+		return -1;
+	if (n >= 2) {
+		char topic[256];
+		size_t tl = zmq_msg_size(&parts[0]);
+		if (tl >= sizeof topic)
+			tl = sizeof topic - 1;
+		memcpy(topic, zmq_msg_data(&parts[0]), tl);
+		topic[tl] = '\0';
+		json_t *hdr = parse_frame(&parts[1]);
+		double *data = NULL;
+		size_t nd = 0;
+		if (n == 3 && hdr) {
+			nd = zmq_msg_size(&parts[2]) / sizeof(double);
+			data = malloc(nd * sizeof(double) + 1);
+			/* Copied: a frame's bytes need not be aligned for double. */
+			if (data)
+				memcpy(data, zmq_msg_data(&parts[2]), nd * sizeof(double));
+			else
+				nd = 0;
+		}
+		if (hdr)
+			on_stream(c, topic, hdr, data, nd);
+		free(data);
+		json_decref(hdr);
+	}
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&parts[i]);
+	return 0;
+}
+
+int con_poll(console *c, long timeout_ms, bool want_stdin)
+{
+	if (con_interrupted)
+		return CON_EV_INTR;
+	zmq_pollitem_t it[3];
+	int n = 0, i_dealer = -1, i_sub = -1, i_stdin = -1;
+	if (c->dealer) {
+		i_dealer = n;
+		it[n++] = (zmq_pollitem_t){ .socket = c->dealer, .events = ZMQ_POLLIN };
+	}
+	if (c->sub) {
+		i_sub = n;
+		it[n++] = (zmq_pollitem_t){ .socket = c->sub, .events = ZMQ_POLLIN };
+	}
+	if (want_stdin) {
+		i_stdin = n;
+		it[n++] = (zmq_pollitem_t){ .fd = 0, .events = ZMQ_POLLIN };
+	}
+	int rc = zmq_poll(it, n, timeout_ms);
+	int ev = 0;
+	if (rc > 0) {
+		if (i_dealer >= 0 && (it[i_dealer].revents & ZMQ_POLLIN)) {
+			zmq_msg_t parts[3];
+			int np;
+			while ((np = recv_parts(c->dealer, parts, 3)) >= 0) {
+				on_reply(c, parts, np);
+				for (int i = 0; i < np; i++)
+					zmq_msg_close(&parts[i]);
+			}
+		}
+		/* Bounded, so a fast stream cannot starve the keyboard. */
+		if (i_sub >= 0 && (it[i_sub].revents & ZMQ_POLLIN))
+			for (int k = 0; k < 2000 && c->sub && read_stream_one(c) == 0; k++)
+				;
+		if (i_stdin >= 0 && (it[i_stdin].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+			ev |= CON_EV_STDIN;
+	} else if (rc < 0 && errno != EINTR) {
+		con_error(c, "zmq_poll: %s", zmq_strerror(errno));
+	}
+	if (c->reply_hdr)
+		ev |= CON_EV_REPLY;
+	if (con_interrupted)
+		ev |= CON_EV_INTR;
+	return ev;
+}
+
+int con_call(console *c, const char *cmd, json_t *body, json_t **out)
+{
+	*out = NULL;
+	long long id = con_send(c, cmd, body);
+	if (id < 0)
+		return con_error(c, "%s: cannot send the request", cmd);
+	c->call_id = id;
+	json_decref(c->reply_hdr);
+	json_decref(c->reply_body);
+	c->reply_hdr = c->reply_body = NULL;
+	int64_t deadline = con_now_ms() + c->timeout_ms;
+	for (;;) {
+		int64_t left = deadline - con_now_ms();
+		if (left <= 0) {
+			c->call_id = 0;
+			con_error(c, "%s: no reply from steerd within %.3g s (is it running?)%s", cmd,
+			          c->timeout_ms / 1000.0,
+			          c->interactive ? "; reconnecting in the background" : "");
+			/* New sockets: a late answer must not pass for the next one's. */
+			con_reconnect(c);
+			mark_lost(c);
+			return -1;
+		}
+		int ev = con_poll(c, (long)left, false);
+		if (ev & CON_EV_REPLY)
+			break;
+		if (ev & CON_EV_INTR) {
+			c->call_id = 0;
+			return con_error(c, "%s: interrupted", cmd);
+		}
+	}
+	c->call_id = 0;
+	json_t *hdr = c->reply_hdr, *rb = c->reply_body;
+	c->reply_hdr = c->reply_body = NULL;
+	int rc = 0;
+	if (json_is_true(json_object_get(hdr, "ok")) && json_is_object(rb)) {
+		*out = rb;
+		if (json_is_integer(json_object_get(rb, "step")))
+			c->cmd_step = (long long)json_integer_value(json_object_get(rb, "step"));
+	} else {
+		json_t *err = json_object_get(rb, "error");
+		if (c->json && rb)
+			con_json_line(rb);
+		con_error(c, "%s failed: %s (%s)", cmd,
+		          schema_str(err, "message")[0] ? schema_str(err, "message") : "malformed reply",
+		          schema_str(err, "code")[0] ? schema_str(err, "code") : "?");
+		json_decref(rb);
+		rc = -1;
+	}
+	json_decref(hdr);
+	return rc;
+}
+
+void con_set_hello(console *c, json_t *body)
+{
+	json_decref(c->hello);
+	c->hello = body;
+	set_state(c, json_string_value(json_object_get(body, "state")));
+	json_t *st = json_object_get(body, "step");
+	if (json_is_integer(st))
+		c->step = (unsigned long long)json_integer_value(st);
+	/* Given only the control endpoint, hello says where the stream is. */
+	const char *diag = json_string_value(json_object_get(body, "diagnostics_endpoint"));
+	if (!c->connfile && diag && strcmp(diag, c->diagnostics) != 0) {
+		copy_str(c->diagnostics, sizeof c->diagnostics, diag);
+		open_sub(c);
+	}
+}
+
+int con_hello(console *c)
+{
+	json_t *body;
+	if (con_call(c, "hello", NULL, &body) < 0)
+		return -1;
+	con_set_hello(c, body);
+	return 0;
+}
+
+/* A heartbeat is overdue when it is 3 periods late (at least 5 s). */
+static int64_t stale_ms(const console *c)
+{
+	int64_t s = 3 * c->heartbeat_gap_ms;
+	return s > STALE_MIN_MS ? s : STALE_MIN_MS;
+}
+
+void con_idle(console *c)
+{
+	int64_t now = con_now_ms();
+	if (!c->lost && c->last_heartbeat_ms && now - c->last_heartbeat_ms > stale_ms(c)) {
+		con_async(c, "%s: no heartbeat from steerd for %lld s; reconnecting", CON_PROG,
+		          (long long)((now - c->last_heartbeat_ms) / 1000));
+		c->last_heartbeat_ms = 0;
+		mark_lost(c);
+	}
+	if (c->refresh && !c->lost) {
+		/* A reply came back after a loss: the daemon may have restarted. */
+		c->refresh = false;
+		c->probe_id = con_send(c, "hello", NULL);
+	}
+	if (c->lost && now >= c->next_probe_ms) {
+		con_reconnect(c);
+		c->probe_id = con_send(c, "hello", NULL);
+		c->next_probe_ms = now + c->backoff_ms;
+		c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+	}
+}
+
+long con_idle_timeout(const console *c)
+{
+	if (c->lost) {
+		int64_t left = c->next_probe_ms - con_now_ms();
+		return left < 0 ? 0 : (long)left;
+	}
+	return 1000;
+}

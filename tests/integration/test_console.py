@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""steer-console in script mode (-e, -f, stdin) against a real steerd:
+values with SI prefixes and units, ramps and waits, expect, --json, exit
+status and error messages. The interactive side is in test_console_tmux.py.
+
+Run: STEERD_BUILD=build/con /usr/bin/python3 tests/integration/test_console.py
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from steerd_harness import (BUILD, FAST_KNOBS, REPO, DaemonTestCase, run_tests)  # noqa: E402
+
+CONSOLE = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD),
+                       "bin", "steer-console")
+# Bounds, not expectations: a loaded machine running an ASan build is slow.
+RUN_TIMEOUT = 60
+
+
+class ConsoleTestCase(DaemonTestCase):
+    config = {"start": "running", "knobs": FAST_KNOBS}
+
+    def console(self, *args, stdin=None, timeout=RUN_TIMEOUT, conn=True, name="script"):
+        """Run steer-console; returns (exit status, stdout, stderr)."""
+        cmd = [CONSOLE] + (["-C", self.d.conn_path] if conn else []) + ["--name", name] + list(args)
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
+                           env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1"))
+        return p.returncode, p.stdout, p.stderr
+
+    def ok(self, *args, **kw):
+        rc, out, err = self.console(*args, **kw)
+        self.assertEqual(rc, 0, "steer-console %s failed (%d):\n%s%s" % (args, rc, out, err))
+        self.assertNotIn("Sanitizer", err)
+        return out
+
+    def fails(self, *args, **kw):
+        rc, out, err = self.console(*args, **kw)
+        self.assertNotEqual(rc, 0, "steer-console %s should fail:\n%s%s" % (args, out, err))
+        self.assertNotIn("Sanitizer", err)
+        return out, err
+
+    def json_get(self, *names):
+        out = self.ok("--json", "-e", "get " + " ".join(names))
+        return json.loads(out.strip().splitlines()[-1])["values"]
+
+
+class ScriptValues(ConsoleTestCase):
+    def test_set_with_si_prefix_and_unit(self):
+        for text, want in [("1.2 kA/m^2", 1200.0), ("1.5kA/m^2", 1500.0), ("1.1k", 1100.0),
+                           ("2e3", 2000.0), ("900", 900.0), ("0.8 kA/m^2", 800.0)]:
+            self.ok("-e", "set injected_current " + text)
+            self.assertAlmostEqual(self.json_get("injected_current")["injected_current"], want,
+                                   msg="set injected_current %s" % text)
+
+    def test_milli_without_unit_and_unit_metre_rules(self):
+        self.ok("-e", "set vc_threshold 500m")
+        self.assertAlmostEqual(self.json_get("vc_threshold")["vc_threshold"], 0.5)
+        self.ok("-e", "set vc_threshold 20m")
+        self.assertAlmostEqual(self.json_get("vc_threshold")["vc_threshold"], 0.02)
+
+    def test_several_knobs_in_one_set(self):
+        out = self.ok("-e", "set injected_current 1.3k anode_voltage 1.05 kV")
+        self.assertRegex(out, r"injected_current\s+=\s+1300\s+A/m\^2")
+        self.assertRegex(out, r"anode_voltage\s+=\s+1050\s+V")
+        v = self.json_get("injected_current", "anode_voltage")
+        self.assertEqual(v, {"injected_current": 1300.0, "anode_voltage": 1050.0})
+
+    def test_wrong_unit_is_an_error(self):
+        _, err = self.fails("-e", "set injected_current 5 V")
+        self.assertIn("unit", err)
+        self.assertIn("A/m^2", err)
+        self.assertEqual(self.json_get("injected_current")["injected_current"], 1000.0)
+
+    def test_human_get_shows_units(self):
+        out = self.ok("-e", "get injected_current anode_voltage")
+        self.assertRegex(out, r"injected_current\s+1000\s+A/m\^2")
+        self.assertRegex(out, r"anode_voltage\s+1000\s+V")
+
+
+class ScriptErrors(ConsoleTestCase):
+    def test_error_reply_gives_nonzero_exit(self):
+        _, err = self.fails("-e", "set injected_current -1")
+        self.assertIn("out_of_range", err)
+
+    def test_fixed_knob_refused(self):
+        _, err = self.fails("-e", "set gap 2 mm")
+        self.assertIn("fixed_knob", err)
+
+    def test_stops_at_first_error(self):
+        out, err = self.fails("-e", "echo one; set injected_current -1; echo two")
+        self.assertIn("one", out)
+        self.assertNotIn("two", out)
+
+    def test_unknown_command(self):
+        _, err = self.fails("-e", "frobnicate 3")
+        self.assertIn("unknown command", err)
+
+    def test_expect_failure_names_line_and_values(self):
+        path = os.path.join(self.d.tmp, "check.steer")
+        with open(path, "w") as f:
+            f.write("# a script\nstatus\nexpect injected_current > 1.5k\necho not reached\n")
+        out, err = self.fails("-f", path)
+        self.assertRegex(err, r"steer-console: line 3: expect injected_current > 1.5k failed: "
+                              r"injected_current = 1000 A/m\^2")
+        self.assertNotIn("not reached", out)
+
+    def test_expect_success(self):
+        self.ok("-e", "expect injected_current == 1 kA/m^2 and anode_voltage >= 1000")
+        self.ok("-e", "expect injected_current > 1e6 or anode_voltage < 2 kV")
+
+    def test_json_error_body_is_printed(self):
+        out, err = self.fails("--json", "-e", "get no_such_name")
+        body = json.loads(out.strip().splitlines()[-1])
+        self.assertEqual(body["error"]["code"], "unknown_name")
+
+    def test_lost_daemon_fails_after_timeout(self):
+        endpoint = self.d.conn["control"]
+        self.d.stop()
+        rc, out, err = self.console("--timeout", "500ms", endpoint, "-e", "status", conn=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("no reply", err)
+
+
+class ScriptJson(ConsoleTestCase):
+    def test_each_reply_one_json_line(self):
+        out = self.ok("--json", "-e", "status; params; get injected_current; ramps")
+        lines = out.strip().splitlines()
+        self.assertEqual(len(lines), 4, out)
+        bodies = [json.loads(x) for x in lines]
+        self.assertIn(bodies[0]["state"], ("running", "paused"))
+        self.assertTrue(any(k["name"] == "injected_current" for k in bodies[1]["knobs"]))
+        self.assertEqual(bodies[2]["values"]["injected_current"], 1000.0)
+        self.assertEqual(bodies[3]["ramps"], [])
+
+    def test_set_reply(self):
+        out = self.ok("--json", "-e", "set injected_current 1.25k")
+        body = json.loads(out)
+        self.assertEqual(body["applied"], {"injected_current": 1250.0})
+        self.assertIsInstance(body["step"], int)
+
+    def test_stdin_script(self):
+        out = self.ok("--json", stdin="# from a pipe\nget anode_voltage\n\nget injected_current\n")
+        self.assertEqual([list(json.loads(x)["values"]) for x in out.strip().splitlines()],
+                         [["anode_voltage"], ["injected_current"]])
+
+    def test_endpoint_instead_of_connection_file(self):
+        out = self.ok(self.d.conn["control"], "--json", "-e",
+                      "hello; wait until j_injected > 0 timeout 30s", conn=False)
+        hello = json.loads(out.strip().splitlines()[0])
+        self.assertEqual(hello["diagnostics_endpoint"], self.d.conn["diagnostics"])
+
+
+class ScriptWaits(ConsoleTestCase):
+    def test_ramp_then_wait_steps(self):
+        out = self.ok("-e", "ramp anode_voltage 1.1 kV steps 50; wait steps 60; "
+                            "expect anode_voltage == 1100 V")
+        self.assertRegex(out, r"ramp \d+: anode_voltage 1000 V -> 1100 V")
+
+    def test_ramp_by_rate_and_ramps_table(self):
+        out = self.ok("-e", "ramp vc_threshold 0.5 rate 1n; ramps; cancel vc_threshold")
+        self.assertRegex(out, r"vc_threshold\s+0\.01\s+0\.5")
+        self.assertRegex(out, r"cancelled ramp \d+")
+
+    def test_wait_until_succeeds(self):
+        self.ok("-e", "ramp vc_threshold 0.2 steps 100; "
+                      "wait until vc_threshold >= 200m timeout 30s; "
+                      "wait until j_injected > 0 and particles > 0 timeout 30s")
+
+    def test_wait_until_times_out(self):
+        out, err = self.fails("-e", "wait until injected_current > 1e9 timeout 300ms; echo after")
+        self.assertRegex(err, r"wait until injected_current > 1e9: timed out after 0\.3 s "
+                              r"\(injected_current = 1000 A/m\^2\)")
+        self.assertNotIn("after", out)
+
+    def test_bad_condition_is_a_parse_error(self):
+        _, err = self.fails("-e", "wait until no_such_thing > 3 timeout 1s")
+        self.assertIn("unknown name", err)
+        _, err = self.fails("-e", "expect injected_current > 3 V")
+        self.assertIn("unit", err)
+
+
+class ScriptPaused(ConsoleTestCase):
+    config = {"start": "paused", "knobs": FAST_KNOBS}
+
+    def test_step_and_wait_while_paused(self):
+        out = self.ok("--json", "-e", "status; step 25; wait steps 25; status")
+        first, stepped, last = [json.loads(x) for x in out.strip().splitlines()]
+        self.assertEqual(first["state"], "paused")
+        self.assertEqual(stepped["until"], first["step"] + 25)
+        self.assertGreaterEqual(last["step"], first["step"] + 25)
+
+    def test_pause_resume(self):
+        out = self.ok("-e", "resume; pause; status")
+        self.assertIn("running at step", out)
+        self.assertIn("paused at step", out)
+
+    def test_help_lists_console_and_daemon_commands(self):
+        out = self.ok("-e", "help")
+        for name in ("set", "ramp", "wait", "expect", "watch", "plot"):
+            self.assertRegex(out, r"(?m)^%s\s" % name)
+        out = self.ok("-e", "help ramp")
+        self.assertIn("usage: ramp KNOB TO", out)
+
+    def test_passthrough_of_daemon_command_body(self):
+        # status is a console command too; a JSON body is for daemon-only
+        # commands, so check the pass-through path refuses a bad body first.
+        names = [c["name"] for c in self.c("hello")["commands"]]
+        extra = [n for n in names if n not in (
+            "hello", "status", "params", "get", "set", "ramp", "ramps", "cancel", "pause",
+            "resume", "step", "snapshot", "shutdown")]
+        if not extra:
+            self.skipTest("the daemon has no command beyond the console's own")
+        _, err = self.fails("-e", "%s [1, 2]" % extra[0])
+        self.assertIn("JSON object", err)
+
+
+if __name__ == "__main__":
+    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused)
