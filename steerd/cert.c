@@ -139,7 +139,7 @@ static char *read_key_file(const char *path, bool secret, size_t *len, char *err
 static bool name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("$-_@.&+/", c) != NULL;
+	       (c && strchr("$-_@.&+/", c) != NULL);
 }
 
 static bool printable(const char *s)

@@ -352,8 +352,8 @@ int zap_set_keys(zap *z, const zap_key *keys, size_t n, char *err, size_t errlen
 		for (size_t j = 0; j < n && !now; j++)
 			if (memcmp(copy[j].key, z->keys[i].key, CERT_KEY_BYTES) == 0)
 				now = &copy[j];
-		if (!now || now->role < z->keys[i].role)
-			lost++;
+		if (!now)
+			lost++; /* a demotion needs no reconnect: zap_authorize reads the table */
 	}
 	zap_key *old = z->keys;
 	z->keys = copy;
@@ -460,15 +460,28 @@ int zap_curve_server(void *sock, const cert *server, char *err, size_t errlen)
 	return 0;
 }
 
-int zap_role_of(zap *z, zmq_msg_t *frame, char *name, size_t namelen, zap_role *role)
+int zap_peer_of(zmq_msg_t *frame, zap_peer *peer)
 {
-	*role = ZAP_ROLE_NONE;
-	if (namelen)
-		name[0] = '\0';
+	memset(peer, 0, sizeof *peer);
 	/* "Key" is set by our ZAP reply; libzmq lets ZAP properties win over peer-sent ones. */
 	const char *key_z85 = zmq_msg_gets(frame, "Key");
 	uint8_t key[CERT_KEY_BYTES];
 	if (!key_z85 || strlen(key_z85) != CERT_Z85_LEN || !zmq_z85_decode(key, key_z85))
+		return ZAP_NO_AUTH;
+	strcpy(peer->key_z85, key_z85);
+	const char *uid = zmq_msg_gets(frame, "User-Id");
+	snprintf(peer->user_id, sizeof peer->user_id, "%s", uid && *uid ? uid : "?");
+	peer->authenticated = true;
+	return 0;
+}
+
+int zap_peer_role(zap *z, const zap_peer *peer, char *name, size_t namelen, zap_role *role)
+{
+	*role = ZAP_ROLE_NONE;
+	if (namelen)
+		name[0] = '\0';
+	uint8_t key[CERT_KEY_BYTES];
+	if (!peer || !peer->authenticated || !zmq_z85_decode(key, peer->key_z85))
 		return ZAP_NO_AUTH;
 	int rc = ZAP_REVOKED;
 	pthread_mutex_lock(&z->lock);
@@ -481,19 +494,24 @@ int zap_role_of(zap *z, zmq_msg_t *frame, char *name, size_t namelen, zap_role *
 			break;
 		}
 	pthread_mutex_unlock(&z->lock);
-	if (rc == ZAP_REVOKED && namelen) {
-		const char *uid = zmq_msg_gets(frame, "User-Id");
-		snprintf(name, namelen, "%s", uid && *uid ? uid : "?");
-	}
+	if (rc == ZAP_REVOKED && namelen)
+		snprintf(name, namelen, "%s", peer->user_id);
 	return rc;
 }
 
-int zap_authorize(zap *z, zmq_msg_t *frame, const char *cmd, bool changes, char *name,
+int zap_role_of(zap *z, zmq_msg_t *frame, char *name, size_t namelen, zap_role *role)
+{
+	zap_peer peer;
+	zap_peer_of(frame, &peer);
+	return zap_peer_role(z, &peer, name, namelen, role);
+}
+
+int zap_authorize(zap *z, const zap_peer *peer, const char *cmd, bool changes, char *name,
                   size_t namelen, char *msg, size_t msglen)
 {
 	char who[CERT_NAME_MAX];
 	zap_role role;
-	int rc = zap_role_of(z, frame, who, sizeof who, &role);
+	int rc = zap_peer_role(z, peer, who, sizeof who, &role);
 	if (namelen)
 		snprintf(name, namelen, "%s", rc == ZAP_NO_AUTH ? "?" : who);
 	if (rc == ZAP_NO_AUTH) {
@@ -619,7 +637,7 @@ static void *curve_client(void *zctx, const char *endpoint, const char *server_p
 	return s;
 }
 
-/* Did the server get a message within ms? Checks its metadata when expected. */
+/* Did the server get a message within ms? Checks the metadata of the client's frame. */
 static int server_got(void *server, long ms, char *why, size_t len)
 {
 	zmq_pollitem_t item = { .socket = server, .events = ZMQ_POLLIN };
@@ -628,16 +646,15 @@ static int server_got(void *server, long ms, char *why, size_t len)
 	zmq_msg_t m;
 	zmq_msg_init(&m);
 	int rc = 1;
-	if (zmq_msg_recv(&m, server, ZMQ_DONTWAIT) >= 0) {
-		const char *role = zmq_msg_gets(&m, "Role");
-		const char *uid = zmq_msg_gets(&m, "User-Id");
-		if (!role || strcmp(role, "observer") != 0 || !uid || strcmp(uid, "self-test") != 0) {
-			snprintf(why, len, "the ZAP metadata did not arrive (Role %s, User-Id %s)",
-			         role ? role : "missing", uid ? uid : "missing");
-			rc = 2;
-		}
-		while (zmq_msg_more(&m) && zmq_msg_recv(&m, server, ZMQ_DONTWAIT) >= 0)
-			;
+	/* [routing id (no metadata)][the client's frame] */
+	while (zmq_msg_recv(&m, server, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m))
+		;
+	const char *role = zmq_msg_gets(&m, "Role");
+	const char *uid = zmq_msg_gets(&m, "User-Id");
+	if (!role || strcmp(role, "observer") != 0 || !uid || strcmp(uid, "self-test") != 0) {
+		snprintf(why, len, "the ZAP metadata did not arrive (Role %s, User-Id %s)",
+		         role ? role : "missing", uid ? uid : "missing");
+		rc = 2;
 	}
 	zmq_msg_close(&m);
 	return rc;

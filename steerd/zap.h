@@ -18,11 +18,13 @@
  * unknown ZAP versions, malformed requests. libzmq then closes the
  * connection; no message from it ever reaches the socket.
  *
- * Every message received from an admitted peer carries that metadata:
- * zmq_msg_gets(&frame, "User-Id"), zmq_msg_gets(&frame, "Role"). ZAP runs
- * only at the handshake, so zap_role_of() and zap_authorize() look the key up
- * again in the current table: a key removed (or demoted) by a reload takes
- * effect on the next command of an existing connection.
+ * Every frame received from an admitted peer carries that metadata
+ * (zmq_msg_gets(&frame, "User-Id"), zmq_msg_gets(&frame, "Role")), except the
+ * routing id frame a ROUTER adds. ZAP runs only at the handshake, so
+ * zap_peer_role() and zap_authorize() look the key up again in the current
+ * table: a key removed (or demoted) by a reload takes effect on the next
+ * command of an existing connection. They trust "Key" only: libzmq gives the
+ * handler's properties precedence over any a peer sends about itself.
  */
 #ifndef STEERD_ZAP_H
 #define STEERD_ZAP_H
@@ -76,8 +78,9 @@ void zap_stop(zap **zp);
 /*
  * Replace the table (copied). Refused (-1, message in err, table unchanged)
  * when a key appears twice or a role is ZAP_ROLE_NONE. Otherwise returns how
- * many keys of the old table are gone or demoted (operator -> observer):
- * when > 0, established stream connections should be dropped (zap_rebind).
+ * many keys of the old table are gone: when > 0, established stream
+ * connections should be dropped (zap_rebind). Role changes need nothing more:
+ * zap_authorize reads the current table on every command.
  */
 int zap_set_keys(zap *z, const zap_key *keys, size_t n, char *err, size_t errlen);
 
@@ -98,24 +101,42 @@ int zap_keys_load(const zap_key_file *files, size_t n_files, zap_key **out, size
 int zap_curve_server(void *sock, const cert *server, char *err, size_t errlen);
 
 /*
- * Who sent frame (any frame received from the peer, e.g. the ROUTER's routing
- * id frame), by the current table:
- *   0             known key: *role and name (the table's) are set;
- *   ZAP_NO_AUTH   the frame has no ZAP metadata (connection not authenticated);
- *   ZAP_REVOKED   the peer's key is no longer in the table (name = the name it
- *                 was admitted under).
+ * Who is on the other end of a connection: read once from the ZAP metadata of
+ * a frame the peer sent. NOT the ROUTER's routing id frame, which libzmq makes
+ * without metadata: use the first frame after it (in wire_recv: the frame
+ * at index 1, whether the empty delimiter or the header).
  */
+typedef struct zap_peer {
+	bool authenticated;                /* the frame had our ZAP metadata */
+	char key_z85[CERT_Z85_LEN + 1];    /* "Key": the client's CURVE public key */
+	char user_id[CERT_NAME_MAX];       /* "User-Id": the name it was admitted under */
+} zap_peer;
+
+/* Fill *peer from frame's metadata; 0, or ZAP_NO_AUTH (peer zeroed) when it has none. */
 #define ZAP_NO_AUTH (-1)
 #define ZAP_REVOKED (-2)
+int zap_peer_of(zmq_msg_t *frame, zap_peer *peer);
+
+/*
+ * The peer's role by the CURRENT table (ZAP ran only at the handshake):
+ *   0             known key: *role and name (the table's) are set;
+ *   ZAP_NO_AUTH   not authenticated (no ZAP metadata: security is off, or a bug);
+ *   ZAP_REVOKED   the key is no longer in the table (name = the name it was
+ *                 admitted under).
+ */
+int zap_peer_role(zap *z, const zap_peer *peer, char *name, size_t namelen, zap_role *role);
+
+/* Both at once, from a frame the peer sent. */
 int zap_role_of(zap *z, zmq_msg_t *frame, char *name, size_t namelen, zap_role *role);
 
 /*
- * The per-command check: 0 when the sender of frame may run cmd (changes:
- * whether it is a write). Otherwise -1, a one-line reason in msg (e.g. "set
- * needs the operator role; key 'bob' is an observer") and a WARN log line
- * naming the client. name receives the key's name ("?" when unknown).
+ * The per-command check: 0 when peer may run cmd (changes: whether it is a
+ * write, cmd_entry.changes). Otherwise -1, a one-line reason in msg (e.g. "set
+ * changes the run and needs the operator role; key 'bob' is an observer",
+ * "status refused: key 'alice' has been revoked") and a WARN log line naming
+ * the client. name receives the key's name ("?" when not authenticated).
  */
-int zap_authorize(zap *z, zmq_msg_t *frame, const char *cmd, bool changes, char *name,
+int zap_authorize(zap *z, const zap_peer *peer, const char *cmd, bool changes, char *name,
                   size_t namelen, char *msg, size_t msglen);
 
 /*
