@@ -47,7 +47,11 @@ static int parse_clause(const console *c, char *text, expr_clause *cl, char *err
 	char *value = at + strlen(ops[i].sym);
 	trim(text);
 	trim(value);
-	snprintf(cl->name, sizeof cl->name, "%s", text);
+	if (strlen(text) >= sizeof cl->name) {
+		snprintf(err, errlen, "name too long in \"%.40s...\"", text);
+		return -1;
+	}
+	memcpy(cl->name, text, strlen(text) + 1);
 	const json_t *knob = schema_knob(c, cl->name), *diag = schema_diag(c, cl->name);
 	if (!knob && !schema_is_scalar(diag)) {
 		snprintf(err, errlen, "unknown name \"%s\" (a knob or scalar diagnostic)", cl->name);
