@@ -4,14 +4,20 @@
 #include "run.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int cancel_exec(cmd_ctx *ctx, const json_t *body)
 {
-	if (json_object_get(body, "id") && json_object_get(body, "knob"))
-		return cmd_fail(ctx, E_BAD_ARGUMENT, "give 'id' or 'knob', not both");
+	const json_t *search = json_object_get(body, "search");
+	if (json_object_size(body) > 1)
+		return cmd_fail(ctx, E_BAD_ARGUMENT, "give one of 'id', 'knob' and 'search'");
+	if (search && !json_is_true(search))
+		return cmd_fail(ctx, E_BAD_ARGUMENT, "'search' must be true");
 	change *ch = change_new(&cmd_cancel_entry);
 	if (!ch)
 		return cmd_fail(ctx, E_INTERNAL, "out of memory");
+	if (search)
+		strcpy(ch->name, "search");
 	if (json_object_get(body, "id") &&
 	    cmd_get_count(ctx, body, "id", 1, UINT64_MAX >> 1, &ch->count) < 0) {
 		change_destroy(&ch);
@@ -35,13 +41,13 @@ static int cancel_exec(cmd_ctx *ctx, const json_t *body)
 
 static void cancel_apply(run *r, change *ch) { run_cancel_ramps(r, ch); }
 
-static const char *const cmd_cancel_args[] = { "id", "knob", NULL };
+static const char *const cmd_cancel_args[] = { "id", "knob", "search", NULL };
 
 const cmd_entry cmd_cancel_entry = {
 	.args = cmd_cancel_args,
 	.name = "cancel",
-	.usage = "{\"id\": RAMP_ID} | {\"knob\": KNOB} | {}",
-	.summary = "cancel a ramp (by id or knob) or all ramps; knobs keep their current values",
+	.usage = "{\"id\": RAMP_ID} | {\"knob\": KNOB} | {\"search\": true} | {}",
+	.summary = "cancel a ramp (by id or knob), all ramps, or the search; knobs keep their values",
 	.changes = true,
 	.exec = cancel_exec,
 	.apply = cancel_apply,

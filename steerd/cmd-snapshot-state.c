@@ -28,6 +28,8 @@ static int snapshot_state_exec(cmd_ctx *ctx, const json_t *body)
 
 static void snapshot_state_apply(run *r, change *ch)
 {
+	if (run_busy(r, ch))
+		return;
 	if (run_save_state(r, ch->name, ch->req.client, &ch->result, ch->err_msg, sizeof ch->err_msg) < 0)
 		ch->err_code = E_REFUSED;
 }
@@ -39,6 +41,8 @@ static int rewind_exec(cmd_ctx *ctx, const json_t *body)
 
 static void rewind_apply(run *r, change *ch)
 {
+	if (run_busy(r, ch))
+		return;
 	int rc = run_rewind(r, ch->name, ch->req.client, &ch->result, ch->err_msg, sizeof ch->err_msg);
 	if (rc < 0)
 		ch->err_code = rc == -2 ? E_UNKNOWN_NAME : E_REFUSED;

@@ -20,6 +20,8 @@ static int step_exec(cmd_ctx *ctx, const json_t *body)
 
 static void step_apply(run *r, change *ch)
 {
+	if (run_busy(r, ch))
+		return;
 	if (r->pub.state != RUN_PAUSED) {
 		change_fail(ch, E_BAD_STATE, "step works while paused; the run is %s",
 		            run_state_name(r->pub.state));

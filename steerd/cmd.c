@@ -11,7 +11,7 @@ static const cmd_entry *const cmd_table[] = {
 	&cmd_hello_entry, &cmd_status_entry, &cmd_params_entry, &cmd_get_entry,
 	&cmd_set_entry, &cmd_ramp_entry, &cmd_ramps_entry, &cmd_cancel_entry,
 	&cmd_pause_entry, &cmd_resume_entry, &cmd_step_entry, &cmd_snapshot_entry,
-	&cmd_checkpoint_entry, &cmd_snapshot_state_entry, &cmd_rewind_entry,
+	&cmd_search_entry, &cmd_checkpoint_entry, &cmd_snapshot_state_entry, &cmd_rewind_entry,
 	&cmd_shutdown_entry, NULL,
 };
 
@@ -87,6 +87,7 @@ void change_destroy(change **chp)
 	change *ch = *chp;
 	wire_request_free(&ch->req);
 	free(ch->items);
+	free(ch->args);
 	json_decref(ch->result);
 	free(ch);
 	*chp = NULL;

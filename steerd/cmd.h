@@ -39,6 +39,8 @@ typedef struct change {
 	size_t n_items;
 	uint64_t count;         /* step: steps to run; cancel: ramp id (0: all) */
 	char name[128];         /* checkpoint, snapshot-state, rewind: a checked name */
+	void *args;             /* command-specific arguments (search); owned, freed with free() */
+	bool deferred;          /* apply kept it: answered later with run_answer() */
 	/* Filled by apply: */
 	json_t *result;         /* reply body when ok */
 	const char *err_code;   /* or an error */
@@ -75,7 +77,7 @@ typedef struct cmd_entry {
 extern const cmd_entry cmd_hello_entry, cmd_status_entry, cmd_params_entry, cmd_get_entry,
     cmd_set_entry, cmd_ramp_entry, cmd_ramps_entry, cmd_cancel_entry, cmd_pause_entry,
     cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry,
-    cmd_checkpoint_entry, cmd_snapshot_state_entry, cmd_rewind_entry;
+    cmd_checkpoint_entry, cmd_snapshot_state_entry, cmd_rewind_entry, cmd_search_entry;
 
 /* The command called name, or NULL. */
 const cmd_entry *cmd_find(const char *name);

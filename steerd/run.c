@@ -88,6 +88,7 @@ void run_destroy(run **rp)
 	run *r = *rp;
 	if (r->sim)
 		r->sa->destroy(r->sim);
+	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
 	run_checkpoint_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
@@ -149,6 +150,8 @@ static void remove_ramp(run *r, ramp *rp, const char *event, const char *client)
 
 void run_set_knobs(run *r, change *ch)
 {
+	if (run_busy(r, ch))
+		return;
 	sa_value *old = calloc(ch->n_items + 1, sizeof *old);
 	if (!old) {
 		change_fail(ch, E_INTERNAL, "out of memory");
@@ -191,6 +194,8 @@ void run_set_knobs(run *r, change *ch)
 
 void run_start_ramps(run *r, change *ch)
 {
+	if (ch->cmd && run_busy(r, ch)) /* scheduled ramps have no command */
+		return;
 	json_t *started = json_array();
 	for (size_t i = 0; i < ch->n_items; i++) {
 		const knob_change *it = &ch->items[i];
@@ -216,6 +221,15 @@ void run_start_ramps(run *r, change *ch)
 
 void run_cancel_ramps(run *r, change *ch)
 {
+	if (strcmp(ch->name, "search") == 0) {
+		char why[160];
+		snprintf(why, sizeof why, "cancelled by %s", ch->req.client);
+		if (!run_search_abort(r, E_REFUSED, why))
+			change_fail(ch, E_UNKNOWN_NAME, "no search under way");
+		else
+			ch->result = json_pack("{s:I, s:s}", "step", (json_int_t)r->pub.step, "cancelled", "search");
+		return;
+	}
 	json_t *cancelled = json_array();
 	for (size_t i = r->pub.n_ramps; i-- > 0;) {
 		ramp *rp = &r->pub.ramps[i];
@@ -356,6 +370,8 @@ static void after_step(run *r)
 	indicator_edges(r);
 	publish_diagnostics(r);
 	boundary_changes(r);
+	if (r->search)
+		run_search_boundary(r);
 	run_checkpoint_policy(r);
 	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
 		run_stop(r, "max_steps");
@@ -375,9 +391,16 @@ static void serve_changes(run *r)
 			ch->cmd->apply(r, ch);
 		r->pub.seq = stream_seq(r->stream);
 		mirror_put(r->mirror, &r->pub);
-		/* The pointer goes back on an inproc pipe of unbounded HWM: never lost. */
-		zmq_send(r->pipe, &ch, sizeof ch, 0);
+		if (!ch->deferred)
+			run_answer(r, ch);
 	}
+}
+
+void run_answer(run *r, change *ch)
+{
+	ch->deferred = false;
+	/* The pointer goes back on an inproc pipe of unbounded HWM: never lost. */
+	zmq_send(r->pipe, &ch, sizeof ch, 0);
 }
 
 /* While not stepping: sleep until a change, a subscription or the timeout. */
@@ -400,7 +423,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 	log_info("run %s at step %llu", run_state_name(r->pub.state), (unsigned long long)r->pub.step);
 
 	while (r->pub.state != RUN_STOPPING) {
-		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0;
+		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
 		if (!stepping) {
 			long wait = stream_ms_to_heartbeat(r->stream);
 			wait_for_input(r, wait < PAUSED_POLL_MS ? (wait > 0 ? wait : 1) : PAUSED_POLL_MS);
@@ -419,7 +442,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		}
 		if (*signalled)
 			run_stop(r, "signal");
-		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0;
+		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
 		if (r->pub.state != RUN_STOPPING && stepping) {
 			char err[256];
 			if (r->sa->step(r->sim, err, sizeof err) < 0) {
@@ -428,6 +451,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 				r->pub.state = RUN_PAUSED;
 				r->pub.steps_left = 0;
 				run_event(r, "step_failed", json_pack("{s:s}", "message", err));
+				run_search_abort(r, E_REFUSED, "the simulation failed to step");
 			} else {
 				if (r->pub.steps_left > 0)
 					r->pub.steps_left--;
@@ -439,6 +463,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		mirror_put(r->mirror, &r->pub);
 	}
 	log_info("stopping at step %llu (%s)", (unsigned long long)r->pub.step, r->stop_reason);
+	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
 	char err[1024];
 	if (r->cfg->checkpoint_dir && r->cfg->checkpoint_on_exit)
 		run_checkpoint(r, NULL, NULL, err, sizeof err);

@@ -33,6 +33,24 @@ typedef struct run_state_image {
 	uint64_t step;
 } run_state_image;
 
+typedef struct run_search run_search; /* run_search.c */
+
+/* The arguments of `search`, checked on the control thread. */
+typedef struct search_args {
+	size_t knob;
+	double from, to, tol;
+	uint64_t hold;         /* steps; 0 when hold_time is given */
+	double hold_time;      /* s; converted at the start with the time per step */
+	uint64_t max_steps;
+	bool cond_is_knob;     /* condition on a knob, else on a scalar */
+	size_t cond_index;     /* knob index or scalar slot */
+	int cond_op;           /* SEARCH_NONZERO or one of == != < <= > >= (SEARCH_EQ...) */
+	double cond_value;
+	char cond_text[128];
+} search_args;
+
+enum { SEARCH_NONZERO, SEARCH_EQ, SEARCH_NE, SEARCH_LT, SEARCH_LE, SEARCH_GT, SEARCH_GE };
+
 struct run {
 	const config *cfg;
 	const sa_adapter *sa;
@@ -57,6 +75,7 @@ struct run {
 	char **ckpt_files;      /* rotated checkpoints written, oldest first */
 	size_t n_ckpt_files;
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
+	run_search *search;     /* the search under way, or NULL */
 	double rate_t0;         /* for steps_per_second */
 	uint64_t rate_step0;
 };
@@ -111,6 +130,29 @@ int run_rewind(run *r, const char *name, const char *client, json_t **result, ch
  * from the config's. l is emptied on success.
  */
 int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t errlen);
+
+/* The whole state as an in-memory HDF5 image (snapshot-state, search). */
+int run_image(run *r, void **image, size_t *len, char *err, size_t errlen);
+
+/* Go back to an image made by run_image (journal kept). */
+int run_restore_image(run *r, const void *image, size_t len, char *err, size_t errlen);
+
+/* --- search (run_search.c) --- */
+
+/* Start the search of ch (deferred: answered when it ends). */
+void run_search_start(run *r, change *ch);
+
+/* Advance the search at a boundary; called after every step while one runs. */
+void run_search_boundary(run *r);
+
+/* Stop the search: its request is answered with code/message. 0 if none ran. */
+int run_search_abort(run *r, const char *code, const char *message);
+
+/* Refuse ch with bad_state when a search is under way (true if refused). */
+bool run_busy(run *r, change *ch);
+
+/* Hand a deferred change back to the control thread to be answered. */
+void run_answer(run *r, change *ch);
 
 /* Free the in-memory states and the list of checkpoint files. */
 void run_checkpoint_free(run *r);

@@ -137,6 +137,33 @@ static run_state_image *find_state(run *r, const char *name)
 	return NULL;
 }
 
+int run_image(run *r, void **image, size_t *len, char *err, size_t errlen)
+{
+	sa_value *requested = calloc(r->sa->n_knobs + 1, sizeof *requested);
+	if (!requested) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	checkpoint_info info;
+	fill_info(r, &info, requested);
+	int rc = checkpoint_to_image(r->sa, r->sim, &info, image, len, err, errlen);
+	free(requested);
+	return rc;
+}
+
+int run_restore_image(run *r, const void *image, size_t len, char *err, size_t errlen)
+{
+	checkpoint_loaded l;
+	if (checkpoint_from_image(image, len, r->sa, &l, err, errlen) < 0)
+		return -1;
+	if (run_adopt(r, &l, true, err, errlen) < 0) {
+		checkpoint_loaded_free(r->sa, &l);
+		return -1;
+	}
+	run_refresh(r);
+	return 0;
+}
+
 int run_save_state(run *r, const char *name, const char *client, json_t **result, char *err,
                    size_t errlen)
 {
@@ -145,18 +172,9 @@ int run_save_state(run *r, const char *name, const char *client, json_t **result
 		snprintf(err, errlen, "already %d states kept; reuse a name", RUN_MAX_STATES);
 		return -1;
 	}
-	sa_value *requested = calloc(r->sa->n_knobs + 1, sizeof *requested);
-	if (!requested) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	checkpoint_info info;
-	fill_info(r, &info, requested);
 	void *image = NULL;
 	size_t len = 0;
-	int rc = checkpoint_to_image(r->sa, r->sim, &info, &image, &len, err, errlen);
-	free(requested);
-	if (rc < 0)
+	if (run_image(r, &image, &len, err, errlen) < 0)
 		return -1;
 	if (!slot)
 		slot = &r->states[r->n_states++];
@@ -179,21 +197,15 @@ int run_rewind(run *r, const char *name, const char *client, json_t **result, ch
 		snprintf(err, errlen, "no state called '%s' (snapshot-state first)", name);
 		return -2;
 	}
-	checkpoint_loaded l;
-	if (checkpoint_from_image(slot->image, slot->len, r->sa, &l, err, errlen) < 0)
-		return -1;
 	uint64_t from = r->pub.step;
-	if (run_adopt(r, &l, true, err, errlen) < 0) {
-		checkpoint_loaded_free(r->sa, &l);
+	if (run_restore_image(r, slot->image, slot->len, err, errlen) < 0)
 		return -1;
-	}
 	json_array_append_new(r->journal, json_pack("{s:I, s:s, s:s, s:I}", "step", (json_int_t)from,
 	                                            "client", client, "rewind", name, "to_step",
 	                                            (json_int_t)r->pub.step));
 	run_event(r, "rewound", json_pack("{s:s, s:I, s:I, s:s}", "name", name, "from_step",
 	                                  (json_int_t)from, "to_step", (json_int_t)r->pub.step,
 	                                  "client", client));
-	run_refresh(r);
 	*result = json_pack("{s:s, s:I, s:I}", "name", name, "from_step", (json_int_t)from, "step",
 	                    (json_int_t)r->pub.step);
 	return 0;
