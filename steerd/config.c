@@ -849,6 +849,7 @@ void config_destroy(config **cp)
 	free(cfg->control_endpoint);
 	free(cfg->diagnostics_endpoint);
 	free(cfg->connection_file);
+	free(cfg->checkpoint_dir);
 	free(cfg->every);
 	for (size_t i = 0; i < cfg->n_indicators; i++)
 		free(cfg->indicators[i]);
