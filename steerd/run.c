@@ -104,11 +104,34 @@ void run_event(run *r, const char *name, json_t *fields)
 	stream_publish_event(r->stream, name, r->pub.step, r->pub.time, fields);
 }
 
+/*
+ * The journal is kept in memory and saved with every checkpoint; a run that
+ * is steered for days must not grow without bound, so past JOURNAL_MAX
+ * entries the oldest tenth is dropped (and counted, in a marker entry).
+ */
+#define JOURNAL_MAX 100000
+
+void run_journal_add(run *r, json_t *entry)
+{
+	json_array_append_new(r->journal, entry);
+	size_t n = json_array_size(r->journal);
+	if (n <= JOURNAL_MAX)
+		return;
+	size_t drop = JOURNAL_MAX / 10;
+	json_t *kept = json_array();
+	json_array_append_new(kept, json_pack("{s:I, s:s, s:I}", "step", (json_int_t)r->pub.step,
+	                                      "client", "steerd", "dropped_older_entries",
+	                                      (json_int_t)drop));
+	for (size_t i = drop + 1; i < n; i++)
+		json_array_append(kept, json_array_get(r->journal, i));
+	json_decref(r->journal);
+	r->journal = kept;
+}
+
 static void journal(run *r, const char *client, size_t k, sa_value old, sa_value new_value)
 {
 	const sa_knob *kn = &r->sa->knobs[k];
-	json_array_append_new(r->journal,
-	                      json_pack("{s:I, s:s, s:s, s:o, s:o}", "step", (json_int_t)r->pub.step,
+	run_journal_add(r, json_pack("{s:I, s:s, s:s, s:o, s:o}", "step", (json_int_t)r->pub.step,
 	                                "client", client, "knob", kn->name, "old",
 	                                value_to_json(kn, old), "new", value_to_json(kn, new_value)));
 }
@@ -211,7 +234,7 @@ void run_start_ramps(run *r, change *ch)
 		r->pub.ramps[r->pub.n_ramps++] = nr;
 		json_t *desc = ramp_to_json(&nr, kn, r->pub.step);
 		json_array_append(started, desc);
-		json_array_append_new(r->journal, json_pack("{s:I, s:s, s:s, s:O}", "step",
+		run_journal_add(r, json_pack("{s:I, s:s, s:s, s:O}", "step",
 		                                            (json_int_t)r->pub.step, "client", ch->req.client,
 		                                            "ramp", kn->name, "detail", desc));
 		run_event(r, "ramp_started", desc);

@@ -160,6 +160,9 @@ void run_checkpoint_free(run *r);
 /* Refresh scalars and publish indicator edges (after a change of state). */
 void run_refresh(run *r);
 
+/* Append to the steering journal (consumed); bounded, see run.c. */
+void run_journal_add(run *r, json_t *entry);
+
 /* Publish an event stamped with the current step and time. */
 void run_event(run *r, const char *name, json_t *fields /* consumed */);
 

@@ -200,7 +200,7 @@ int run_rewind(run *r, const char *name, const char *client, json_t **result, ch
 	uint64_t from = r->pub.step;
 	if (run_restore_image(r, slot->image, slot->len, err, errlen) < 0)
 		return -1;
-	json_array_append_new(r->journal, json_pack("{s:I, s:s, s:s, s:I}", "step", (json_int_t)from,
+	run_journal_add(r, json_pack("{s:I, s:s, s:s, s:I}", "step", (json_int_t)from,
 	                                            "client", client, "rewind", name, "to_step",
 	                                            (json_int_t)r->pub.step));
 	run_event(r, "rewound", json_pack("{s:s, s:I, s:I, s:s}", "name", name, "from_step",
