@@ -8,14 +8,21 @@
  * arrives is a stale reply to a request we gave up on. When the daemon stops
  * answering, the DEALER is closed and opened again rather than reused, so a
  * late reply can never be mistaken for the answer to a newer request.
+ *
+ * Security: with --key, both sockets are CURVE clients (our key pair from the
+ * NAME.key_secret file, the server's public key from the connection file's
+ * "server_key" or --server-key), set on every socket, reconnects included.
+ * A steerd that does not know our key never answers at all.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
+#include "cert.h"
 #include "console.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -46,7 +53,62 @@ static int read_connfile(console *c, bool quiet)
 	}
 	copy_str(c->control, sizeof c->control, ctl);
 	copy_str(c->diagnostics, sizeof c->diagnostics, diag);
+	const char *sk = json_string_value(json_object_get(j, "server_key"));
+	copy_str(c->conn_server_key, sizeof c->conn_server_key,
+	         sk && strlen(sk) == CERT_Z85_LEN ? sk : "");
 	json_decref(j);
+	/* A restarted daemon may have a new server key: follow the file unless told one. */
+	if (c->curve && !c->server_key_arg && c->conn_server_key[0])
+		zmq_z85_decode(c->server_key, c->conn_server_key);
+	return 0;
+}
+
+/* The server's public key: an existing key file (NAME.key), else 40 characters of Z85. */
+static int server_key_from(console *c, const char *arg)
+{
+	if (access(arg, F_OK) != 0) {
+		if (strlen(arg) == CERT_Z85_LEN && zmq_z85_decode(c->server_key, arg))
+			return 0;
+		return con_error(c, "--server-key: '%s' is neither a key file nor a 40-character Z85 key",
+		                 arg);
+	}
+	cert k;
+	char err[1024];
+	if (cert_load_public(arg, &k, err, sizeof err) < 0)
+		return con_error(c, "--server-key: %s", err);
+	memcpy(c->server_key, k.public_key, CON_KEY_BYTES);
+	return 0;
+}
+
+/* Our keys and the server's, once, before the first socket. */
+static int setup_curve(console *c)
+{
+	if (!c->key_file) {
+		if (c->server_key_arg)
+			return con_error(c, "--server-key needs --key FILE (your NAME.key_secret)");
+		if (c->conn_server_key[0])
+			return con_error(c, "steerd at %s requires a CURVE key: give --key FILE (your "
+			                    "NAME.key_secret, made by `steerd keygen NAME`)", c->control);
+		return 0;
+	}
+	cert me;
+	char err[1024];
+	if (cert_load_secret(c->key_file, &me, err, sizeof err) < 0)
+		return con_error(c, "--key: %s", err);
+	memcpy(c->public_key, me.public_key, CON_KEY_BYTES);
+	memcpy(c->secret_key, me.secret_key, CON_KEY_BYTES);
+	cert_wipe(&me);
+	if (c->server_key_arg) {
+		if (server_key_from(c, c->server_key_arg) < 0)
+			return -1;
+	} else if (c->conn_server_key[0]) {
+		zmq_z85_decode(c->server_key, c->conn_server_key);
+	} else {
+		return con_error(c, "--key: no server key: %s; give --server-key Z85|FILE",
+		                 c->connfile ? "the connection file has none (is security on in steerd?)"
+		                             : "attaching by endpoint");
+	}
+	c->curve = true;
 	return 0;
 }
 
@@ -57,6 +119,13 @@ static void *open_socket(console *c, int type, const char *endpoint)
 		return NULL;
 	int zero = 0;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	if (c->curve && (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, CON_KEY_BYTES) < 0 ||
+	                 zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, CON_KEY_BYTES) < 0 ||
+	                 zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, CON_KEY_BYTES) < 0)) {
+		con_error(c, "cannot make a CURVE client socket: %s", zmq_strerror(zmq_errno()));
+		zmq_close(s);
+		return NULL;
+	}
 	if (zmq_connect(s, endpoint) < 0) {
 		con_error(c, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
 		zmq_close(s);
@@ -93,6 +162,8 @@ int con_connect(console *c)
 	} else {
 		copy_str(c->control, sizeof c->control, c->endpoint_arg);
 	}
+	if (setup_curve(c) < 0)
+		return -1;
 	c->dealer = open_socket(c, ZMQ_DEALER, c->control);
 	if (!c->dealer)
 		return -1;
@@ -374,8 +445,8 @@ int con_call(console *c, const char *cmd, json_t *body, json_t **out)
 		int64_t left = deadline - con_now_ms();
 		if (left <= 0) {
 			c->call_id = 0;
-			con_error(c, "%s: no reply from steerd within %.3g s (is it running?)%s", cmd,
-			          c->timeout_ms / 1000.0,
+			con_error(c, "%s: no reply from steerd within %.3g s (is it running%s?)%s", cmd,
+			          c->timeout_ms / 1000.0, c->curve ? ", and does it know this key" : "",
 			          c->interactive ? "; reconnecting in the background" : "");
 			/* New sockets: a late answer must not pass for the next one's. */
 			con_reconnect(c);

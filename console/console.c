@@ -31,6 +31,7 @@ void con_free(console *c)
 	json_decref(c->reply_hdr);
 	json_decref(c->reply_body);
 	con_disconnect(c);
+	explicit_bzero(c->secret_key, sizeof c->secret_key);
 	if (c->zctx)
 		zmq_ctx_term(c->zctx);
 	c->zctx = NULL;

@@ -27,6 +27,7 @@ typedef void (*con_stream_fn)(console *c, const char *topic, json_t *hdr, const 
                               size_t n, void *arg);
 
 #define CON_MAX_SUBS 16
+#define CON_KEY_BYTES 32 /* a CURVE key */
 
 struct console {
 	/* Options. */
@@ -36,10 +37,17 @@ struct console {
 	bool json;            /* --json: reply bodies as JSON lines */
 	bool interactive;     /* readline prompt (stdin is a terminal, no -e/-f) */
 	int timeout_ms;       /* per request */
+	const char *key_file;       /* --key: our NAME.key_secret (CURVE) */
+	const char *server_key_arg; /* --server-key: Z85 or a key file; else the connection
+	                               file's "server_key" */
 
 	/* Connection. */
 	void *zctx, *dealer, *sub;
 	char control[512], diagnostics[512];
+	char conn_server_key[41]; /* the connection file's "server_key" (Z85), or "" */
+	bool curve;           /* both sockets are CURVE clients with the keys below */
+	unsigned char public_key[CON_KEY_BYTES], secret_key[CON_KEY_BYTES],
+	    server_key[CON_KEY_BYTES];
 	char *subs[CON_MAX_SUBS]; /* extra topic subscriptions, re-applied on reconnect */
 	size_t n_subs;
 	long long next_id, call_id, probe_id;

@@ -4,6 +4,7 @@
  *
  *   steer-console [-C CONNECTION_FILE | ENDPOINT] [--json] [-e "cmd; cmd"]
  *                 [-f FILE] [--name CLIENT] [--timeout T]
+ *                 [--key NAME.key_secret [--server-key Z85|FILE]]
  *
  * Interactive when stdin is a terminal and no -e/-f is given; otherwise the
  * commands run as a script that stops at the first error (exit status 1).
@@ -28,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: %s [-C CONNECTION_FILE | ENDPOINT] [--json] [-e \"cmd; cmd\"] [-f FILE]\n"
-	        "                     [--name CLIENT] [--timeout T]\n"
+	        "                     [--name CLIENT] [--timeout T] [--key FILE [--server-key KEY]]\n"
 	        "  -C, --connection-file FILE  the run's connection file (steerd -C)\n"
 	        "  ENDPOINT                    or its control endpoint, e.g. tcp://127.0.0.1:5555\n"
 	        "  -j, --json                  print each reply body as one JSON line\n"
@@ -36,6 +37,10 @@ static void usage(FILE *f)
 	        "  -f, --file FILE             run commands from FILE ('-' is stdin), then exit\n"
 	        "  -n, --name CLIENT           the name other clients see (default USER-PID)\n"
 	        "  -t, --timeout T             request timeout (default 3s)\n"
+	        "  -k, --key FILE              your CURVE key pair (NAME.key_secret from `steerd keygen`),\n"
+	        "                              needed when steerd has a security section\n"
+	        "  -S, --server-key KEY        steerd's public key: 40-character Z85 or its .key file\n"
+	        "                              (default: \"server_key\" in the connection file)\n"
 	        "Without -C or ENDPOINT, the only steerd-*.json in $XDG_RUNTIME_DIR (or /tmp).\n"
 	        "Type `help` at the prompt for the commands.\n",
 	        CON_PROG);
@@ -91,6 +96,8 @@ int main(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "server-key", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,7 +108,7 @@ int main(int argc, char **argv)
 	int n_steps = 0, opt;
 	char err[256];
 	double t;
-	while ((opt = getopt_long(argc, argv, "C:je:f:n:t:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "C:je:f:n:t:k:S:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'C':
 			c->connfile = optarg;
@@ -127,6 +134,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			c->timeout_ms = (int)(t * 1000 + 0.5);
+			break;
+		case 'k':
+			c->key_file = optarg;
+			break;
+		case 'S':
+			c->server_key_arg = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "zap.h"
 
 #define CONFIG_MAX_BYTES (1u << 20) /* 1 MiB */
 #define MAX_ENDPOINT_LEN 256
@@ -70,6 +71,7 @@ static const char *const log_choices[] = { "error", "warn", "info", "debug", NUL
 
 static int parse_every(cfg_ctx *c, const char *name, const yaml_node_t *value);
 static int parse_indicators(cfg_ctx *c, const char *name, const yaml_node_t *value);
+static int parse_security(cfg_ctx *c, const char *name, const yaml_node_t *value);
 
 /* Every key the file may hold (the simulation's knobs aside). */
 static const setting settings[] = {
@@ -109,7 +111,7 @@ static const setting settings[] = {
 	OPT_UINT("checkpoint.keep", 1, 100000, 3, checkpoint_keep),
 	OPT_BOOL("checkpoint.on_exit", true, checkpoint_on_exit),
 
-	OPT_RESERVED("security"),
+	OPT_CUSTOM("security", parse_security), /* its own small schema, below */
 };
 
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
@@ -268,8 +270,8 @@ static int check_endpoints_local(cfg_ctx *c)
 			return FAIL(c, at, "endpoints.control and endpoints.diagnostics are the same "
 			                   "('%s'); they need different addresses", cfg->control_endpoint);
 	}
-	if (cfg->allow_remote)
-		return 0;
+	if (cfg->allow_remote || cfg->security)
+		return 0; /* with CURVE and client keys, any interface may be bound */
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		const char *ep = *(char **)((char *)c->cfg + c->endpoints[i].offset);
 		if (strncmp(ep, "tcp://", 6))
@@ -691,6 +693,166 @@ static int default_indicators(cfg_ctx *c)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- security */
+
+/* path as given, or base_dir/path when it is relative and a base is known. */
+static int resolve_path(cfg_ctx *c, const yaml_node_t *n, const char *name, char **out)
+{
+	const char *str;
+	if (cfg_get_string(c, n, name, &str) < 0)
+		return -1;
+	if (!*str)
+		return FAIL(c, n, "%s must not be empty", name);
+	if (strlen(str) > MAX_PATH_LEN)
+		return FAIL(c, n, "%s is too long (at most %d characters)", name, MAX_PATH_LEN);
+	const char *base = c->base_dir;
+	int rc;
+	if (str[0] == '/' || !base || !*base || !strcmp(base, "."))
+		rc = (*out = strdup(str)) ? 0 : -1;
+	else
+		rc = asprintf(out, "%s/%s", base, str);
+	if (rc < 0) {
+		*out = NULL;
+		return FAIL(c, n, "out of memory");
+	}
+	return 0;
+}
+
+static bool key_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n >= CERT_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* One item of security.clients: {key: PATH, role: observer|operator, name: NAME}. */
+static int parse_client(cfg_ctx *c, const yaml_node_t *item, config_client *out)
+{
+	static const char *const names[] = { "key", "role", "name" };
+	static const char *const roles[] = { "observer", "operator" };
+	if (item->type != YAML_MAPPING_NODE)
+		return FAIL(c, item, "each entry of security.clients must be a mapping "
+		                     "{key: FILE, role: observer|operator}");
+	const yaml_node_t *key = NULL, *role = NULL;
+	for (size_t i = 0; i < cfg_map_size(item); i++) {
+		int k = cfg_check_key(c, item, i, names, 3, "security.clients");
+		if (k < 0)
+			return -1;
+		const yaml_node_t *v = cfg_pair_value(c, item, i);
+		if (k == 0) {
+			key = v;
+		} else if (k == 1) {
+			role = v;
+		} else {
+			const char *str;
+			if (cfg_get_string(c, v, "security.clients.name", &str) < 0)
+				return -1;
+			if (!key_name_ok(str))
+				return FAIL(c, v, "security.clients.name must be 1 to %d printable "
+				                  "characters without blanks", CERT_NAME_MAX - 1);
+			if (!(out->name = strdup(str)))
+				return FAIL(c, v, "out of memory");
+		}
+	}
+	if (!key)
+		return FAIL(c, item, "security.clients: an entry lacks 'key' (the client's public "
+		                     "key file, made by `steerd keygen NAME`)");
+	if (!role)
+		return FAIL(c, item, "security.clients: an entry lacks 'role' (observer or operator)");
+	if (resolve_path(c, key, "security.clients.key", &out->key) < 0)
+		return -1;
+	scalar v;
+	if (role->type != YAML_SCALAR_NODE)
+		return FAIL(c, role, "security.clients.role must be one of: observer, operator");
+	if (cfg_resolve(c, role, &v) < 0)
+		return -1;
+	zap_role r = ZAP_ROLE_NONE;
+	if (v.kind != V_STR || zap_role_parse(v.s, &r) < 0 || r == ZAP_ROLE_NONE) {
+		const char *hint = v.kind == V_STR ? cfg_suggest(v.s, roles, 2) : NULL;
+		if (hint)
+			return FAIL(c, role, "security.clients.role: '%s' is not one of: observer, "
+			                     "operator (did you mean '%s'?)", v.s, hint);
+		return FAIL(c, role, "security.clients.role: '%s' is not one of: observer, operator",
+		            v.s);
+	}
+	out->role = (int)r;
+	out->line = (unsigned)item->start_mark.line + 1;
+	return 0;
+}
+
+static int parse_clients(cfg_ctx *c, config_security *sec, const yaml_node_t *value)
+{
+	if (value->type != YAML_SEQUENCE_NODE || cfg_is_null(c, value))
+		return FAIL(c, value, "security.clients must be a list of {key: FILE, role: "
+		                      "observer|operator}");
+	size_t n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (!n)
+		return FAIL(c, value, "security.clients must list at least one client key");
+	if (!(sec->clients = calloc(n, sizeof *sec->clients)))
+		return FAIL(c, value, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *item = cfg_node(c, value->data.sequence.items.start[i]);
+		config_client *cl = &sec->clients[sec->n_clients++];
+		if (parse_client(c, item, cl) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(sec->clients[j].key, cl->key))
+				return FAIL(c, item, "security.clients: '%s' is listed twice (first at line %u)",
+				            cl->key, sec->clients[j].line);
+	}
+	return 0;
+}
+
+static int parse_security(cfg_ctx *c, const char *name, const yaml_node_t *value)
+{
+	static const char *const names[] = { "server_key", "clients" };
+	if (value->type != YAML_MAPPING_NODE)
+		return FAIL(c, value, "%s must be a mapping with server_key and clients", name);
+	config_security *sec = calloc(1, sizeof *sec);
+	if (!sec)
+		return FAIL(c, value, "out of memory");
+	c->cfg->security = sec; /* freed with the config on error */
+	const yaml_node_t *clients = NULL;
+	for (size_t i = 0; i < cfg_map_size(value); i++) {
+		int k = cfg_check_key(c, value, i, names, 2, name);
+		if (k < 0)
+			return -1;
+		const yaml_node_t *v = cfg_pair_value(c, value, i);
+		if (k == 0) {
+			if (resolve_path(c, v, "security.server_key", &sec->server_key) < 0)
+				return -1;
+		} else {
+			clients = v;
+		}
+	}
+	if (!sec->server_key)
+		return FAIL(c, value, "security.server_key is required (the server's NAME.key_secret, "
+		                      "made by `steerd keygen NAME`)");
+	if (!clients)
+		return FAIL(c, value, "security.clients is required: at least one {key: FILE, role: "
+		                      "observer|operator}");
+	return parse_clients(c, sec, clients);
+}
+
+void config_security_free(config_security **sp)
+{
+	if (!sp || !*sp)
+		return;
+	config_security *sec = *sp;
+	free(sec->server_key);
+	for (size_t i = 0; i < sec->n_clients; i++) {
+		free(sec->clients[i].key);
+		free(sec->clients[i].name);
+	}
+	free(sec->clients);
+	free(sec);
+	*sp = NULL;
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 static int parse(cfg_ctx *c)
@@ -709,6 +871,12 @@ static int parse(cfg_ctx *c)
 		return FAIL(c, root, "the top level must be a mapping of sections "
 		                     "(simulation:, run:, endpoints:, ...)");
 
+	if (c->security_only) {
+		for (size_t i = 0; i < cfg_map_size(root); i++)
+			if (!strcmp(cfg_key_text(c, root, i), "security"))
+				return parse_security(c, "security", cfg_pair_value(c, root, i));
+		return cfg_fail(c, "no security section (it cannot be removed while steerd runs)");
+	}
 	if (apply_defaults(c->cfg) < 0)
 		return cfg_fail(c, "out of memory");
 	if (walk(c, root, "", true) < 0)
@@ -732,13 +900,14 @@ static int parse(cfg_ctx *c)
 	return check_endpoints_local(c);
 }
 
-int config_parse(const char *path, const char *text, size_t len, config **out, char *err,
-                 size_t errlen)
+static int parse_text(const char *path, const char *base_dir, bool security_only, const char *text,
+                      size_t len, config **out, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';
 	*out = NULL;
-	cfg_ctx c = { .path = path ? path : "<config>", .err = err, .errlen = errlen };
+	cfg_ctx c = { .path = path ? path : "<config>", .err = err, .errlen = errlen,
+	              .base_dir = base_dir, .security_only = security_only };
 	if (len > CONFIG_MAX_BYTES)
 		return cfg_fail(&c, "the file is too large (%zu bytes; at most %u)", len,
 		                  CONFIG_MAX_BYTES);
@@ -767,7 +936,24 @@ int config_parse(const char *path, const char *text, size_t len, config **out, c
 	return 0;
 }
 
-int config_load(const char *path, config **out, char *err, size_t errlen)
+int config_parse(const char *path, const char *text, size_t len, config **out, char *err,
+                 size_t errlen)
+{
+	return parse_text(path, NULL, false, text, len, out, err, errlen);
+}
+
+/* The directory part of path ("." when it has none); NULL when out of memory. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static int load_file(const char *path, bool security_only, config **out, char *err, size_t errlen)
 {
 	cfg_ctx c = { .path = path, .err = err, .errlen = errlen };
 	*out = NULL;
@@ -832,9 +1018,29 @@ int config_load(const char *path, config **out, char *err, size_t errlen)
 		len += (size_t)r;
 	}
 	close(fd);
-	int rc = config_parse(path, buf, len, out, err, errlen);
+	char *base = dir_of(path);
+	int rc = base ? parse_text(path, base, security_only, buf, len, out, err, errlen)
+	              : cfg_fail(&c, "out of memory");
+	free(base);
 	free(buf);
 	return rc;
+}
+
+int config_load(const char *path, config **out, char *err, size_t errlen)
+{
+	return load_file(path, false, out, err, errlen);
+}
+
+int config_load_security(const char *path, config_security **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	config *cfg = NULL;
+	if (load_file(path, true, &cfg, err, errlen) < 0)
+		return -1;
+	*out = cfg->security;
+	cfg->security = NULL;
+	config_destroy(&cfg);
+	return 0;
 }
 
 void config_destroy(config **cp)
@@ -855,6 +1061,7 @@ void config_destroy(config **cp)
 		free(cfg->indicators[i]);
 	free(cfg->indicators);
 	free(cfg->schedule);
+	config_security_free(&cfg->security);
 	free(cfg);
 	*cp = NULL;
 }

@@ -31,6 +31,26 @@ typedef struct sched_entry {
 
 typedef enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
 
+/* One entry of security.clients. */
+typedef struct config_client {
+	char *key;     /* the client's public key file (NAME.key), resolved: see config_security */
+	char *name;    /* `name`, or NULL: the key file's metadata name, else its base name */
+	int role;      /* zap_role (zap.h): ZAP_ROLE_OBSERVER or ZAP_ROLE_OPERATOR */
+	unsigned line; /* where it was given in the file (1-based), for messages */
+} config_client;
+
+/*
+ * The security section: CURVE on both sockets, clients admitted by key.
+ * Relative paths are resolved against the directory of the config file
+ * (config_load); a config parsed from memory (config_parse: e.g. read from a
+ * checkpoint) keeps them relative to the current directory.
+ */
+typedef struct config_security {
+	char *server_key;         /* security.server_key: the server's NAME.key_secret */
+	config_client *clients;   /* security.clients: at least one */
+	size_t n_clients;
+} config_security;
+
 typedef struct config {
 	char *path;           /* as given */
 	char *text;           /* the whole file, NUL-terminated (kept for checkpoints) */
@@ -41,7 +61,8 @@ typedef struct config {
 	char *control_endpoint;     /* endpoints.control, default tcp://127.0.0.1:* */
 	char *diagnostics_endpoint; /* endpoints.diagnostics, default tcp://127.0.0.1:* */
 	char *connection_file;      /* endpoints.connection_file, or NULL */
-	bool allow_remote;          /* endpoints.allow_remote, default false */
+	bool allow_remote;          /* endpoints.allow_remote, default false; with
+	                               security configured, remote binds are allowed */
 
 	bool start_paused;    /* run.start: running (default) | paused */
 	uint64_t max_steps;   /* run.max_steps: stop (as on SIGTERM) after it; 0 = never */
@@ -69,6 +90,8 @@ typedef struct config {
 
 	size_t max_message_bytes; /* limits.max_message_bytes, default 65536 */
 	log_level log_level;      /* log_level: error|warn|info|debug, default info */
+
+	config_security *security; /* the security section; NULL: not configured */
 } config;
 
 /*
@@ -84,5 +107,16 @@ int config_parse(const char *path, const char *text, size_t len, config **out,
 
 /* Free; sets *cp to NULL. NULL-safe. */
 void config_destroy(config **cp);
+
+/*
+ * Read the file at path again and parse only its security section (the rest
+ * of the file is not looked at): what a reload (SIGHUP) uses. Errors as
+ * config_load; a file without a security section is an error. *out owns a
+ * new section.
+ */
+int config_load_security(const char *path, config_security **out, char *err, size_t errlen);
+
+/* Free a security section; sets *sp to NULL. NULL-safe. */
+void config_security_free(config_security **sp);
 
 #endif

@@ -43,6 +43,10 @@ typedef struct cfg_ctx {
 
 	struct endpoint_ref endpoints[4];
 	size_t n_endpoints;
+
+	const char *base_dir;      /* relative paths of the security section are
+	                              resolved against it; NULL: kept as given */
+	bool security_only;        /* config_load_security: parse that section alone */
 } cfg_ctx;
 
 /* What a scalar holds, resolved with the YAML 1.2 core schema. */

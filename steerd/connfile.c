@@ -15,11 +15,15 @@
 #include "wire.h"
 
 int connfile_write(const char *path, const char *control, const char *diagnostics,
-                   const char *adapter, char *err, size_t errlen)
+                   const char *adapter, const char *server_key, char *err, size_t errlen)
 {
 	json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "control", control, "diagnostics",
 	                      diagnostics, "pid", (int)getpid(), "protocol", WIRE_PROTOCOL, "adapter",
 	                      adapter, "version", STEERD_VERSION);
+	if (j && server_key && json_object_set_new(j, "server_key", json_string(server_key)) < 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	json_decref(j);
 	char tmp[4096];

@@ -20,6 +20,7 @@ struct control {
 	const config *cfg;
 	mirror *mirror;
 	const char *stream_endpoint;
+	zap *zap;        /* security: who may run what; NULL: off */
 	void *router;
 	void *pipe;      /* control thread's end */
 	void *sim_pipe;  /* simulation thread's end */
@@ -34,7 +35,7 @@ struct control {
 };
 
 control *control_new(void *zctx, const config *cfg, mirror *m, const char *stream_endpoint,
-                     char *err, size_t errlen)
+                     const cert *server, zap *z, char *err, size_t errlen)
 {
 	control *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -44,6 +45,7 @@ control *control_new(void *zctx, const config *cfg, mirror *m, const char *strea
 	c->cfg = cfg;
 	c->mirror = m;
 	c->stream_endpoint = stream_endpoint;
+	c->zap = z;
 	if (mirror_state_init(m, &c->state) < 0) {
 		snprintf(err, errlen, "out of memory");
 		free(c);
@@ -70,6 +72,10 @@ control *control_new(void *zctx, const config *cfg, mirror *m, const char *strea
 	zmq_setsockopt(c->sim_pipe, ZMQ_RCVHWM, &zero, sizeof zero);
 	if (zmq_bind(c->pipe, PIPE_ENDPOINT) != 0 || zmq_connect(c->sim_pipe, PIPE_ENDPOINT) != 0) {
 		snprintf(err, errlen, "cannot make the change pipe: %s", zmq_strerror(errno));
+		control_destroy(&c);
+		return NULL;
+	}
+	if (server && zap_curve_server(c->router, server, err, errlen) < 0) {
 		control_destroy(&c);
 		return NULL;
 	}
@@ -103,8 +109,29 @@ static void answer_change(control *c, change *ch)
 	change_destroy(&ch);
 }
 
+/*
+ * Security: may the sender's key run cmd (NULL: a request that names no
+ * command we know)? A revoked or unknown key gets `forbidden` for anything,
+ * even a malformed request. When allowed, the request is logged and answered
+ * under the key's name, whatever header.client says. 0 or -1 (answered).
+ */
+static int authorize(control *c, wire_request *req, const cmd_entry *cmd)
+{
+	char who[CERT_NAME_MAX], msg[256];
+	const char *what = cmd ? cmd->name : req->cmd[0] ? req->cmd : "request";
+	if (zap_authorize(c->zap, &req->peer, what, cmd && cmd->changes, who, sizeof who, msg,
+	                  sizeof msg) < 0) {
+		wire_reply_error(c->router, req, E_FORBIDDEN, msg);
+		return -1;
+	}
+	snprintf(req->client, sizeof req->client, "%s", who);
+	return 0;
+}
+
 static void serve_request(control *c, wire_request *req)
 {
+	if (c->zap && authorize(c, req, NULL) < 0)
+		return;
 	if (req->err_code) {
 		log_debug("bad request from %s: %s", req->client, req->err_msg);
 		wire_reply_error(c->router, req, req->err_code, req->err_msg);
@@ -117,6 +144,8 @@ static void serve_request(control *c, wire_request *req)
 		wire_reply_error(c->router, req, E_UNKNOWN_COMMAND, msg);
 		return;
 	}
+	if (c->zap && cmd->changes && authorize(c, req, cmd) < 0)
+		return;
 	static const char *const no_args[] = { NULL };
 	mirror_get(c->mirror, &c->state);
 	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .state = &c->state,

@@ -12,14 +12,23 @@
 
 #include <stdatomic.h>
 
+#include "cert.h"
 #include "config.h"
 #include "mirror.h"
+#include "zap.h"
 
 typedef struct control control;
 
-/* Bind the ROUTER socket and make the pipe. NULL with a message on failure. */
+/*
+ * Bind the ROUTER socket and make the pipe. With security, server is the
+ * server's key pair (the socket becomes a CURVE server; ZAP admits clients)
+ * and z the ZAP handler, asked on every request whether the sender's key may
+ * run the command (zap_authorize: refused with E_FORBIDDEN); both kept by
+ * the caller. Both NULL: plaintext, everyone may run everything. NULL with a
+ * message on failure.
+ */
 control *control_new(void *zctx, const config *cfg, mirror *m, const char *stream_endpoint,
-                     char *err, size_t errlen);
+                     const cert *server, zap *z, char *err, size_t errlen);
 
 /* The bound endpoint, ports resolved. */
 const char *control_endpoint(const control *c);

@@ -13,9 +13,11 @@
 #include "config.h"
 #include "connfile.h"
 #include "control.h"
+#include "keygen.h"
 #include "log.h"
 #include "mirror.h"
 #include "run.h"
+#include "security.h"
 #include "stream.h"
 #include "version.h"
 
@@ -24,16 +26,25 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
+/* SIGHUP with security on: reload the client keys (security.h). */
+static void on_reload_signal(int sig)
+{
+	(void)sig;
+	reload_signal = 1;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
 	        "       steerd --restart CHECKPOINT [-c CONFIG] [--connection-file PATH] ...\n"
+	        "       steerd keygen NAME [--dir DIR]   make a CURVE key pair (security)\n"
 	        "       steerd --help | --version\n"
 	        "\n"
 	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
 	        "and serves the control protocol (PROTOCOL.md) until SIGTERM, SIGINT or a\n"
-	        "`shutdown` command.\n"
+	        "`shutdown` command. With a security section, both sockets use CURVE, only\n"
+	        "the listed client keys get in, and SIGHUP reloads that list.\n"
 	        "\n"
 	        "  -c, --config FILE          the run's configuration (required)\n"
 	        "  -C, --connection-file PATH where to write the JSON connection file (mode 0600);\n"
@@ -43,14 +54,14 @@ static void usage(FILE *out)
 	        "                             had never stopped; its own config is used unless -c\n"
 	        "                             is given (whose fixed knobs must then match)\n"
 	        "  -l, --log-level LEVEL      error, warn, info (default) or debug\n"
-	        "      --check                check the configuration and exit\n"
+	        "      --check                check the configuration (and its key files) and exit\n"
 	        "  -h, --help                 this text\n"
 	        "  -V, --version              the version\n"
 	        "\n"
 	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
 	        "65 the checkpoint cannot be restarted from; 69 an endpoint cannot be bound;\n"
 	        "73 the connection file cannot be written;\n"
-	        "70 internal error.\n");
+	        "70 internal error (also: the security self-test failed).\n");
 }
 
 typedef struct options {
@@ -148,17 +159,32 @@ static size_t count_scalars(const sa_adapter *sa)
 	return n;
 }
 
-static void install_signal_handlers(void)
+static void install_signal_handlers(bool security)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (security) {
+		struct sigaction hup = { .sa_handler = on_reload_signal };
+		sigemptyset(&hup.sa_mask);
+		sigaction(SIGHUP, &hup, NULL);
+	}
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Does the endpoint listen on this host only? */
+static bool local_only(const char *ep)
+{
+	return strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0 ||
+	       strncmp(ep, "tcp://127.", 10) == 0 || strncmp(ep, "tcp://localhost:", 16) == 0 ||
+	       strncmp(ep, "tcp://[::1]:", 12) == 0;
 }
 
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return keygen_main(argc - 1, argv + 1);
 	options opt = { 0 };
 	if (parse_options(argc, argv, &opt) < 0)
 		return EX_USAGE;
@@ -176,7 +202,13 @@ int main(int argc, char **argv)
 	}
 	log_set_level(opt.log_level ? level : cfg->log_level);
 	if (opt.check) {
-		printf("%s: ok (adapter %s)\n", opt.config ? opt.config : opt.restart, cfg->adapter->sa->name);
+		if (cfg->security && security_check(cfg->security, err, sizeof err) < 0) {
+			fprintf(stderr, "steerd: %s\n", err);
+			config_destroy(&cfg);
+			return EX_CONFIG;
+		}
+		printf("%s: ok (adapter %s%s)\n", opt.config ? opt.config : opt.restart,
+		       cfg->adapter->sa->name, cfg->security ? ", security on" : "");
 		config_destroy(&cfg);
 		return 0;
 	}
@@ -190,11 +222,12 @@ int main(int argc, char **argv)
 		conn_path = default_conn;
 	}
 
-	install_signal_handlers();
+	install_signal_handlers(cfg->security != NULL);
 	const sa_adapter *sa = cfg->adapter->sa;
 	int status = EX_SOFTWARE;
 	void *zctx = zmq_ctx_new();
 	mirror *m = mirror_new(sa->n_knobs, count_scalars(sa));
+	security *sec = NULL;
 	stream *st = NULL;
 	control *ctl = NULL;
 	run *r = NULL;
@@ -202,9 +235,15 @@ int main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	st = stream_new(zctx, cfg, sa, err, sizeof err);
+	/* The ZAP handler must be up, and proven to refuse strangers, before anything binds. */
+	if (cfg->security && !(sec = security_start(zctx, cfg, opt.config, &status, err, sizeof err))) {
+		log_error("%s", err);
+		goto out;
+	}
+	st = stream_new(zctx, cfg, sa, security_server(sec), err, sizeof err);
 	if (st)
-		ctl = control_new(zctx, cfg, m, stream_endpoint(st), err, sizeof err);
+		ctl = control_new(zctx, cfg, m, stream_endpoint(st), security_server(sec),
+		                  security_zap(sec), err, sizeof err);
 	if (!st || !ctl) {
 		log_error("%s", err);
 		status = EX_UNAVAILABLE;
@@ -222,8 +261,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	r->pending = control_pending(ctl);
-	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name, err,
-	                   sizeof err) < 0) {
+	security_watch(sec, st); /* SIGHUP reloads run on the simulation thread */
+	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name,
+	                   sec ? security_server(sec)->public_z85 : NULL, err, sizeof err) < 0) {
 		log_error("%s", err);
 		status = EX_CANTCREAT;
 		goto out;
@@ -236,9 +276,14 @@ int main(int argc, char **argv)
 	log_info("steerd %s: adapter %s (%s), control %s, diagnostics %s", STEERD_VERSION, sa->name,
 	         cfg->adapter->source, control_endpoint(ctl), stream_endpoint(st));
 	log_info("connection file %s", conn_path);
-	if (strstr(cfg->control_endpoint, "127.") || strstr(cfg->control_endpoint, "localhost") ||
-	    strstr(cfg->control_endpoint, "[::1]") || strncmp(cfg->control_endpoint, "ipc://", 6) == 0)
+	if (sec)
+		log_info("security on: CURVE with %zu client key%s; SIGHUP reloads them",
+		         security_key_count(sec), security_key_count(sec) == 1 ? "" : "s");
+	else if (local_only(control_endpoint(ctl)) && local_only(stream_endpoint(st)))
 		log_info("no security configured: listening on loopback/ipc only");
+	else
+		log_warn("no security configured and endpoints.allow_remote is set: anyone who can "
+		         "reach %s and %s can steer this run", control_endpoint(ctl), stream_endpoint(st));
 
 	run_loop(r, &stop_signal);
 
@@ -249,6 +294,8 @@ out:
 	run_destroy(&r);
 	control_destroy(&ctl);
 	stream_destroy(&st);
+	/* Only now that no CURVE socket is left may the handler go (zap.h). */
+	security_stop(&sec);
 	mirror_destroy(&m);
 	if (zctx)
 		zmq_ctx_term(zctx);

@@ -6,20 +6,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zmq.h>
 
 #include "log.h"
+#include "zap.h"
 
 #define MAX_PREFIXES 1024     /* beyond it we stop tracking and publish everything */
 #define MAX_PREFIX_BYTES 256
+#define CURVE_MAX_FRAME 4096  /* ZMQ_MAXMSGSIZE under CURVE: room for the handshake */
 #define MAX_ARRAY_DOUBLES ((size_t)1 << 27) /* 1 GiB: refuse absurd adapter lengths */
 
 struct stream {
 	void *sock;
+	void *zctx;
+	const cert *server;       /* CURVE key pair, or NULL: plaintext */
 	char endpoint[256];
 	const config *cfg;
 	const sa_adapter *sa;
+	void (*poll_hook)(stream *s, void *arg);
+	void *poll_arg;
 
 	char **prefixes;          /* active subscription prefixes */
 	size_t n_prefixes;
@@ -71,7 +78,41 @@ static json_t *build_scalars_header(const sa_adapter *sa, size_t *n)
 	                 "shape", (json_int_t)*n);
 }
 
-stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, char *err, size_t errlen)
+/* Socket options, before bind: on the first socket and on every rebind. */
+static int setup_socket(void *sock, void *arg)
+{
+	stream *s = arg;
+	int hwm = (int)s->cfg->send_hwm, linger = 0;
+	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+	/*
+	 * Subscriptions are the only thing subscribers may send: keep them small.
+	 * With CURVE the limit also applies to the handshake, whose INITIATE
+	 * (vouch, cookie, the client's metadata) is larger than that.
+	 */
+	int64_t maxmsg = s->server ? CURVE_MAX_FRAME : MAX_PREFIX_BYTES + 1;
+	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	if (s->server) {
+		char err[256];
+		if (zap_curve_server(sock, s->server, err, sizeof err) < 0) {
+			log_error("diagnostics socket: %s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void forget_subscriptions(stream *s)
+{
+	for (size_t i = 0; i < s->n_prefixes; i++)
+		free(s->prefixes[i]);
+	s->n_prefixes = 0;
+	s->overflow = false;
+	refresh_wanted(s);
+}
+
+stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, const cert *server,
+                   char *err, size_t errlen)
 {
 	stream *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -80,6 +121,8 @@ stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, char *er
 	}
 	s->cfg = cfg;
 	s->sa = sa;
+	s->zctx = zctx;
+	s->server = server;
 	s->prefixes = calloc(MAX_PREFIXES, sizeof *s->prefixes);
 	s->array_seq = calloc(sa->n_diags + 1, sizeof *s->array_seq);
 	s->array_topics = calloc(sa->n_diags + 1, sizeof *s->array_topics);
@@ -101,12 +144,12 @@ stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, char *er
 		}
 
 	s->sock = zmq_socket(zctx, ZMQ_XPUB);
-	int hwm = (int)cfg->send_hwm, linger = 0;
-	zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
-	/* Subscriptions are the only thing subscribers may send: keep them small. */
-	int64_t maxmsg = MAX_PREFIX_BYTES + 1;
-	zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	if (!s->sock || setup_socket(s->sock, s) < 0) {
+		snprintf(err, errlen, "cannot set up the diagnostics socket: %s",
+		         s->sock ? "CURVE options refused" : zmq_strerror(errno));
+		stream_destroy(&s);
+		return NULL;
+	}
 	if (zmq_bind(s->sock, cfg->diagnostics_endpoint) != 0) {
 		snprintf(err, errlen, "cannot bind diagnostics endpoint %s: %s",
 		         cfg->diagnostics_endpoint, zmq_strerror(errno));
@@ -140,6 +183,45 @@ void stream_destroy(stream **sp)
 	json_decref(s->scalars_header);
 	free(s);
 	*sp = NULL;
+}
+
+/*
+ * libzmq's old ipc listener, closed in its I/O thread after we unbound it,
+ * unlinks the socket file by name: when that happens after the new bind, it
+ * removes the new socket's file. Watch for it a moment and bind again.
+ */
+static void ipc_rebind_fixup(stream *s)
+{
+	const char *path = s->endpoint + 6;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	for (int i = 0; i < 20; i++) {
+		struct stat st;
+		if (stat(path, &st) != 0 && errno == ENOENT) {
+			log_debug("%s: the old listener removed the socket file; binding again",
+			          s->endpoint);
+			if (zmq_bind(s->sock, s->endpoint) != 0)
+				log_error("cannot bind %s again: %s", s->endpoint, zmq_strerror(errno));
+			return;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
+int stream_rebind(stream *s, char *err, size_t errlen)
+{
+	/* Same resolved endpoint (ZMQ_LAST_ENDPOINT): s->endpoint, which the
+	   control thread reads for hello, stays as it is. */
+	int rc = zap_rebind(s->zctx, &s->sock, setup_socket, s, err, errlen);
+	forget_subscriptions(s); /* the old socket's subscribers are gone */
+	if (rc == 0 && strncmp(s->endpoint, "ipc://", 6) == 0)
+		ipc_rebind_fixup(s);
+	return rc;
+}
+
+void stream_set_poll_hook(stream *s, void (*hook)(stream *s, void *arg), void *arg)
+{
+	s->poll_hook = hook;
+	s->poll_arg = arg;
 }
 
 const char *stream_endpoint(const stream *s) { return s->endpoint; }
@@ -185,6 +267,8 @@ static void subscription(stream *s, const unsigned char *data, size_t len)
 
 void stream_poll_subscriptions(stream *s)
 {
+	if (s->poll_hook)
+		s->poll_hook(s, s->poll_arg);
 	bool changed = false;
 	for (;;) {
 		unsigned char buf[MAX_PREFIX_BYTES + 1];

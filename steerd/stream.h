@@ -20,13 +20,36 @@
 #include <stdint.h>
 
 #include "adapter.h"
+#include "cert.h"
 #include "config.h"
 
 typedef struct stream stream;
 
-/* Bind the XPUB socket in zmq context zctx. NULL with a message on failure. */
-stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, char *err, size_t errlen);
+/*
+ * Bind the XPUB socket in zmq context zctx; with server (the server's key
+ * pair, kept by the caller), as a CURVE server whose subscribers ZAP admits
+ * (zap.h); NULL: plaintext. NULL with a message on failure.
+ */
+stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, const cert *server,
+                   char *err, size_t errlen);
 void stream_destroy(stream **sp);
+
+/*
+ * Drop every subscriber: close the socket and bind a new one, set up as
+ * before, at the same endpoint (zap_rebind). Subscribers reconnect by
+ * themselves and go through ZAP again, so revoked keys stay out; until they
+ * have subscribed again (100-200 ms) nothing reaches them. The subscription
+ * table starts empty. Simulation thread only. 0, or -1 with a message.
+ */
+int stream_rebind(stream *s, char *err, size_t errlen);
+
+/*
+ * A function called at the start of every stream_poll_subscriptions(), on
+ * the simulation thread, which calls it often (every 10 ms while stepping,
+ * every wake-up while paused): how a SIGHUP key reload (security.c) gets to
+ * run on the thread that owns this socket. NULL removes it.
+ */
+void stream_set_poll_hook(stream *s, void (*hook)(stream *s, void *arg), void *arg);
 
 /* The bound endpoint (ports resolved), e.g. "tcp://127.0.0.1:40123". */
 const char *stream_endpoint(const stream *s);

@@ -134,6 +134,9 @@ int wire_recv(void *router, wire_request *req, size_t max_bytes)
 		}
 		more = zmq_msg_more(&m);
 		frames++;
+		/* The ROUTER's routing id frame has no metadata; the next one has the peer's. */
+		if (frames == 2)
+			zap_peer_of(&m, &req->peer);
 		/* Only what the client wrote counts, not routing frames it cannot know. */
 		if (delimited)
 			total += zmq_msg_size(&m);

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <zmq.h>
 
+#include "zap.h"
+
 #define WIRE_PROTOCOL 1
 #define WIRE_MAX_PREFIX 16 /* routing frames kept; a longer prefix is refused */
 #define WIRE_ID_MAX 128    /* characters of a request id */
@@ -30,6 +32,7 @@
 #define E_REFUSED "refused"                 /* the simulation refused the change */
 #define E_BAD_STATE "bad_state"             /* e.g. `step` while running */
 #define E_SHUTTING_DOWN "shutting_down"
+#define E_FORBIDDEN "forbidden"             /* security: the client's key may not run it */
 #define E_INTERNAL "internal"
 
 /* One received request. */
@@ -38,7 +41,10 @@ typedef struct wire_request {
 	size_t n_prefix;
 	json_t *id;                 /* echoed; JSON null when absent */
 	char cmd[64];               /* "" when the header could not be read */
-	char client[WIRE_CLIENT_MAX]; /* header.client, else "anon-" + routing id in hex */
+	char client[WIRE_CLIENT_MAX]; /* header.client, else "anon-" + routing id in hex;
+	                                 with security, the key's name (control.c) */
+	zap_peer peer;              /* who sent it (CURVE key, ZAP user id): from the first
+	                               frame after the routing id; unauthenticated without security */
 	json_t *body;               /* an object; {} when absent */
 	const char *err_code;       /* set when the request is malformed */
 	char err_msg[256];

@@ -12,9 +12,10 @@ from steerd_harness import (DaemonTestCase, check_error_reply,  # noqa: E402
                             run_tests, wait_until)
 
 COMMANDS = {"hello", "status", "params", "get", "set", "ramp", "ramps", "cancel", "pause",
-            "resume", "step", "snapshot", "shutdown", "checkpoint", "snapshot-state", "rewind"}
+            "resume", "step", "snapshot", "shutdown", "checkpoint", "snapshot-state", "rewind",
+            "search"}
 WRITES = {"set", "ramp", "cancel", "pause", "resume", "step", "shutdown", "checkpoint",
-          "snapshot-state", "rewind"}
+          "snapshot-state", "rewind", "search"}
 RUNTIME_KNOBS = {"injected_current", "anode_voltage", "injection_energy", "thermal_energy",
                  "vc_threshold"}
 

@@ -277,6 +277,142 @@ static void test_files(void **state)
 	assert_string_equal(small, "configs");
 }
 
+/* ------------------------------------------------------------- security */
+
+#define SEC SIM "security:\n  server_key: keys/server.key_secret\n" /* lines 3-4 */
+
+static void test_security(void **state)
+{
+	(void)state;
+	config *cfg = parse_ok(SIM);
+	assert_null(cfg->security);
+	config_destroy(&cfg);
+
+	cfg = parse_ok(SEC "  clients:\n"
+	                   "    - {key: keys/alice.key, role: operator}\n"
+	                   "    - key: /etc/steerd/bob.key\n"
+	                   "      role: observer\n"
+	                   "      name: bob-laptop\n"
+	                   "endpoints:\n  control: tcp://0.0.0.0:5555\n  diagnostics: tcp://*:*\n");
+	assert_non_null(cfg->security);
+	/* From memory: relative paths stay relative (to the current directory). */
+	assert_string_equal(cfg->security->server_key, "keys/server.key_secret");
+	assert_int_equal(cfg->security->n_clients, 2);
+	assert_string_equal(cfg->security->clients[0].key, "keys/alice.key");
+	assert_null(cfg->security->clients[0].name);
+	assert_int_equal(cfg->security->clients[0].role, 2); /* ZAP_ROLE_OPERATOR */
+	assert_int_equal(cfg->security->clients[0].line, 6);
+	assert_string_equal(cfg->security->clients[1].key, "/etc/steerd/bob.key");
+	assert_string_equal(cfg->security->clients[1].name, "bob-laptop");
+	assert_int_equal(cfg->security->clients[1].role, 1); /* ZAP_ROLE_OBSERVER */
+	/* With security, remote binds need no allow_remote. */
+	assert_false(cfg->allow_remote);
+	assert_string_equal(cfg->control_endpoint, "tcp://0.0.0.0:5555");
+	config_destroy(&cfg);
+
+	/* Without it they are still refused. */
+	expect_err(SIM "endpoints:\n  control: tcp://0.0.0.0:5555\n", 4, 12,
+	           "binding 0.0.0.0 without security is refused");
+
+	/* The section's own errors, with positions. */
+	expect_err(SIM "security: {}\n", 3, 11, "security.server_key is required");
+	expect_err(SIM "security: 3\n", 3, 11, "security must be a mapping with server_key and clients");
+	expect_err(SIM "security:\n", 3, 10, "security must be a mapping");
+	expect_err(SEC, 4, 3, "security.clients is required");
+	expect_err(SIM "security:\n  clients: [{key: a.key, role: operator}]\n", 4, 3,
+	           "security.server_key is required");
+	expect_err(SEC "  clients: []\n", 5, 12, "security.clients must list at least one client key");
+	expect_err(SEC "  clients: a.key\n", 5, 12, "security.clients must be a list");
+	expect_err(SEC "  clients:\n", 5, 11, "security.clients must be a list");
+	expect_err(SEC "  serverkey: x\n", 5, 3,
+	           "unknown key 'serverkey' in security (did you mean 'server_key'?)");
+	expect_err(SEC "  server_key: x\n", 5, 3, "duplicate key 'server_key' in security");
+	expect_err(SIM "security:\n  server_key: \"\"\n", 4, 15, "security.server_key must not be empty");
+	expect_err(SIM "security:\n  server_key: [a]\n", 4, 15, "security.server_key must be a string");
+	expect_err(SEC "  clients: [a.key]\n", 5, 13, "each entry of security.clients must be a mapping");
+	expect_err(SEC "  clients: [{key: a.key}]\n", 5, 13, "an entry lacks 'role'");
+	expect_err(SEC "  clients: [{role: operator}]\n", 5, 13, "an entry lacks 'key'");
+	expect_err(SEC "  clients: [{key: a.key, role: admin}]\n", 5, 32,
+	           "security.clients.role: 'admin' is not one of: observer, operator");
+	expect_err(SEC "  clients: [{key: a.key, role: observr}]\n", 5, 32,
+	           "(did you mean 'observer'?)");
+	expect_err(SEC "  clients: [{key: a.key, role: [operator]}]\n", 5, 32,
+	           "security.clients.role must be one of: observer, operator");
+	expect_err(SEC "  clients: [{key: a.key, role: operator, nmae: x}]\n", 5, 42,
+	           "unknown key 'nmae' in security.clients (did you mean 'name'?)");
+	expect_err(SEC "  clients: [{key: a.key, role: operator, name: \"a b\"}]\n", 5, 48,
+	           "security.clients.name must be 1 to 63 printable characters without blanks");
+	expect_err(SEC "  clients: [{key: a.key, key: b.key, role: operator}]\n", 5, 26,
+	           "duplicate key 'key' in security.clients");
+	expect_err(SEC "  clients: [{key: 3, role: operator}]\n", 5, 19,
+	           "security.clients.key must be a string");
+	expect_err(SEC "  clients:\n    - {key: a.key, role: operator}\n    - {key: a.key, role: observer}\n",
+	           7, 7, "security.clients: 'a.key' is listed twice (first at line 6)");
+}
+
+/* Written to a file: paths are relative to its directory; a reload reads the section again. */
+static void test_security_files(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_config_sec_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof path, "%s/run.yaml", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(SEC "  clients:\n    - {key: keys/alice.key, role: operator}\n"
+	          "    - {key: /abs/bob.key, role: observer}\n", f);
+	fclose(f);
+
+	config *cfg = NULL;
+	char err[1024] = "", want[512];
+	if (config_load(path, &cfg, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	snprintf(want, sizeof want, "%s/keys/server.key_secret", dir);
+	assert_string_equal(cfg->security->server_key, want);
+	snprintf(want, sizeof want, "%s/keys/alice.key", dir);
+	assert_string_equal(cfg->security->clients[0].key, want);
+	assert_string_equal(cfg->security->clients[1].key, "/abs/bob.key");
+	config_destroy(&cfg);
+
+	/* Only the security section is read again: other sections may even be wrong. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("simulation: {adapter: no-such-adapter}\nsecurity:\n  server_key: s.key_secret\n"
+	      "  clients: [{key: carol.key, role: observer, name: carol}]\n", f);
+	fclose(f);
+	config_security *sec = NULL;
+	if (config_load_security(path, &sec, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(sec->n_clients, 1);
+	snprintf(want, sizeof want, "%s/carol.key", dir);
+	assert_string_equal(sec->clients[0].key, want);
+	assert_string_equal(sec->clients[0].name, "carol");
+	config_security_free(&sec);
+	assert_null(sec);
+
+	/* Its errors are the usual ones, with the position. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("security:\n  server_key: s.key_secret\n  clients: [{key: carol.key, role: boss}]\n", f);
+	fclose(f);
+	assert_int_equal(config_load_security(path, &sec, err, sizeof err), -1);
+	assert_null(sec);
+	snprintf(want, sizeof want, "%s:3:36: security.clients.role: 'boss'", path);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("'%s' does not start with '%s'", err, want);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(SIM, f);
+	fclose(f);
+	assert_int_equal(config_load_security(path, &sec, err, sizeof err), -1);
+	assert_non_null(strstr(err, "no security section"));
+	unlink(path);
+	rmdir(dir);
+}
+#undef SEC
+
 /* ------------------------------------------------------------- defaults */
 
 static void test_defaults(void **state)
@@ -529,10 +665,9 @@ static void test_structure(void **state)
 	expect_err(SIM "endpoints:\n  control: inproc://a\n  \"control\": inproc://b\n", 5, 3,
 	           "duplicate key 'control'");
 
-	/* Checkpoint policy, and the section not yet supported. */
+	/* Checkpoint policy. */
 	expect_err(SIM "checkpoint:\n  every: 100\n", 4, 3, "unknown key 'every'");
 	expect_err(SIM "checkpoint:\n  keep: 0\n", 4, 9, "out of range");
-	expect_err(SIM "security: {}\n", 3, 1, "security is not supported yet");
 
 	/* Indicators. */
 	expect_err(SIM "diagnostics:\n  indicators: [phi]\n", 4, 16,
@@ -804,6 +939,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_grounded_gap),
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_security),
+		cmocka_unit_test(test_security_files),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_settings),
 		cmocka_unit_test(test_numbers),

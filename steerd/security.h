@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * security.h — the config's security section put to work: the server's key
+ * pair, the ZAP handler (zap.h) with the table of client keys and roles, the
+ * start-up self-test, and reloading the client keys on SIGHUP.
+ *
+ * Reload: SIGHUP only sets reload_signal. The simulation thread, which owns
+ * the diagnostics socket, does the work the next time it takes in
+ * subscriptions (security_watch installs the hook in stream.c; every 10 ms
+ * while stepping, at every wake-up while paused): it reads the config file's
+ * security section again (config_load_security; only the file named with -c:
+ * a config taken from a checkpoint keeps its list of files) and every key
+ * file it lists. A key file that cannot be read is left out (a WARN names
+ * it): that key is revoked. A config file that cannot be parsed changes
+ * nothing (an ERROR says why). When a key is gone, its connections are cut:
+ * commands on the control socket are refused at once (zap_authorize reads the
+ * current table), and the diagnostics socket is bound anew (stream_rebind),
+ * so every subscriber reconnects through ZAP, the revoked ones in vain, the
+ * others after a gap of about 100-200 ms. Role changes take effect on the
+ * next command. The server key is not reloaded (that needs a restart).
+ */
+#ifndef STEERD_SECURITY_H
+#define STEERD_SECURITY_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "cert.h"
+#include "config.h"
+#include "stream.h"
+#include "zap.h"
+
+/* Set by the SIGHUP handler (main.c); cleared when the reload is done. */
+extern volatile sig_atomic_t reload_signal;
+
+typedef struct security security;
+
+/*
+ * Read the server's secret key and every client key file of sec, start
+ * nothing (steerd --check). 0, or -1 with "path[:line]: message" in err.
+ */
+int security_check(const config_security *sec, char *err, size_t errlen);
+
+/*
+ * Before any socket of zctx is bound: read the server's secret key (refused
+ * when group or others may read it), start the ZAP handler in zctx, load the
+ * client keys, and prove with zap_self_test that an unknown key is refused.
+ * config_path: the file a reload reads the security section from (NULL:
+ * reload the key files listed in cfg). NULL on failure, with a message in
+ * err and *exit_status EX_CONFIG (a key file) or EX_SOFTWARE (the handler
+ * or the self-test).
+ */
+security *security_start(void *zctx, const config *cfg, const char *config_path,
+                         int *exit_status, char *err, size_t errlen);
+
+/* The server's key pair, for stream_new / control_new; NULL-safe. */
+const cert *security_server(const security *s);
+
+/* The ZAP handler, for control_new; NULL-safe. */
+zap *security_zap(security *s);
+
+/* Number of client keys in effect. */
+size_t security_key_count(security *s);
+
+/* Reload on SIGHUP from st's poll hook (see above). */
+void security_watch(security *s, stream *st);
+
+/*
+ * Reload the client keys now (simulation thread: it may rebind st). Returns
+ * how many keys were removed (>= 0), or -1 with a message in err (then the
+ * table in effect is unchanged).
+ */
+int security_reload(security *s, stream *st, char *err, size_t errlen);
+
+/* When reload_signal is set: clear it, reload and log the outcome. */
+void security_poll(security *s, stream *st);
+
+/* Stop the handler (after every CURVE socket is closed) and wipe the secret. NULL-safe. */
+void security_stop(security **sp);
+
+#endif
