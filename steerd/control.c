@@ -11,9 +11,11 @@
 #include <zmq.h>
 
 #include "cmd.h"
+#include "dedup.h"
 #include "log.h"
 
 #define PIPE_ENDPOINT "inproc://steerd-changes"
+#define DEDUP_KEYS 4096 /* retry keys remembered (with their replies) */
 #define BURST 64 /* requests served before looking at the pipe again */
 
 struct control {
@@ -30,6 +32,7 @@ struct control {
 	size_t in_flight;    /* changes sent to the simulation thread, not yet back */
 	bool stopping;       /* the simulation thread has finished: answer writes at once */
 	atomic_bool exited;
+	dedup *replies;      /* replies to writes that carried a retry_key */
 	pthread_t thread;
 	bool started;
 };
@@ -46,8 +49,10 @@ control *control_new(void *zctx, const config *cfg, mirror *m, const char *strea
 	c->mirror = m;
 	c->stream_endpoint = stream_endpoint;
 	c->zap = z;
-	if (mirror_state_init(m, &c->state) < 0) {
+	c->replies = dedup_new(DEDUP_KEYS);
+	if (!c->replies || mirror_state_init(m, &c->state) < 0) {
 		snprintf(err, errlen, "out of memory");
+		dedup_destroy(&c->replies);
 		free(c);
 		return NULL;
 	}
@@ -98,6 +103,13 @@ atomic_uint *control_pending(control *c) { return &c->pending; }
 static void answer_change(control *c, change *ch)
 {
 	c->in_flight--;
+	if (ch->req.retry_key[0] && c->replies) {
+		json_t *body = ch->err_code ? json_pack("{s:{s:s, s:s}}", "error", "code", ch->err_code,
+		                                        "message", ch->err_msg)
+		                            : json_incref(ch->result);
+		dedup_finish(c->replies, ch->req.client, ch->req.retry_key, !ch->err_code, body);
+		json_decref(body);
+	}
 	if (ch->err_code) {
 		log_info("%s by %s refused: %s", ch->cmd->name, ch->req.client, ch->err_msg);
 		wire_reply_error(c->router, &ch->req, ch->err_code, ch->err_msg);
@@ -126,6 +138,30 @@ static int authorize(control *c, wire_request *req, const cmd_entry *cmd)
 	}
 	snprintf(req->client, sizeof req->client, "%s", who);
 	return 0;
+}
+
+/*
+ * A write sent again with the same retry_key: answer with the first reply
+ * rather than apply it twice. True when req was answered (ch is freed).
+ */
+static bool replay(control *c, wire_request *req, change *ch)
+{
+	bool ok = false;
+	json_t *body = NULL;
+	switch (dedup_begin(c->replies, req->client, req->retry_key, &ok, &body)) {
+	case DEDUP_NEW:
+		return false;
+	case DEDUP_IN_FLIGHT:
+		wire_reply_error(c->router, req, E_BAD_STATE,
+		                 "a request with this retry_key is still being applied; ask again");
+		break;
+	case DEDUP_DONE:
+		log_info("%s by %s: retry_key seen, first reply sent again", req->cmd, req->client);
+		wire_reply(c->router, req, ok, body);
+		break;
+	}
+	change_destroy(&ch);
+	return true;
 }
 
 static void serve_request(control *c, wire_request *req)
@@ -159,6 +195,9 @@ static void serve_request(control *c, wire_request *req)
 		memset(req, 0, sizeof *req);
 		wire_reply_error(c->router, &ch->req, E_SHUTTING_DOWN, "the run is shutting down");
 		change_destroy(&ch);
+	} else if (ctx.change && req->retry_key[0] && c->replies &&
+	           replay(c, req, ctx.change)) {
+		/* answered from the first attempt's reply */
 	} else if (ctx.change) {
 		change *ch = ctx.change;
 		ch->req = *req; /* the request, frames and all, moves into the change */
@@ -260,6 +299,7 @@ void control_destroy(control **cp)
 	if (c->sim_pipe)
 		zmq_close(c->sim_pipe);
 	mirror_state_free(&c->state);
+	dedup_destroy(&c->replies);
 	free(c);
 	*cp = NULL;
 }

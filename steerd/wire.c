@@ -82,6 +82,14 @@ static void read_header(wire_request *req, const zmq_msg_t *frame)
 		else
 			set_error(req, E_BAD_REQUEST, "header.client must be a printable string of 1 to 63 bytes%s", "");
 	}
+	json_t *retry = json_object_get(h, "retry_key");
+	if (retry) {
+		if (json_is_string(retry) && json_string_length(retry) >= 1 &&
+		    json_string_length(retry) < sizeof req->retry_key && printable(json_string_value(retry)))
+			strcpy(req->retry_key, json_string_value(retry));
+		else
+			set_error(req, E_BAD_REQUEST, "header.retry_key must be a printable string of 1 to 64 bytes%s", "");
+	}
 	json_t *cmd = json_object_get(h, "cmd");
 	if (!json_is_string(cmd))
 		set_error(req, E_BAD_REQUEST, "header.cmd must be a string%s", "");

@@ -41,6 +41,7 @@ typedef struct wire_request {
 	size_t n_prefix;
 	json_t *id;                 /* echoed; JSON null when absent */
 	char cmd[64];               /* "" when the header could not be read */
+	char retry_key[65];         /* header.retry_key, or "" */
 	char client[WIRE_CLIENT_MAX]; /* header.client, else "anon-" + routing id in hex;
 	                                 with security, the key's name (control.c) */
 	zap_peer peer;              /* who sent it (CURVE key, ZAP user id): from the first

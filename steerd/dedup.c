@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* dedup.c — replies to recent writes by retry key (see dedup.h). */
+#include "dedup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dedup {
+	json_t *replies;  /* "client\nkey" -> null (in flight) or [ok, body] */
+	char **order;     /* ring of keys, oldest at `head` */
+	size_t capacity, head, count;
+};
+
+dedup *dedup_new(size_t capacity)
+{
+	dedup *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->replies = json_object();
+	d->order = calloc(capacity, sizeof *d->order);
+	d->capacity = capacity;
+	if (!d->replies || !d->order || !capacity) {
+		dedup_destroy(&d);
+		return NULL;
+	}
+	return d;
+}
+
+void dedup_destroy(dedup **dp)
+{
+	if (!dp || !*dp)
+		return;
+	dedup *d = *dp;
+	for (size_t i = 0; d->order && i < d->count; i++)
+		free(d->order[(d->head + i) % d->capacity]);
+	free(d->order);
+	json_decref(d->replies);
+	free(d);
+	*dp = NULL;
+}
+
+static char *join(const char *client, const char *key)
+{
+	char *s = NULL;
+	return asprintf(&s, "%s\n%s", client, key) < 0 ? NULL : s;
+}
+
+dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok, json_t **body)
+{
+	char *k = join(client, key);
+	if (!k)
+		return DEDUP_NEW; /* out of memory: behave as without a key */
+	json_t *seen = json_object_get(d->replies, k);
+	if (seen) {
+		free(k);
+		if (json_is_null(seen))
+			return DEDUP_IN_FLIGHT;
+		*ok = json_is_true(json_array_get(seen, 0));
+		*body = json_incref(json_array_get(seen, 1));
+		return DEDUP_DONE;
+	}
+	if (d->count == d->capacity) { /* forget the oldest */
+		json_object_del(d->replies, d->order[d->head]);
+		free(d->order[d->head]);
+		d->head = (d->head + 1) % d->capacity;
+		d->count--;
+	}
+	json_object_set_new(d->replies, k, json_null());
+	d->order[(d->head + d->count++) % d->capacity] = k;
+	return DEDUP_NEW;
+}
+
+void dedup_finish(dedup *d, const char *client, const char *key, bool ok, const json_t *body)
+{
+	char *k = join(client, key);
+	if (!k)
+		return;
+	/* Only a key still remembered (not forgotten meanwhile) gets its reply. */
+	if (json_object_get(d->replies, k))
+		json_object_set_new(d->replies, k,
+		                    json_pack("[b, o]", ok, body ? json_deep_copy(body) : json_object()));
+	free(k);
+}

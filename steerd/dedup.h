@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * dedup.h — remembers the replies to recent writes that carried a retry key,
+ * so a client that lost a reply (timeout, reconnect) can send the same write
+ * again and get the first reply instead of having it applied twice.
+ * Used by the control thread only.
+ */
+#ifndef STEERD_DEDUP_H
+#define STEERD_DEDUP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct dedup dedup;
+
+typedef enum { DEDUP_NEW, DEDUP_IN_FLIGHT, DEDUP_DONE } dedup_state;
+
+/* Remember up to `capacity` keys (the oldest are forgotten first). */
+dedup *dedup_new(size_t capacity);
+void dedup_destroy(dedup **dp);
+
+/*
+ * Look up (client, key). DEDUP_NEW: now recorded as in flight. DEDUP_DONE:
+ * *ok and *body (a new reference) are the first reply.
+ */
+dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok, json_t **body);
+
+/* Record the reply of a write begun with dedup_begin (body is copied). */
+void dedup_finish(dedup *d, const char *client, const char *key, bool ok, const json_t *body);
+
+#endif

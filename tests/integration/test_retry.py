@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Retried writes: a write sent again with the same header.retry_key (after a
+lost reply) gets the first reply and is not applied twice (PROTOCOL.md)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steerd_harness import DaemonTestCase, run_tests  # noqa: E402
+
+
+class TestRetry(DaemonTestCase):
+    config = {"start": "paused"}
+
+    def test_same_key_same_reply_applied_once(self):
+        sub = self.d.subscriber("event.knob_changed")
+        body = {"values": {"injected_current": 1234}}
+        h1, r1 = self.c.request("set", body, header_extra={"retry_key": "k-1"})
+        self.c.step_and_wait(3)
+        # A new connection, as after a reconnect: same client name, same key.
+        again = self.d.client("tester")
+        h2, r2 = again.request("set", body, header_extra={"retry_key": "k-1"})
+        self.assertTrue(h1["ok"] and h2["ok"])
+        self.assertEqual(r1, r2, "the retry gets the first reply, step included")
+        first = sub.expect(lambda m: m.topic == "event.knob_changed")[0]
+        self.assertEqual(first["new"], 1234.0)
+        self.c.step_and_wait(2)
+        self.assertIsNone(sub.recv(timeout=0.5), "applied twice")
+
+    def test_refusal_is_remembered_too(self):
+        body = {"values": {"injected_current": -5}}
+        h1, r1 = self.c.request("set", body, header_extra={"retry_key": "bad"})
+        h2, r2 = self.c.request("set", body, header_extra={"retry_key": "bad"})
+        self.assertFalse(h1["ok"] or h2["ok"])
+        self.assertEqual(r1, r2)
+
+    def test_keys_are_per_client(self):
+        a, b = self.d.client("alice"), self.d.client("bob")
+        _, ra = a.request("set", {"values": {"injected_current": 1100}}, header_extra={"retry_key": "x"})
+        _, rb = b.request("set", {"values": {"injected_current": 1200}}, header_extra={"retry_key": "x"})
+        self.assertEqual(ra["applied"]["injected_current"], 1100.0)
+        self.assertEqual(rb["applied"]["injected_current"], 1200.0)
+
+    def test_bad_key_is_refused(self):
+        for bad in ("", 5, "x" * 65):
+            h, r = self.c.request("set", {"values": {"injected_current": 1}},
+                                  header_extra={"retry_key": bad})
+            self.assertEqual(r["error"]["code"], "bad_request")
+
+
+if __name__ == "__main__":
+    run_tests(TestRetry)
