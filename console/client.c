@@ -214,21 +214,21 @@ void con_unsubscribe(console *c, const char *topic)
 		zmq_setsockopt(c->sub, ZMQ_UNSUBSCRIBE, topic, strlen(topic));
 }
 
-long long con_send(console *c, const char *cmd, json_t *body)
+/*
+ * Send one request; body is borrowed. Every request carries a retry_key so
+ * that con_call can send a write again after a lost reply without the daemon
+ * applying it twice (PROTOCOL.md, "Retrying writes").
+ */
+static long long send_request(console *c, const char *cmd, const json_t *body, const char *key)
 {
-	if (!c->dealer) {
-		json_decref(body);
+	if (!c->dealer)
 		return -1;
-	}
 	long long id = c->next_id++;
-	json_t *hdr = json_pack("{s:s, s:I, s:s, s:i}", "cmd", cmd, "id", (json_int_t)id, "client",
-	                        c->name, "protocol", 1);
-	if (!body)
-		body = json_object();
-	char *h = json_dumps(hdr, JSON_COMPACT);
-	char *b = json_dumps(body, JSON_COMPACT);
+	json_t *hdr = json_pack("{s:s, s:I, s:s, s:i, s:s}", "cmd", cmd, "id", (json_int_t)id, "client",
+	                        c->name, "protocol", 1, "retry_key", key);
+	char *h = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+	char *b = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
 	json_decref(hdr);
-	json_decref(body);
 	int rc = -1;
 	if (h && b && zmq_send(c->dealer, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0 &&
 	    zmq_send(c->dealer, h, strlen(h), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
@@ -237,6 +237,21 @@ long long con_send(console *c, const char *cmd, json_t *body)
 	free(h);
 	free(b);
 	return rc < 0 ? -1 : id;
+}
+
+/* A key no other request of this or another console uses. */
+static void new_retry_key(console *c, char *key, size_t len)
+{
+	snprintf(key, len, "%ld-%lld-%lld", (long)getpid(), (long long)con_now_ms(), c->next_id);
+}
+
+long long con_send(console *c, const char *cmd, json_t *body)
+{
+	char key[64];
+	new_retry_key(c, key, sizeof key);
+	long long id = send_request(c, cmd, body, key);
+	json_decref(body);
+	return id;
 }
 
 /* Up to max frames of one message, without waiting; the count, or -1. */
@@ -433,34 +448,47 @@ int con_poll(console *c, long timeout_ms, bool want_stdin)
 int con_call(console *c, const char *cmd, json_t *body, json_t **out)
 {
 	*out = NULL;
-	long long id = con_send(c, cmd, body);
-	if (id < 0)
-		return con_error(c, "%s: cannot send the request", cmd);
-	c->call_id = id;
+	char key[64];
+	new_retry_key(c, key, sizeof key);
 	json_decref(c->reply_hdr);
 	json_decref(c->reply_body);
 	c->reply_hdr = c->reply_body = NULL;
-	int64_t deadline = con_now_ms() + c->timeout_ms;
-	for (;;) {
-		int64_t left = deadline - con_now_ms();
-		if (left <= 0) {
-			c->call_id = 0;
-			con_error(c, "%s: no reply from steerd within %.3g s (is it running%s?)%s", cmd,
-			          c->timeout_ms / 1000.0, c->curve ? ", and does it know this key" : "",
+	/*
+	 * A lost reply is asked for again on fresh sockets, with the same
+	 * retry_key: the daemon answers a write it already applied with its first
+	 * reply instead of applying it twice.
+	 */
+	for (int attempt = 1;; attempt++) {
+		long long id = send_request(c, cmd, body, key);
+		if (id < 0) {
+			json_decref(body);
+			return con_error(c, "%s: cannot send the request", cmd);
+		}
+		c->call_id = id;
+		int64_t deadline = con_now_ms() + c->timeout_ms;
+		int ev = 0;
+		while (!(ev & (CON_EV_REPLY | CON_EV_INTR)) && con_now_ms() < deadline)
+			ev = con_poll(c, (long)(deadline - con_now_ms()), false);
+		if (ev & CON_EV_REPLY)
+			break;
+		c->call_id = 0;
+		if (ev & CON_EV_INTR) {
+			json_decref(body);
+			return con_error(c, "%s: interrupted", cmd);
+		}
+		/* New sockets: a late answer must not pass for the next one's. */
+		con_reconnect(c);
+		if (attempt == CON_CALL_ATTEMPTS) {
+			json_decref(body);
+			con_error(c, "%s: no reply from steerd within %d x %.3g s (is it running%s?)%s", cmd,
+			          CON_CALL_ATTEMPTS, c->timeout_ms / 1000.0,
+			          c->curve ? ", and does it know this key" : "",
 			          c->interactive ? "; reconnecting in the background" : "");
-			/* New sockets: a late answer must not pass for the next one's. */
-			con_reconnect(c);
 			mark_lost(c);
 			return -1;
 		}
-		int ev = con_poll(c, (long)left, false);
-		if (ev & CON_EV_REPLY)
-			break;
-		if (ev & CON_EV_INTR) {
-			c->call_id = 0;
-			return con_error(c, "%s: interrupted", cmd);
-		}
 	}
+	json_decref(body);
 	c->call_id = 0;
 	json_t *hdr = c->reply_hdr, *rb = c->reply_body;
 	c->reply_hdr = c->reply_body = NULL;

@@ -103,6 +103,9 @@ void con_disconnect(console *c);
 void con_reconnect(console *c);
 int con_poll(console *c, long timeout_ms, bool want_stdin);
 long long con_send(console *c, const char *cmd, json_t *body);
+
+/* Attempts of con_call (each timeout_ms) before it gives up. */
+#define CON_CALL_ATTEMPTS 3
 /* A request and its reply body (caller decrefs). body is stolen (NULL: {}).
  * -1 when the daemon said no, no reply came, or Ctrl-C: already reported. */
 int con_call(console *c, const char *cmd, json_t *body, json_t **out);

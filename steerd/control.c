@@ -16,6 +16,7 @@
 
 #define PIPE_ENDPOINT "inproc://steerd-changes"
 #define DEDUP_KEYS 4096 /* retry keys remembered (with their replies) */
+#define PARKED_MAX 64    /* repeats waiting for the first attempt's reply */
 #define BURST 64 /* requests served before looking at the pipe again */
 
 struct control {
@@ -33,6 +34,8 @@ struct control {
 	bool stopping;       /* the simulation thread has finished: answer writes at once */
 	atomic_bool exited;
 	dedup *replies;      /* replies to writes that carried a retry_key */
+	wire_request parked[PARKED_MAX]; /* repeats of writes still being applied */
+	size_t n_parked;
 	pthread_t thread;
 	bool started;
 };
@@ -108,6 +111,14 @@ static void answer_change(control *c, change *ch)
 		                                        "message", ch->err_msg)
 		                            : json_incref(ch->result);
 		dedup_finish(c->replies, ch->req.client, ch->req.retry_key, !ch->err_code, body);
+		/* Repeats that arrived while it was applied get the same reply. */
+		for (size_t i = c->n_parked; i-- > 0;) {
+			wire_request *p = &c->parked[i];
+			if (strcmp(p->client, ch->req.client) || strcmp(p->retry_key, ch->req.retry_key))
+				continue;
+			wire_reply(c->router, p, !ch->err_code, json_deep_copy(body));
+			*p = c->parked[--c->n_parked];
+		}
 		json_decref(body);
 	}
 	if (ch->err_code) {
@@ -152,8 +163,13 @@ static bool replay(control *c, wire_request *req, change *ch)
 	case DEDUP_NEW:
 		return false;
 	case DEDUP_IN_FLIGHT:
-		wire_reply_error(c->router, req, E_BAD_STATE,
-		                 "a request with this retry_key is still being applied; ask again");
+		if (c->n_parked == PARKED_MAX) {
+			wire_reply_error(c->router, req, E_BAD_STATE,
+			                 "a request with this retry_key is still being applied; ask again");
+			break;
+		}
+		c->parked[c->n_parked++] = *req; /* answered with the first attempt's reply */
+		memset(req, 0, sizeof *req);
 		break;
 	case DEDUP_DONE:
 		log_info("%s by %s: retry_key seen, first reply sent again", req->cmd, req->client);
@@ -299,6 +315,8 @@ void control_destroy(control **cp)
 	if (c->sim_pipe)
 		zmq_close(c->sim_pipe);
 	mirror_state_free(&c->state);
+	for (size_t i = 0; i < c->n_parked; i++)
+		wire_request_free(&c->parked[i]);
 	dedup_destroy(&c->replies);
 	free(c);
 	*cp = NULL;

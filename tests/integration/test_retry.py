@@ -2,10 +2,16 @@
 """Retried writes: a write sent again with the same header.retry_key (after a
 lost reply) gets the first reply and is not applied twice (PROTOCOL.md)."""
 import os
+import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from steerd_harness import DaemonTestCase, run_tests  # noqa: E402
+from steerd_harness import BUILD, REPO, DaemonTestCase, run_tests  # noqa: E402
+
+CONSOLE = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD), "bin",
+                       "steer-console")
 
 
 class TestRetry(DaemonTestCase):
@@ -45,6 +51,27 @@ class TestRetry(DaemonTestCase):
             h, r = self.c.request("set", {"values": {"injected_current": 1}},
                                   header_extra={"retry_key": bad})
             self.assertEqual(r["error"]["code"], "bad_request")
+
+
+    def test_console_retries_a_hung_daemon_once_applied(self):
+        """A daemon frozen (SIGSTOP) past the console's timeout: the console
+        sends again on new sockets, and the change is applied exactly once."""
+        sub = self.d.subscriber("event.knob_changed")
+        os.kill(self.d.pid, signal.SIGSTOP)
+        try:
+            p = subprocess.Popen([CONSOLE, "-C", self.d.conn_path, "--name", "retrier", "-e",
+                                  "set injected_current 1777"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(4.0)  # longer than one attempt (3 s): the console retries
+        finally:
+            os.kill(self.d.pid, signal.SIGCONT)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err.decode())
+        self.assertEqual(self.c.get1("injected_current"), 1777.0)
+        first = sub.expect(lambda m: m.topic == "event.knob_changed")[0]
+        self.assertEqual(first["new"], 1777.0)
+        self.c.step_and_wait(2)
+        self.assertIsNone(sub.recv(timeout=0.5), "applied twice")
 
 
 if __name__ == "__main__":
