@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* ccmd-cancel.c — `cancel [ID|KNOB]`: stop one ramp, a knob's ramp, or all. */
+/* ccmd-cancel.c — `cancel [ID|KNOB|search]`: stop one ramp, a knob's ramp, all, or the search. */
 #include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ccmd.h"
 
@@ -16,6 +17,8 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 		long long id = strtoll(argv[1], &e, 10);
 		if (isdigit((unsigned char)argv[1][0]) && !*e)
 			json_object_set_new(body, "id", json_integer(id));
+		else if (strcmp(argv[1], "search") == 0)
+			json_object_set_new(body, "search", json_true());
 		else
 			json_object_set_new(body, "knob", json_string(argv[1]));
 	}
@@ -24,7 +27,9 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 		return -1;
 	if (!c->json) {
 		json_t *ids = json_object_get(r, "cancelled");
-		if (json_array_size(ids) == 0) {
+		if (json_is_string(ids)) {
+			printf("cancelled the %s\n", json_string_value(ids));
+		} else if (json_array_size(ids) == 0) {
 			printf("no ramps to cancel\n");
 		} else {
 			printf("cancelled ramp%s", json_array_size(ids) > 1 ? "s" : "");
@@ -42,8 +47,8 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_cancel_entry = {
 	.name = "cancel",
-	.usage = "[RAMP_ID | KNOB]",
-	.summary = "cancel a ramp (by id or knob) or all ramps; knobs keep their current values",
+	.usage = "[RAMP_ID | KNOB | search]",
+	.summary = "cancel a ramp (by id or knob), all ramps, or the search under way",
 	.exec = cancel_exec,
 	.complete = CC_KNOBS,
 };
