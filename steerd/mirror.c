@@ -2,11 +2,18 @@
 /* mirror.c — the run's published state, copied in and out under one short lock. */
 #include "mirror.h"
 
+#include <stdatomic.h>
+
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A sequence lock: the simulation thread (the only writer) never waits; a
+ * reader copies, and copies again if a write overlapped (odd or changed
+ * sequence). Readers are only the control thread, so they never contend.
+ */
 struct mirror {
-	pthread_mutex_t lock;
+	atomic_uint_fast64_t seq;
 	size_t n_knobs, n_scalars;
 	mirror_state state;
 };
@@ -53,7 +60,7 @@ mirror *mirror_new(size_t n_knobs, size_t n_scalars)
 		free(m);
 		return NULL;
 	}
-	pthread_mutex_init(&m->lock, NULL);
+	atomic_init(&m->seq, 0);
 	return m;
 }
 
@@ -61,7 +68,6 @@ void mirror_destroy(mirror **mp)
 {
 	if (!mp || !*mp)
 		return;
-	pthread_mutex_destroy(&(*mp)->lock);
 	mirror_state_free(&(*mp)->state);
 	free(*mp);
 	*mp = NULL;
@@ -77,19 +83,29 @@ static void copy_state(const mirror *m, mirror_state *dst, const mirror_state *s
 	*dst = *src;
 	dst->knobs = memcpy(knobs, src->knobs, m->n_knobs * sizeof *knobs);
 	dst->scalars = memcpy(scalars, src->scalars, m->n_scalars * sizeof *scalars);
-	dst->ramps = memcpy(ramps, src->ramps, src->n_ramps * sizeof *ramps);
+	/* A reader may see a count torn by a write (it then copies again): bound it. */
+	dst->n_ramps = src->n_ramps <= m->n_knobs ? src->n_ramps : m->n_knobs;
+	dst->ramps = memcpy(ramps, src->ramps, dst->n_ramps * sizeof *ramps);
 }
 
 void mirror_put(mirror *m, const mirror_state *src)
 {
-	pthread_mutex_lock(&m->lock);
+	uint_fast64_t s = atomic_load_explicit(&m->seq, memory_order_relaxed);
+	atomic_store_explicit(&m->seq, s + 1, memory_order_relaxed); /* odd: writing */
+	atomic_thread_fence(memory_order_release);
 	copy_state(m, &m->state, src);
-	pthread_mutex_unlock(&m->lock);
+	atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
 
 void mirror_get(mirror *m, mirror_state *dst)
 {
-	pthread_mutex_lock(&m->lock);
-	copy_state(m, dst, &m->state);
-	pthread_mutex_unlock(&m->lock);
+	for (;;) {
+		uint_fast64_t before = atomic_load_explicit(&m->seq, memory_order_acquire);
+		if (before & 1)
+			continue; /* a write is under way: it takes well under a microsecond */
+		copy_state(m, dst, &m->state);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&m->seq, memory_order_relaxed) == before)
+			return;
+	}
 }

@@ -4,14 +4,13 @@
  * for the control thread to read without ever waiting on a step.
  *
  * The simulation thread copies its state in after every step boundary; the
- * control thread copies it out. Both hold the lock only for the copy, so a
- * burst of requests never slows the simulation and a long step never delays
- * a read.
+ * control thread copies it out. A sequence lock: the writer never waits, so
+ * a burst of requests never slows the simulation, and a long step never
+ * delays a read. One writer thread and one reader thread.
  */
 #ifndef STEERD_MIRROR_H
 #define STEERD_MIRROR_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "adapter.h"
