@@ -17,7 +17,8 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
-            libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py tmux
+            libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py python3-matplotlib tmux \
+            clang libclang-rt-14-dev
 
 PKGS      := libzmq yaml-0.1 hdf5 jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -56,7 +57,7 @@ EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 
 PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
 
-.PHONY: all deps build run test check tests-build bench install uninstall clean
+.PHONY: all deps build run test check tests-build bench install uninstall clean fuzz
 
 all: build
 
@@ -132,11 +133,26 @@ tests-build: build $(UNIT_BIN)
 test check: deps
 	@$(MAKE) --no-print-directory tests-build
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests-build
-	@tests/run-all.sh build build/asan
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) tests/run-all.sh build build/asan
 
 bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN) $(BENCH_SO)
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
+	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
+
+# The long soak (about 12 minutes; not part of `make test`): >= 10^6 steps with
+# consoles, ramps and checkpoints, flat RSS, then a stretch under ASan/LSan.
+# `make load`: the load measurement alone (also reported by `make bench`).
+.PHONY: soak load
+soak: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build
+	@$(PYTHON) tests/soak/soak.py --build $(BUILD) --asan-build build/asan
+
+load: deps
+	@$(MAKE) --no-print-directory build
+	@$(PYTHON) tests/soak/load.py --build $(BUILD)
 
 run: deps
 	@$(MAKE) --no-print-directory build
@@ -158,5 +174,8 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# libFuzzer harnesses: fuzz-build, fuzz (FUZZ_SECONDS per target), fuzz-seeds.
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

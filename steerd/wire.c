@@ -246,6 +246,14 @@ void wire_reply(void *router, wire_request *req, bool ok, json_t *body)
 
 void wire_reply_error(void *router, wire_request *req, const char *code, const char *message)
 {
+	/*
+	 * Messages may quote the client's bytes, cut to a length: keep the longest
+	 * start that is valid UTF-8, or jansson would refuse the whole reply.
+	 */
+	size_t n = strlen(message);
+	json_t *text;
+	while (!(text = json_stringn(message, n)) && n > 0)
+		n--;
 	wire_reply(router, req, false,
-	           json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+	           json_pack("{s:{s:s, s:o}}", "error", "code", code, "message", text ? text : json_string("")));
 }

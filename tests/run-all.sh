@@ -43,6 +43,14 @@ for build in "$@"; do
 		STEERD_BUILD=$build run_suite "$t ($build)" "$PYTHON" "$t"
 	done
 done
+# The libFuzzer harnesses (tests/fuzz/, built by `make fuzz-build`), once: a
+# replay of their regressions and seeds, then FUZZ_TEST_SECONDS of fuzzing each.
+for t in tests/fuzz/fuzz_*.c; do
+	t=${t#tests/fuzz/fuzz_}
+	t=${t%.c}
+	[ -x "${FUZZ_BUILD:-build/fuzz}/fuzz_$t" ] || continue
+	run_suite "fuzz_$t" tests/fuzz/run.sh test "${FUZZ_TEST_SECONDS:-20}" "$t"
+done
 [ "$skipped" -eq 0 ] || echo "($skipped skipped)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
