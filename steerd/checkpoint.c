@@ -429,6 +429,10 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
+static atomic_bool close_failed;
+
+bool checkpoint_library_damaged(void) { return atomic_load(&close_failed); }
+
 int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
                      const checkpoint_info *info, uint64_t *bytes, char *err, size_t errlen)
 {
@@ -475,7 +479,8 @@ int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
 	if (wrc < 0)
 		goto out;
 	if (crc < 0) {
-		fail(err, errlen, path, "cannot close %s (disk full?)", tmp);
+		atomic_store(&close_failed, true);
+		fail(err, errlen, path, "cannot close %s (disk full or file too large?)", tmp);
 		goto out;
 	}
 	int fd = open(tmp, O_RDONLY | O_CLOEXEC);

@@ -43,6 +43,7 @@
 #define STEERD_CHECKPOINT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,13 @@ typedef struct checkpoint_info {
  * is untouched and the temporary file removed. *bytes (may be NULL) gets the
  * file's size. 0, or -1 with "path: problem" in err.
  */
+/*
+ * True once an HDF5 file failed to close (full disk, file size limit): HDF5
+ * 1.10.8 then crashes in its own exit handler, so the daemon must leave with
+ * _exit() (the operating system frees what is left).
+ */
+bool checkpoint_library_damaged(void);
+
 int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
                      const checkpoint_info *info, uint64_t *bytes, char *err, size_t errlen);
 

@@ -106,10 +106,11 @@ void run_event(run *r, const char *name, json_t *fields)
 
 /*
  * The journal is kept in memory and saved with every checkpoint; a run that
- * is steered for days must not grow without bound, so past JOURNAL_MAX
- * entries the oldest tenth is dropped (and counted, in a marker entry).
+ * is steered for days must not grow without bound (an entry costs about
+ * 1.5 KB as jansson objects), so past JOURNAL_MAX entries the oldest tenth is
+ * dropped (and counted, in a marker entry).
  */
-#define JOURNAL_MAX 100000
+#define JOURNAL_MAX 10000
 
 void run_journal_add(run *r, json_t *entry)
 {

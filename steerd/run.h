@@ -75,6 +75,7 @@ struct run {
 	char **ckpt_files;      /* rotated checkpoints written, oldest first */
 	size_t n_ckpt_files;
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
+	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
 	double rate_t0;         /* for steps_per_second */
 	uint64_t rate_step0;

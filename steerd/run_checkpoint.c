@@ -72,8 +72,17 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (r->cfg->checkpoint_dir && mkdir(dir, 0755) != 0 && errno != EEXIST)
-		log_warn("cannot create checkpoint directory %s: %s", dir, strerror(errno));
+	if (r->cfg->checkpoint_dir) {
+		if (mkdir(dir, 0755) == 0) {
+			if (r->ckpt_dir_made) { /* it was there before: someone removed it */
+				log_warn("checkpoint directory %s had disappeared; created it again", dir);
+				run_event(r, "checkpoint_directory_recreated", json_pack("{s:s}", "path", dir));
+			}
+		} else if (errno != EEXIST) {
+			log_warn("cannot create checkpoint directory %s: %s", dir, strerror(errno));
+		}
+		r->ckpt_dir_made = true;
+	}
 
 	sa_value *requested = calloc(r->sa->n_knobs + 1, sizeof *requested);
 	checkpoint_info info;
