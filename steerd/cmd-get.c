@@ -6,20 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Position of the rank-0 diagnostic `name` among the scalars, or -1. */
-static int scalar_slot(const sa_adapter *sa, const char *name)
-{
-	int slot = 0;
-	for (size_t d = 0; d < sa->n_diags; d++) {
-		if (sa->diags[d].rank != 0)
-			continue;
-		if (strcmp(sa->diags[d].name, name) == 0)
-			return slot;
-		slot++;
-	}
-	return -1;
-}
-
 static int get_exec(cmd_ctx *ctx, const json_t *body)
 {
 	const json_t *names = json_object_get(body, "names");
@@ -34,7 +20,7 @@ static int get_exec(cmd_ctx *ctx, const json_t *body)
 	json_array_foreach(names, i, n) {
 		const char *name = json_string_value(n);
 		int k = name ? adapter_knob_index(ctx->sa, name) : -1;
-		int s = name ? scalar_slot(ctx->sa, name) : -1;
+		int s = name ? cmd_scalar_slot(ctx->sa, name) : -1;
 		if (k >= 0) {
 			json_object_set_new(values, name, value_to_json(&ctx->sa->knobs[k], st->knobs[k]));
 		} else if (s >= 0) {

@@ -16,20 +16,6 @@ static const struct {
 	{ ">=", SEARCH_GE }, { "<", SEARCH_LT },  { ">", SEARCH_GT },
 };
 
-/* Position of the rank-0 diagnostic `name` among the scalars, or -1. */
-static int scalar_slot(const sa_adapter *sa, const char *name)
-{
-	int slot = 0;
-	for (size_t d = 0; d < sa->n_diags; d++) {
-		if (sa->diags[d].rank != 0)
-			continue;
-		if (strcmp(sa->diags[d].name, name) == 0)
-			return slot;
-		slot++;
-	}
-	return -1;
-}
-
 /* "NAME" (true when non-zero) or "NAME OP NUMBER". */
 static int parse_condition(cmd_ctx *ctx, const char *text, search_args *a)
 {
@@ -63,7 +49,7 @@ static int parse_condition(cmd_ctx *ctx, const char *text, search_args *a)
 			return cmd_fail(ctx, E_BAD_ARGUMENT, "'until': expected NAME OP NUMBER, got '%.64s'", text);
 		strcpy(name, trimmed);
 	}
-	int k = adapter_knob_index(ctx->sa, name), s = scalar_slot(ctx->sa, name);
+	int k = adapter_knob_index(ctx->sa, name), s = cmd_scalar_slot(ctx->sa, name);
 	if (k < 0 && s < 0)
 		return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob or scalar diagnostic '%s'", name);
 	a->cond_is_knob = s < 0;

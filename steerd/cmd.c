@@ -131,3 +131,17 @@ int cmd_get_name(cmd_ctx *ctx, const json_t *body, const char *key, bool require
 	memcpy(out, s, n + 1);
 	return 0;
 }
+
+/* Position of the rank-0 diagnostic `name` among the scalars, or -1. */
+int cmd_scalar_slot(const sa_adapter *sa, const char *name)
+{
+	int slot = 0;
+	for (size_t d = 0; d < sa->n_diags; d++) {
+		if (sa->diags[d].rank != 0)
+			continue;
+		if (strcmp(sa->diags[d].name, name) == 0)
+			return slot;
+		slot++;
+	}
+	return -1;
+}

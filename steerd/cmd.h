@@ -102,6 +102,9 @@ void change_destroy(change **chp);
 int cmd_get_count(cmd_ctx *ctx, const json_t *body, const char *key, uint64_t min,
                   uint64_t max, uint64_t *out);
 
+/* Position of the rank-0 diagnostic `name` among the scalars (mirror order), or -1. */
+int cmd_scalar_slot(const sa_adapter *sa, const char *name);
+
 /* Resolve a knob that may change while running; -1 (unknown_name, fixed_knob) if not. */
 int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out);
 

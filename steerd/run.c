@@ -23,14 +23,6 @@ static double wall_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int find_scalar_slot(const run *r, const char *name)
-{
-	for (size_t i = 0; i < mirror_n_scalars(r->mirror); i++)
-		if (strcmp(r->sa->diags[r->scalar_diag[i]].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
 {
 	const sa_adapter *sa = cfg->adapter->sa;
@@ -60,7 +52,7 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, si
 		if (sa->diags[d].rank == 0)
 			r->scalar_diag[n++] = d;
 	for (size_t i = 0; i < cfg->n_indicators; i++) {
-		int slot = find_scalar_slot(r, cfg->indicators[i]);
+		int slot = cmd_scalar_slot(sa, cfg->indicators[i]);
 		if (slot < 0) {
 			snprintf(err, errlen, "indicator '%s' is not a scalar diagnostic", cfg->indicators[i]);
 			run_destroy(&r);
