@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* ccmd-pause.c — `pause`: stop stepping at the next boundary (reads and changes still work). */
+/* ccmd-pause.c — `pause` and `resume`: stop and restart stepping at a boundary. */
 #include "ccmd.h"
 
-static int pause_exec(console *c, int argc, char **argv, const char *rest)
+/* Both send the command named by self and show the state the reply gives. */
+static int state_change(console *c, int argc, const ccmd_entry *self)
 {
-	(void)argv, (void)rest;
 	if (argc != 1)
-		return ccmd_usage(c, &ccmd_pause_entry);
+		return ccmd_usage(c, self);
 	json_t *r;
-	if (ccmd_request(c, "pause", NULL, &r) < 0)
+	if (ccmd_request(c, self->name, NULL, &r) < 0)
 		return -1;
 	const char *st = json_string_value(json_object_get(r, "state"));
 	if (st)
@@ -21,9 +21,28 @@ static int pause_exec(console *c, int argc, char **argv, const char *rest)
 	return 0;
 }
 
+static int pause_exec(console *c, int argc, char **argv, const char *rest)
+{
+	(void)argv, (void)rest;
+	return state_change(c, argc, &ccmd_pause_entry);
+}
+
+static int resume_exec(console *c, int argc, char **argv, const char *rest)
+{
+	(void)argv, (void)rest;
+	return state_change(c, argc, &ccmd_resume_entry);
+}
+
 const ccmd_entry ccmd_pause_entry = {
 	.name = "pause",
 	.usage = "",
 	.summary = "stop stepping at the next boundary (reads and changes still work)",
 	.exec = pause_exec,
+};
+
+const ccmd_entry ccmd_resume_entry = {
+	.name = "resume",
+	.usage = "",
+	.summary = "start stepping again",
+	.exec = resume_exec,
 };
