@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* checkpoint.c — HDF5 checkpoints with exact restart (see checkpoint.h). */
 #include "checkpoint.h"
+#include "journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -394,6 +395,11 @@ static hid_t make_fcpl(void)
 
 static char *dump_journal(const checkpoint_info *info)
 {
+	if (info->journal_text) {
+		/* Lines of objects: the array is the lines joined by commas. */
+		journal j = { .text = (char *)info->journal_text, .len = strlen(info->journal_text) };
+		return journal_json(&j);
+	}
 	if (!info->journal)
 		return strdup("[]");
 	return json_dumps(info->journal, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -70,6 +70,7 @@ typedef struct checkpoint_info {
 	uint64_t schedule_pos;      /* next schedule entry */
 	const char *config_text;    /* the config file's text; NULL: "" */
 	const json_t *journal;      /* array of {step, client, knob, old, new}; NULL: [] */
+	const char *journal_text;   /* or the same as JSON objects, one per line; wins over journal */
 } checkpoint_info;
 
 /*

@@ -37,11 +37,10 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, si
 	r->mirror = m;
 	r->pipe = pipe;
 	r->next_ramp_id = 1;
-	r->journal = json_array();
 	r->scalar_diag = calloc(sa->n_diags + 1, sizeof *r->scalar_diag);
 	r->indicator_slot = calloc(cfg->n_indicators + 1, sizeof *r->indicator_slot);
 	r->indicator_prev = calloc(cfg->n_indicators + 1, sizeof *r->indicator_prev);
-	if (!r->journal || !r->scalar_diag || !r->indicator_slot || !r->indicator_prev ||
+	if (!r->scalar_diag || !r->indicator_slot || !r->indicator_prev ||
 	    mirror_state_init(m, &r->pub) < 0) {
 		snprintf(err, errlen, "out of memory");
 		run_destroy(&r);
@@ -86,7 +85,7 @@ void run_destroy(run **rp)
 	free(r->scalar_diag);
 	free(r->indicator_slot);
 	free(r->indicator_prev);
-	json_decref(r->journal);
+	journal_free(&r->journal);
 	free(r);
 	*rp = NULL;
 }
@@ -96,32 +95,13 @@ void run_event(run *r, const char *name, json_t *fields)
 	stream_publish_event(r->stream, name, r->pub.step, r->pub.time, fields);
 }
 
-/*
- * The journal is kept in memory and saved with every checkpoint; a run that
- * is steered for days must not grow without bound (an entry costs about
- * 1.5 KB as jansson objects), so past JOURNAL_MAX entries the oldest tenth is
- * dropped (and counted, in a marker entry).
- */
-#define JOURNAL_MAX 10000
-
 void run_journal_add(run *r, json_t *entry)
 {
-	json_array_append_new(r->journal, entry);
-	size_t n = json_array_size(r->journal);
-	if (n <= JOURNAL_MAX)
-		return;
-	size_t drop = JOURNAL_MAX / 10;
-	json_t *kept = json_array();
-	json_array_append_new(kept, json_pack("{s:I, s:s, s:I}", "step", (json_int_t)r->pub.step,
-	                                      "client", "steerd", "dropped_older_entries",
-	                                      (json_int_t)drop));
-	for (size_t i = drop + 1; i < n; i++)
-		json_array_append(kept, json_array_get(r->journal, i));
-	json_decref(r->journal);
-	r->journal = kept;
+	if (journal_add(&r->journal, entry) < 0)
+		log_error("out of memory: a journal entry is lost");
 }
 
-static void journal(run *r, const char *client, size_t k, sa_value old, sa_value new_value)
+static void journal_change(run *r, const char *client, size_t k, sa_value old, sa_value new_value)
 {
 	const sa_knob *kn = &r->sa->knobs[k];
 	run_journal_add(r, json_pack("{s:I, s:s, s:s, s:o, s:o}", "step", (json_int_t)r->pub.step,
@@ -139,7 +119,7 @@ static int set_knob(run *r, size_t k, sa_value v, const char *client, bool annou
 	r->pub.knobs[k] = r->sa->get(r->sim, k);
 	if (announce) {
 		const sa_knob *kn = &r->sa->knobs[k];
-		journal(r, client, k, old, r->pub.knobs[k]);
+		journal_change(r, client, k, old, r->pub.knobs[k]);
 		run_event(r, "knob_changed",
 		          json_pack("{s:s, s:o, s:o, s:s}", "knob", kn->name, "old", value_to_json(kn, old),
 		                    "new", value_to_json(kn, r->pub.knobs[k]), "client", client));
@@ -198,7 +178,7 @@ void run_set_knobs(run *r, change *ch)
 		if (rp)
 			remove_ramp(r, rp, "ramp_cancelled", ch->req.client);
 		r->pub.knobs[k] = r->sa->get(r->sim, k);
-		journal(r, ch->req.client, k, old[i], r->pub.knobs[k]);
+		journal_change(r, ch->req.client, k, old[i], r->pub.knobs[k]);
 		run_event(r, "knob_changed",
 		          json_pack("{s:s, s:o, s:o, s:s}", "knob", kn->name, "old", value_to_json(kn, old[i]),
 		                    "new", value_to_json(kn, r->pub.knobs[k]), "client", ch->req.client));

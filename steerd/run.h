@@ -21,6 +21,7 @@
 #include "checkpoint.h"
 #include "cmd.h"
 #include "config.h"
+#include "journal.h"
 #include "mirror.h"
 #include "stream.h"
 
@@ -67,7 +68,7 @@ struct run {
 	double *indicator_prev;
 	size_t sched_pos;       /* next schedule entry */
 	uint64_t next_ramp_id;
-	json_t *journal;        /* every change: step, client, knob, old, new */
+	journal journal;        /* every change: step, client, knob, old, new */
 	char stop_reason[64];
 
 	run_state_image states[RUN_MAX_STATES]; /* snapshot-state */
@@ -161,7 +162,7 @@ void run_checkpoint_free(run *r);
 /* Refresh scalars and publish indicator edges (after a change of state). */
 void run_refresh(run *r);
 
-/* Append to the steering journal (consumed); bounded, see run.c. */
+/* Append to the steering journal (consumed); bounded, see journal.h. */
 void run_journal_add(run *r, json_t *entry);
 
 /* Publish an event stamped with the current step and time. */

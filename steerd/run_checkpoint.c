@@ -34,7 +34,7 @@ static void fill_info(run *r, checkpoint_info *info, sa_value *requested)
 		.step = r->pub.step, .time = r->pub.time, .knobs = r->pub.knobs,
 		.requested = requested, .ramps = r->pub.ramps, .n_ramps = r->pub.n_ramps,
 		.next_ramp_id = r->next_ramp_id, .schedule_pos = r->sched_pos,
-		.config_text = r->cfg->text, .journal = r->journal,
+		.config_text = r->cfg->text, .journal_text = r->journal.text ? r->journal.text : "",
 	};
 }
 
@@ -245,11 +245,8 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 	r->pub.steps_left = 0;
 	r->next_ramp_id = l->next_ramp_id;
 	r->sched_pos = l->schedule_pos;
-	if (!keep_journal) {
-		json_decref(r->journal);
-		r->journal = l->journal;
-		l->journal = NULL;
-	}
+	if (!keep_journal && journal_load(&r->journal, l->journal) < 0)
+		log_error("out of memory: the checkpoint's journal is lost");
 	checkpoint_loaded_free(sa, l);
 	return 0;
 }
