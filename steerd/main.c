@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* main.c — steerd: host a simulation and let people steer it while it runs. */
 #include <getopt.h>
+#include <sys/stat.h>
+#include <limits.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +154,38 @@ static int restart_from(run *r, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Without security an ipc socket is guarded by file permissions alone: its
+ * directory must be the daemon's own, closed to everyone else (0700).
+ */
+static int check_ipc_private(const char *endpoint, char *err, size_t errlen)
+{
+	if (strncmp(endpoint, "ipc://", 6) != 0)
+		return 0;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", endpoint + 6);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "%s: directory %s: %s", endpoint, dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		snprintf(err, errlen,
+		         "%s: without security an ipc socket must be in a directory only steerd's user "
+		         "can enter (mode 0700); %s has mode %04o%s", endpoint, dir,
+		         (unsigned)(st.st_mode & 07777), st.st_uid != geteuid() ? " and another owner" : "");
+		return -1;
+	}
+	return 0;
+}
+
 static size_t count_scalars(const sa_adapter *sa)
 {
 	size_t n = 0;
@@ -240,6 +275,12 @@ int main(int argc, char **argv)
 	/* The ZAP handler must be up, and proven to refuse strangers, before anything binds. */
 	if (cfg->security && !(sec = security_start(zctx, cfg, opt.config, &status, err, sizeof err))) {
 		log_error("%s", err);
+		goto out;
+	}
+	if (!cfg->security && (check_ipc_private(cfg->control_endpoint, err, sizeof err) < 0 ||
+	                       check_ipc_private(cfg->diagnostics_endpoint, err, sizeof err) < 0)) {
+		log_error("%s", err);
+		status = EX_CONFIG;
 		goto out;
 	}
 	st = stream_new(zctx, cfg, sa, security_server(sec), err, sizeof err);

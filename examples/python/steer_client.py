@@ -32,6 +32,7 @@ import sys
 import time
 
 import zmq
+import zmq.auth
 
 __all__ = ["SteerClient", "SteerError"]
 
@@ -53,7 +54,10 @@ class SteerClient:
     or a dict with `control` and `diagnostics` endpoints.
     """
 
-    def __init__(self, conn, name="steer_client.py", timeout=10.0, context=None):
+    def __init__(self, conn, name="steer_client.py", timeout=10.0, context=None, key=None):
+        """key: the client's secret key file (czmq format, e.g. from
+        `steerd keygen`) when the run has security on; the server's public
+        key comes from the connection file ("server_key")."""
         if isinstance(conn, str):
             with open(conn) as f:
                 conn = json.load(f)
@@ -61,12 +65,26 @@ class SteerClient:
         self.name = name
         self.timeout = timeout
         self.ctx = context or zmq.Context.instance()
-        self.ctl = self.ctx.socket(zmq.DEALER)
-        self.ctl.setsockopt(zmq.LINGER, 0)
+        self.curve = None
+        if key:
+            public, secret = zmq.auth.load_certificate(key)
+            if secret is None:
+                raise ValueError("%s holds no secret key" % key)
+            if "server_key" not in conn:
+                raise ValueError("the connection file has no server_key: is security on?")
+            self.curve = (public, secret, conn["server_key"].encode())
+        self.ctl = self._socket(zmq.DEALER)
         self.ctl.connect(conn["control"])
         self.sub = None
         self._ids = itertools.count(1)
         self._replies = {}  # replies that arrived while waiting for another id
+
+    def _socket(self, kind):
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        if self.curve:
+            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.curve
+        return sock
 
     # ---------------------------------------------------------------- basics
 
@@ -150,8 +168,7 @@ class SteerClient:
         subscription when this returns: messages published after it arrive."""
         first = self.sub is None
         if first:
-            self.sub = self.ctx.socket(zmq.SUB)
-            self.sub.setsockopt(zmq.LINGER, 0)
+            self.sub = self._socket(zmq.SUB)
             self.sub.setsockopt(zmq.RCVHWM, 0)
             self.sub.connect(self.endpoints["diagnostics"])
         for t in topics:
@@ -289,6 +306,7 @@ def main(argv=None):
     ap.add_argument("-C", "--connection-file", required=True, help="the run's connection file")
     ap.add_argument("--name", default="steer_client.py", help="client name shown in events")
     ap.add_argument("--timeout", type=float, default=10.0, help="reply timeout, s (default 10)")
+    ap.add_argument("--key", help="this client's secret key file, when the run has security on")
     sp = ap.add_subparsers(dest="command", required=True)
     g = sp.add_parser("get", help="knobs and scalar diagnostics")
     g.add_argument("names", nargs="+")
@@ -311,7 +329,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     try:
-        with SteerClient(a.connection_file, name=a.name, timeout=a.timeout) as cl:
+        with SteerClient(a.connection_file, name=a.name, timeout=a.timeout, key=a.key) as cl:
             if a.command == "get":
                 for k, v in cl.get(*a.names).items():
                     print("%s = %s" % (k, json.dumps(v)))

@@ -216,6 +216,16 @@ class TestConnectionFile(DaemonTestCase):
         self.assertEqual(d.conn["pid"], d.pid)
         d.stop()
 
+    def test_ipc_in_a_shared_directory_is_refused_without_security(self):
+        cfg = make_config(start="running")
+        cfg["endpoints"] = {"control": "ipc:///tmp/steerd-test-ctl-%d" % os.getpid(),
+                            "diagnostics": "ipc:///tmp/steerd-test-diag-%d" % os.getpid()}
+        d = Steerd(config=cfg)
+        self.addCleanup(d.cleanup)
+        d.start(wait=False)
+        self.assertEqual(d.wait_exit(), 78)
+        self.assertIn("mode 0700", d.stderr())
+
     def test_ipc_endpoints(self):
         cfg = make_config(start="running")
         d = self._start(cfg)

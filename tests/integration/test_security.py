@@ -416,6 +416,23 @@ class Console(SecurityTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("1300", r.stdout)
 
+    def test_python_example_client_with_key(self):
+        client = os.path.join(h.REPO, "examples", "python", "steer_client.py")
+        def run(key, *cmd):
+            return subprocess.run([h.PYTHON if hasattr(h, "PYTHON") else "/usr/bin/python3", client,
+                                   "-C", d.conn_path, "--key", d.secret(key)] + list(cmd),
+                                  capture_output=True, text=True, timeout=60,
+                                  stdin=subprocess.DEVNULL)
+        d = self.secure()
+        r = run("alice", "set", "anode_voltage", "1250")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run("bob", "get", "anode_voltage")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1250", r.stdout)
+        r = run("bob", "set", "anode_voltage", "1300")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("forbidden", r.stdout + r.stderr)
+
     def test_observer_console_is_refused_changes(self):
         d = self.secure()
         r = self.run_console(d, "bob", "status; set anode_voltage 1300")
