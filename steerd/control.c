@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "cmd.h"
@@ -17,6 +18,7 @@
 #define PIPE_ENDPOINT "inproc://steerd-changes"
 #define DEDUP_KEYS 4096 /* retry keys remembered (with their replies) */
 #define PARKED_MAX 64    /* repeats waiting for the first attempt's reply */
+#define PIPE_LOOK_MS 50 /* how often an idle pipe is looked at for the shutdown notice */
 #define BURST 64 /* requests served before looking at the pipe again */
 
 struct control {
@@ -230,6 +232,25 @@ static void serve_request(control *c, wire_request *req)
 	}
 }
 
+/* Take what the simulation thread handed back; stop when it says it is done. */
+static void drain_pipe(control *c)
+{
+	change *ch = NULL;
+	while (zmq_recv(c->pipe, &ch, sizeof ch, ZMQ_DONTWAIT) == (int)sizeof ch) {
+		if (!ch)
+			c->stopping = true; /* the simulation thread is done */
+		else
+			answer_change(c, ch);
+	}
+}
+
+static double mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void *control_main(void *arg)
 {
 	control *c = arg;
@@ -237,22 +258,28 @@ static void *control_main(void *arg)
 		{ .socket = c->pipe, .events = ZMQ_POLLIN },
 		{ .socket = c->router, .events = ZMQ_POLLIN },
 	};
+	double next_pipe_look = 0;
 	/* After the simulation thread is done, serve until every change sent is answered. */
 	while (!c->stopping || c->in_flight > 0) {
-		if (zmq_poll(items, 2, c->stopping ? 100 : -1) < 0) {
+		/*
+		 * Looking at a ZeroMQ socket costs system calls. With no write in
+		 * flight only the shutdown notice can come on the pipe, so reads are
+		 * served watching the ROUTER alone, and the pipe is looked at every
+		 * PIPE_LOOK_S.
+		 */
+		bool watch_pipe = c->in_flight > 0 || c->stopping;
+		zmq_pollitem_t *first = watch_pipe ? &items[0] : &items[1];
+		items[0].revents = 0;
+		if (zmq_poll(first, watch_pipe ? 2 : 1, watch_pipe && !c->stopping ? -1 : PIPE_LOOK_MS) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("control poll: %s", zmq_strerror(errno));
 			break;
 		}
-		if (items[0].revents & ZMQ_POLLIN) {
-			change *ch = NULL;
-			if (zmq_recv(c->pipe, &ch, sizeof ch, 0) == (int)sizeof ch) {
-				if (!ch)
-					c->stopping = true; /* the simulation thread is done */
-				else
-					answer_change(c, ch);
-			}
+		double now = watch_pipe ? 0 : mono_seconds();
+		if ((items[0].revents & ZMQ_POLLIN) || (!watch_pipe && now >= next_pipe_look)) {
+			drain_pipe(c);
+			next_pipe_look = now + PIPE_LOOK_MS / 1000.0;
 		}
 		for (int i = 0; i < BURST && (items[1].revents & ZMQ_POLLIN); i++) {
 			wire_request req;
