@@ -304,7 +304,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	r->pending = control_pending(ctl);
-	security_watch(sec, st); /* SIGHUP reloads run on the simulation thread */
+	r->security = sec; /* SIGHUP reloads run on the simulation thread */
 	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name,
 	                   sec ? security_server(sec)->public_z85 : NULL, err, sizeof err) < 0) {
 		log_error("%s", err);

@@ -434,6 +434,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		double now = wall_seconds();
 		if (!stepping || now >= r->next_sub_check) {
 			stream_poll_subscriptions(r->stream);
+			security_poll(r->security, r->stream); /* SIGHUP: may rebind the stream */
 			r->next_sub_check = now + SUBSCRIPTION_CHECK_S;
 		}
 		if (*signalled)

@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "journal.h"
+#include "security.h"
 #include "mirror.h"
 #include "stream.h"
 
@@ -78,6 +79,7 @@ struct run {
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
 	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
+	security *security;     /* keys reloaded on SIGHUP, or NULL (no security); not owned */
 	double rate_t0;         /* for steps_per_second */
 	uint64_t rate_step0;
 };

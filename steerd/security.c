@@ -201,14 +201,6 @@ void security_poll(security *s, stream *st)
 		log_error("security: reload failed, the keys in effect stay: %s", err);
 }
 
-static void poll_hook(stream *st, void *arg) { security_poll(arg, st); }
-
-void security_watch(security *s, stream *st)
-{
-	if (s && st)
-		stream_set_poll_hook(st, poll_hook, s);
-}
-
 void security_stop(security **sp)
 {
 	if (!sp || !*sp)

@@ -6,8 +6,8 @@
  *
  * Reload: SIGHUP only sets reload_signal. The simulation thread, which owns
  * the diagnostics socket, does the work the next time it takes in
- * subscriptions (security_watch installs the hook in stream.c; every 10 ms
- * while stepping, at every wake-up while paused): it reads the config file's
+ * subscriptions (run_loop calls security_poll: every 10 ms while stepping,
+ * at every wake-up while paused): it reads the config file's
  * security section again (config_load_security; only the file named with -c:
  * a config taken from a checkpoint keeps its list of files) and every key
  * file it lists. A key file that cannot be read is left out (a WARN names
@@ -61,9 +61,6 @@ zap *security_zap(security *s);
 
 /* Number of client keys in effect. */
 size_t security_key_count(security *s);
-
-/* Reload on SIGHUP from st's poll hook (see above). */
-void security_watch(security *s, stream *st);
 
 /*
  * Reload the client keys now (simulation thread: it may rebind st). Returns

@@ -26,8 +26,6 @@ struct stream {
 	char endpoint[256];
 	const config *cfg;
 	const sa_adapter *sa;
-	void (*poll_hook)(stream *s, void *arg);
-	void *poll_arg;
 
 	char **prefixes;          /* active subscription prefixes */
 	size_t n_prefixes;
@@ -222,12 +220,6 @@ int stream_rebind(stream *s, char *err, size_t errlen)
 	return rc;
 }
 
-void stream_set_poll_hook(stream *s, void (*hook)(stream *s, void *arg), void *arg)
-{
-	s->poll_hook = hook;
-	s->poll_arg = arg;
-}
-
 const char *stream_endpoint(const stream *s) { return s->endpoint; }
 void *stream_socket(stream *s) { return s->sock; }
 uint64_t stream_seq(const stream *s) { return s->seq; }
@@ -271,8 +263,6 @@ static void subscription(stream *s, const unsigned char *data, size_t len)
 
 void stream_poll_subscriptions(stream *s)
 {
-	if (s->poll_hook)
-		s->poll_hook(s, s->poll_arg);
 	bool changed = false;
 	for (;;) {
 		unsigned char buf[MAX_PREFIX_BYTES + 1];

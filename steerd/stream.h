@@ -43,13 +43,6 @@ void stream_destroy(stream **sp);
  */
 int stream_rebind(stream *s, char *err, size_t errlen);
 
-/*
- * A function called at the start of every stream_poll_subscriptions(), on
- * the simulation thread, which calls it often (every 10 ms while stepping,
- * every wake-up while paused): how a SIGHUP key reload (security.c) gets to
- * run on the thread that owns this socket. NULL removes it.
- */
-void stream_set_poll_hook(stream *s, void (*hook)(stream *s, void *arg), void *arg);
 
 /* The bound endpoint (ports resolved), e.g. "tcp://127.0.0.1:40123". */
 const char *stream_endpoint(const stream *s);
