@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "dedup.h"
+#include "clock.h"
 #include "log.h"
 
 #define PIPE_ENDPOINT "inproc://steerd-changes"
@@ -244,13 +245,6 @@ static void drain_pipe(control *c)
 	}
 }
 
-static double mono_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void *control_main(void *arg)
 {
 	control *c = arg;
@@ -276,7 +270,7 @@ static void *control_main(void *arg)
 			log_error("control poll: %s", zmq_strerror(errno));
 			break;
 		}
-		double now = watch_pipe ? 0 : mono_seconds();
+		double now = watch_pipe ? 0 : clock_seconds();
 		if ((items[0].revents & ZMQ_POLLIN) || (!watch_pipe && now >= next_pipe_look)) {
 			drain_pipe(c);
 			next_pipe_look = now + PIPE_LOOK_MS / 1000.0;

@@ -10,18 +10,12 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "log.h"
 #include "value_json.h"
 
 #define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
 #define SUBSCRIPTION_CHECK_S 0.01 /* a flat-out run takes in new subscriptions this often */
-
-static double wall_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
 {
@@ -348,7 +342,7 @@ static void publish_diagnostics(run *r)
 
 static void update_rate(run *r)
 {
-	double now = wall_seconds();
+	double now = clock_seconds();
 	if (now - r->rate_t0 >= 0.5) {
 		if (r->rate_t0 > 0)
 			r->pub.steps_per_second = (double)(r->pub.step - r->rate_step0) / (now - r->rate_t0);
@@ -431,7 +425,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		 */
 		if (!stepping || !r->pending || atomic_exchange(r->pending, 0))
 			serve_changes(r);
-		double now = wall_seconds();
+		double now = clock_seconds();
 		if (!stepping || now >= r->next_sub_check) {
 			stream_poll_subscriptions(r->stream);
 			security_poll(r->security, r->stream); /* SIGHUP: may rebind the stream */

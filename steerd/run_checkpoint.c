@@ -10,15 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "value_json.h"
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The host's state as the checkpoint module wants it; requested = ramp targets. */
 static void fill_info(run *r, checkpoint_info *info, sa_value *requested)
@@ -125,7 +119,7 @@ void run_checkpoint_policy(run *r)
 		return;
 	bool due = cfg->checkpoint_every_steps && r->pub.step % cfg->checkpoint_every_steps == 0;
 	if (cfg->checkpoint_every_seconds) {
-		double now = wall_now();
+		double now = clock_seconds();
 		if (r->next_ckpt_time == 0)
 			r->next_ckpt_time = now + cfg->checkpoint_every_seconds;
 		if (now >= r->next_ckpt_time) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "log.h"
 #include "zap.h"
 
@@ -41,20 +42,8 @@ struct stream {
 	json_t *scalars_header;   /* names, units, dtype and shape built once */
 	char *scalars_tail;       /* the same, dumped, without its opening brace */
 	size_t n_scalars;
-	struct timespec last_heartbeat;
+	double last_heartbeat;    /* clock_seconds() of the last heartbeat */
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double ts_ms(const struct timespec *ts)
-{
-	return (double)ts->tv_sec * 1e3 + (double)ts->tv_nsec / 1e6;
-}
 
 static void refresh_wanted(stream *s)
 {
@@ -159,7 +148,7 @@ stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, const ce
 	}
 	size_t len = sizeof s->endpoint;
 	zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, s->endpoint, &len);
-	clock_gettime(CLOCK_MONOTONIC, &s->last_heartbeat);
+	s->last_heartbeat = clock_seconds();
 	refresh_wanted(s);
 	return s;
 }
@@ -397,7 +386,7 @@ void stream_publish_event(stream *s, const char *name, uint64_t step, double tim
 
 long stream_ms_to_heartbeat(const stream *s)
 {
-	double due = ts_ms(&s->last_heartbeat) + s->cfg->heartbeat_ms - now_ms();
+	double due = (s->last_heartbeat - clock_seconds()) * 1e3 + s->cfg->heartbeat_ms;
 	return due > 0 ? (long)due + 1 : 0;
 }
 
@@ -405,7 +394,7 @@ void stream_heartbeat(stream *s, uint64_t step, double time, const char *state)
 {
 	if (stream_ms_to_heartbeat(s) > 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &s->last_heartbeat);
+	s->last_heartbeat = clock_seconds();
 	if (!stream_wants(s, "heartbeat"))
 		return;
 	json_t *h = common_header(s, &s->heartbeat_seq, step, time);
