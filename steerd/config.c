@@ -82,6 +82,8 @@ static const setting settings[] = {
 	OPT_SECTION("run"),
 	OPT_ENUM("run.start", start_choices, 0, start_paused),
 	OPT_UINT("run.max_steps", 0, INT64_MAX, 0, max_steps),
+	/* absent: not pinned (stored as -1; see config.h) */
+	OPT_UINT("run.simulation_cpu", 0, 1023, UINT32_MAX, simulation_cpu),
 
 	OPT_SECTION("endpoints"),
 	OPT_STRING("endpoints.control", S_ENDPOINT, "tcp://127.0.0.1:*", control_endpoint),

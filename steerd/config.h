@@ -66,6 +66,8 @@ typedef struct config {
 
 	bool start_paused;    /* run.start: running (default) | paused */
 	uint64_t max_steps;   /* run.max_steps: stop (as on SIGTERM) after it; 0 = never */
+	int32_t simulation_cpu; /* run.simulation_cpu: the simulation thread's own CPU,
+	                           steerd's other threads stay off it; -1 (absent) = not pinned */
 
 	unsigned scalars_every;   /* diagnostics.scalars_every, default 1 (0 = never) */
 	unsigned arrays_every;    /* diagnostics.arrays_every, default 100 (0 = never) */

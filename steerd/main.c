@@ -22,6 +22,7 @@
 #include "run.h"
 #include "security.h"
 #include "stream.h"
+#include "cpu_pin.h"
 #include "version.h"
 
 /* Set by the signal handler, read by the simulation thread between steps. */
@@ -262,6 +263,12 @@ int main(int argc, char **argv)
 	install_signal_handlers(cfg->security != NULL);
 	const sa_adapter *sa = cfg->adapter->sa;
 	int status = EX_SOFTWARE;
+	/* Before any thread exists, so that all of them inherit it. */
+	if (cfg->simulation_cpu >= 0 && cpu_pin_others_away(cfg->simulation_cpu, err, sizeof err) < 0) {
+		log_error("%s", err);
+		config_destroy(&cfg);
+		return EX_CONFIG;
+	}
 	void *zctx = zmq_ctx_new();
 	mirror *m = mirror_new(sa->n_knobs, count_scalars(sa));
 	security *sec = NULL;
@@ -328,6 +335,13 @@ int main(int argc, char **argv)
 		log_warn("no security configured and endpoints.allow_remote is set: anyone who can "
 		         "reach %s and %s can steer this run", control_endpoint(ctl), stream_endpoint(st));
 
+	if (cfg->simulation_cpu >= 0) {
+		if (cpu_pin_self(cfg->simulation_cpu, err, sizeof err) < 0)
+			log_warn("%s; running unpinned", err);
+		else
+			log_info("simulation thread on CPU %d, steerd's other threads off it",
+			         (int)cfg->simulation_cpu);
+	}
 	run_loop(r, &stop_signal);
 
 	control_stop(ctl);

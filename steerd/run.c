@@ -15,7 +15,7 @@
 #include "value_json.h"
 
 #define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
-#define SUBSCRIPTION_CHECK_S 0.01 /* a flat-out run takes in new subscriptions this often */
+#define SIGNAL_CHECK_S 0.01 /* a flat-out run looks at the SIGHUP flag this often */
 
 run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
 {
@@ -393,14 +393,11 @@ void run_answer(run *r, change *ch)
 	zmq_send(r->pipe, &ch, sizeof ch, 0);
 }
 
-/* While not stepping: sleep until a change, a subscription or the timeout. */
+/* While not stepping: sleep until a change or the timeout. */
 static void wait_for_input(run *r, long timeout_ms)
 {
-	zmq_pollitem_t items[] = {
-		{ .socket = r->pipe, .events = ZMQ_POLLIN },
-		{ .socket = stream_socket(r->stream), .events = ZMQ_POLLIN },
-	};
-	if (zmq_poll(items, 2, timeout_ms) < 0 && errno != EINTR)
+	zmq_pollitem_t item = { .socket = r->pipe, .events = ZMQ_POLLIN };
+	if (zmq_poll(&item, 1, timeout_ms) < 0 && errno != EINTR)
 		log_warn("poll: %s", zmq_strerror(errno));
 }
 
@@ -421,15 +418,14 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		/*
 		 * Looking at an empty ZeroMQ socket costs system calls; while
 		 * stepping flat out, look only when the control thread says a change
-		 * was sent, and take in subscriptions every 10 ms.
+		 * was sent, and at the SIGHUP flag every 10 ms.
 		 */
 		if (!stepping || !r->pending || atomic_exchange(r->pending, 0))
 			serve_changes(r);
 		double now = clock_seconds();
-		if (!stepping || now >= r->next_sub_check) {
-			stream_poll_subscriptions(r->stream);
+		if (!stepping || now >= r->next_signal_check) {
 			security_poll(r->security, r->stream); /* SIGHUP: may rebind the stream */
-			r->next_sub_check = now + SUBSCRIPTION_CHECK_S;
+			r->next_signal_check = now + SIGNAL_CHECK_S;
 		}
 		if (*signalled)
 			run_stop(r, "signal");

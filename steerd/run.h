@@ -61,7 +61,7 @@ struct run {
 	mirror *mirror;         /* not owned */
 	void *pipe;             /* inproc PAIR to the control thread; not owned */
 	atomic_uint *pending;   /* set when a change was sent (control_pending); or NULL */
-	double next_sub_check;  /* wall time (s) to take in subscriptions while stepping */
+	double next_signal_check; /* wall time (s) to look at the SIGHUP flag while stepping */
 
 	mirror_state pub;       /* the authoritative state; copied to the mirror */
 	size_t *scalar_diag;    /* adapter index of each rank-0 diagnostic */

@@ -1,219 +1,90 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* stream.c — the diagnostics stream on an XPUB socket (see stream.h). */
+/* stream.c — the diagnostics stream: XPUB socket served by a publisher thread (see stream.h). */
 #include "stream.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
 #include "log.h"
+#include "spsc.h"
 #include "zap.h"
 
 #define MAX_PREFIXES 1024     /* beyond it we stop tracking and publish everything */
 #define MAX_PREFIX_BYTES 256
 #define CURVE_MAX_FRAME 4096  /* ZMQ_MAXMSGSIZE under CURVE: room for the handshake */
 #define MAX_ARRAY_DOUBLES ((size_t)1 << 27) /* 1 GiB: refuse absurd adapter lengths */
+#define QUEUE_SLOTS 4096      /* messages between the threads: ~0.3 s of a flat-out run */
+#define BATCH_MS 1            /* while messages flow, the publisher collects them this long */
+#define CLOSE_LINGER_MS 200   /* at exit: time for the last messages to reach subscribers */
+
+typedef enum { ITEM_SCALARS, ITEM_ARRAY, ITEM_EVENT, ITEM_HEARTBEAT } item_kind;
+
+/* One message on its way from the simulation thread to the publisher thread. */
+typedef struct item {
+	item_kind kind;
+	size_t diag;         /* ITEM_ARRAY: adapter diagnostic index */
+	uint64_t seq, topic_seq, step;
+	double time;
+	char *topic, *header; /* ITEM_EVENT: owned by the item */
+	const char *state;   /* ITEM_HEARTBEAT: a run_state_name() string */
+	zmq_msg_t data;      /* ITEM_ARRAY: the values, written once by the adapter */
+	double values[];     /* ITEM_SCALARS: n_scalars of them */
+} item;
 
 struct stream {
-	void *sock;
-	void *zctx;
-	const cert *server;       /* CURVE key pair, or NULL: plaintext */
-	char endpoint[256];
 	const config *cfg;
 	const sa_adapter *sa;
+	char endpoint[256];
+	size_t n_scalars;
+	char *scalars_tail;       /* scalars header without its opening brace, dumped once */
+	json_t *scalars_header;   /* the same as an object, for very many scalars */
+	char **array_topics;      /* "array.NAME" per adapter diagnostic (NULL for scalars) */
 
-	char **prefixes;          /* active subscription prefixes */
-	size_t n_prefixes;
-	bool overflow;            /* too many prefixes tracked: assume everything is wanted */
-
+	/* Simulation thread only. */
 	uint64_t seq;
 	uint64_t scalars_seq, events_seq, heartbeat_seq;
 	uint64_t *array_seq;      /* per adapter diagnostic */
-	char **array_topics;      /* "array.NAME" per adapter diagnostic (NULL for scalars) */
-	bool *array_wanted;       /* cached per diagnostic */
-	bool scalars_wanted;
-
-	json_t *scalars_header;   /* names, units, dtype and shape built once */
-	char *scalars_tail;       /* the same, dumped, without its opening brace */
-	size_t n_scalars;
 	double last_heartbeat;    /* clock_seconds() of the last heartbeat */
+	unsigned long dropped;    /* messages lost to a full queue */
+
+	/* Between the threads. */
+	spsc *queue;
+	int wake_fd;              /* eventfd: the publisher sleeps on it */
+	atomic_bool idle;         /* the publisher sleeps until woken */
+	atomic_bool stop;
+	atomic_bool scalars_wanted, heartbeat_wanted, events_wanted;
+	atomic_bool *array_wanted;
+	pthread_mutex_t rebind_lock;
+	pthread_cond_t rebind_done;
+	bool rebind_asked;        /* under rebind_lock */
+	int rebind_rc;
+	char rebind_err[512];
+
+	/* Publisher thread only (and stream_new before it starts). */
+	void *sock;
+	void *zctx;
+	const cert *server;       /* CURVE key pair, or NULL: plaintext */
+	char **prefixes;          /* active subscription prefixes */
+	size_t n_prefixes;
+	bool overflow;            /* too many prefixes tracked: assume everything is wanted */
+	pthread_t thread;
+	bool started;
 };
 
-static void refresh_wanted(stream *s)
-{
-	s->scalars_wanted = stream_wants(s, "scalars");
-	for (size_t d = 0; d < s->sa->n_diags; d++)
-		s->array_wanted[d] = s->array_topics[d] && stream_wants(s, s->array_topics[d]);
-}
+/* ---- subscriptions (publisher thread) ----------------------------------- */
 
-static json_t *build_scalars_header(const sa_adapter *sa, size_t *n)
-{
-	json_t *names = json_array(), *units = json_array();
-	*n = 0;
-	for (size_t d = 0; d < sa->n_diags; d++) {
-		if (sa->diags[d].rank != 0)
-			continue;
-		json_array_append_new(names, json_string(sa->diags[d].name));
-		json_array_append_new(units, json_string(sa->diags[d].unit));
-		(*n)++;
-	}
-	return json_pack("{s:o, s:o, s:s, s:[I]}", "names", names, "units", units, "dtype", "<f8",
-	                 "shape", (json_int_t)*n);
-}
-
-/* Socket options, before bind: on the first socket and on every rebind. */
-static int setup_socket(void *sock, void *arg)
-{
-	stream *s = arg;
-	int hwm = (int)s->cfg->send_hwm, linger = 0;
-	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-	/*
-	 * Subscriptions are the only thing subscribers may send: keep them small.
-	 * With CURVE the limit also applies to the handshake, whose INITIATE
-	 * (vouch, cookie, the client's metadata) is larger than that.
-	 */
-	int64_t maxmsg = s->server ? CURVE_MAX_FRAME : MAX_PREFIX_BYTES + 1;
-	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-	if (s->server) {
-		char err[256];
-		if (zap_curve_server(sock, s->server, err, sizeof err) < 0) {
-			log_error("diagnostics socket: %s", err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void forget_subscriptions(stream *s)
-{
-	for (size_t i = 0; i < s->n_prefixes; i++)
-		free(s->prefixes[i]);
-	s->n_prefixes = 0;
-	s->overflow = false;
-	refresh_wanted(s);
-}
-
-stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, const cert *server,
-                   char *err, size_t errlen)
-{
-	stream *s = calloc(1, sizeof *s);
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	s->cfg = cfg;
-	s->sa = sa;
-	s->zctx = zctx;
-	s->server = server;
-	s->prefixes = calloc(MAX_PREFIXES, sizeof *s->prefixes);
-	s->array_seq = calloc(sa->n_diags + 1, sizeof *s->array_seq);
-	s->array_topics = calloc(sa->n_diags + 1, sizeof *s->array_topics);
-	s->array_wanted = calloc(sa->n_diags + 1, sizeof *s->array_wanted);
-	s->scalars_header = build_scalars_header(sa, &s->n_scalars);
-	s->scalars_tail = s->scalars_header ? json_dumps(s->scalars_header, JSON_COMPACT) : NULL;
-	if (!s->scalars_tail || !s->prefixes || !s->array_seq || !s->array_topics || !s->array_wanted ||
-	    !s->scalars_header) {
-		snprintf(err, errlen, "out of memory");
-		stream_destroy(&s);
-		return NULL;
-	}
-	for (size_t d = 0; d < sa->n_diags; d++)
-		if (sa->diags[d].rank == 1 &&
-		    asprintf(&s->array_topics[d], "array.%s", sa->diags[d].name) < 0) {
-			s->array_topics[d] = NULL;
-			snprintf(err, errlen, "out of memory");
-			stream_destroy(&s);
-			return NULL;
-		}
-
-	s->sock = zmq_socket(zctx, ZMQ_XPUB);
-	if (!s->sock || setup_socket(s->sock, s) < 0) {
-		snprintf(err, errlen, "cannot set up the diagnostics socket: %s",
-		         s->sock ? "CURVE options refused" : zmq_strerror(errno));
-		stream_destroy(&s);
-		return NULL;
-	}
-	if (zmq_bind(s->sock, cfg->diagnostics_endpoint) != 0) {
-		snprintf(err, errlen, "cannot bind diagnostics endpoint %s: %s",
-		         cfg->diagnostics_endpoint, zmq_strerror(errno));
-		stream_destroy(&s);
-		return NULL;
-	}
-	size_t len = sizeof s->endpoint;
-	zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, s->endpoint, &len);
-	s->last_heartbeat = clock_seconds();
-	refresh_wanted(s);
-	return s;
-}
-
-void stream_destroy(stream **sp)
-{
-	if (!sp || !*sp)
-		return;
-	stream *s = *sp;
-	if (s->sock)
-		zmq_close(s->sock);
-	if (s->prefixes)
-		for (size_t i = 0; i < s->n_prefixes; i++)
-			free(s->prefixes[i]);
-	if (s->array_topics)
-		for (size_t d = 0; d < s->sa->n_diags; d++)
-			free(s->array_topics[d]);
-	free(s->prefixes);
-	free(s->array_seq);
-	free(s->array_topics);
-	free(s->array_wanted);
-	json_decref(s->scalars_header);
-	free(s->scalars_tail);
-	free(s);
-	*sp = NULL;
-}
-
-/*
- * libzmq's old ipc listener, closed in its I/O thread after we unbound it,
- * unlinks the socket file by name: when that happens after the new bind, it
- * removes the new socket's file. Watch for it a moment and bind again.
- */
-static void ipc_rebind_fixup(stream *s)
-{
-	const char *path = s->endpoint + 6;
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
-	for (int i = 0; i < 20; i++) {
-		struct stat st;
-		if (stat(path, &st) != 0 && errno == ENOENT) {
-			log_debug("%s: the old listener removed the socket file; binding again",
-			          s->endpoint);
-			if (zmq_bind(s->sock, s->endpoint) != 0)
-				log_error("cannot bind %s again: %s", s->endpoint, zmq_strerror(errno));
-			return;
-		}
-		nanosleep(&pause, NULL);
-	}
-}
-
-int stream_rebind(stream *s, char *err, size_t errlen)
-{
-	/* Same resolved endpoint (ZMQ_LAST_ENDPOINT): s->endpoint, which the
-	   control thread reads for hello, stays as it is. */
-	int rc = zap_rebind(s->zctx, &s->sock, setup_socket, s, err, errlen);
-	forget_subscriptions(s); /* the old socket's subscribers are gone */
-	if (rc == 0 && strncmp(s->endpoint, "ipc://", 6) == 0)
-		ipc_rebind_fixup(s);
-	return rc;
-}
-
-const char *stream_endpoint(const stream *s) { return s->endpoint; }
-void *stream_socket(stream *s) { return s->sock; }
-uint64_t stream_seq(const stream *s) { return s->seq; }
-
-bool stream_wants(const stream *s, const char *topic)
+static bool wants(const stream *s, const char *topic)
 {
 	if (s->overflow)
 		return true;
@@ -221,6 +92,29 @@ bool stream_wants(const stream *s, const char *topic)
 		if (strncmp(topic, s->prefixes[i], strlen(s->prefixes[i])) == 0)
 			return true;
 	return false;
+}
+
+/* Could prefix p match some "event.NAME"? Event names are open-ended, so this is coarse. */
+static bool wants_some_event(const stream *s)
+{
+	if (s->overflow)
+		return true;
+	for (size_t i = 0; i < s->n_prefixes; i++) {
+		const char *p = s->prefixes[i];
+		if (strncmp(p, "event.", strlen(p) < 6 ? strlen(p) : 6) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Tell the simulation thread which topics are worth building. */
+static void refresh_wanted(stream *s)
+{
+	atomic_store(&s->scalars_wanted, wants(s, "scalars"));
+	atomic_store(&s->heartbeat_wanted, wants(s, "heartbeat"));
+	atomic_store(&s->events_wanted, wants_some_event(s));
+	for (size_t d = 0; d < s->sa->n_diags; d++)
+		atomic_store(&s->array_wanted[d], s->array_topics[d] && wants(s, s->array_topics[d]));
 }
 
 static void subscription(stream *s, const unsigned char *data, size_t len)
@@ -250,7 +144,7 @@ static void subscription(stream *s, const unsigned char *data, size_t len)
 	s->prefixes[s->n_prefixes++] = copy;
 }
 
-void stream_poll_subscriptions(stream *s)
+static void take_subscriptions(stream *s)
 {
 	bool changed = false;
 	for (;;) {
@@ -272,6 +166,80 @@ void stream_poll_subscriptions(stream *s)
 		refresh_wanted(s);
 }
 
+static void forget_subscriptions(stream *s)
+{
+	for (size_t i = 0; i < s->n_prefixes; i++)
+		free(s->prefixes[i]);
+	s->n_prefixes = 0;
+	s->overflow = false;
+	refresh_wanted(s);
+}
+
+/* ---- the socket (publisher thread) -------------------------------------- */
+
+/* Socket options, before bind: on the first socket and on every rebind. */
+static int setup_socket(void *sock, void *arg)
+{
+	stream *s = arg;
+	int hwm = (int)s->cfg->send_hwm, linger = 0;
+	zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+	/*
+	 * Subscriptions are the only thing subscribers may send: keep them small.
+	 * With CURVE the limit also applies to the handshake, whose INITIATE
+	 * (vouch, cookie, the client's metadata) is larger than that.
+	 */
+	int64_t maxmsg = s->server ? CURVE_MAX_FRAME : MAX_PREFIX_BYTES + 1;
+	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	if (s->server) {
+		char err[256];
+		if (zap_curve_server(sock, s->server, err, sizeof err) < 0) {
+			log_error("diagnostics socket: %s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * libzmq's old ipc listener, closed in its I/O thread after we unbound it,
+ * unlinks the socket file by name: when that happens after the new bind, it
+ * removes the new socket's file. Watch for it a moment and bind again.
+ */
+static void ipc_rebind_fixup(stream *s)
+{
+	const char *path = s->endpoint + 6;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	for (int i = 0; i < 20; i++) {
+		struct stat st;
+		if (stat(path, &st) != 0 && errno == ENOENT) {
+			log_debug("%s: the old listener removed the socket file; binding again",
+			          s->endpoint);
+			if (zmq_bind(s->sock, s->endpoint) != 0)
+				log_error("cannot bind %s again: %s", s->endpoint, zmq_strerror(errno));
+			return;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void rebind_now(stream *s)
+{
+	/* Same resolved endpoint (ZMQ_LAST_ENDPOINT): s->endpoint, which the
+	   control thread reads for hello, stays as it is. */
+	pthread_mutex_lock(&s->rebind_lock);
+	s->rebind_rc = zap_rebind(s->zctx, &s->sock, setup_socket, s, s->rebind_err,
+	                          sizeof s->rebind_err);
+	forget_subscriptions(s); /* the old socket's subscribers are gone */
+	if (s->rebind_rc == 0 && strncmp(s->endpoint, "ipc://", 6) == 0)
+		ipc_rebind_fixup(s);
+	s->rebind_asked = false;
+	pthread_cond_signal(&s->rebind_done);
+	pthread_mutex_unlock(&s->rebind_lock);
+}
+
+/* ---- sending (publisher thread) ----------------------------------------- */
+
 /* Sends [topic][header] and, when data is given, one more frame (consumed). */
 static void send_frames(stream *s, const char *topic, const char *header, size_t hlen,
                         zmq_msg_t *data)
@@ -286,7 +254,7 @@ static void send_frames(stream *s, const char *topic, const char *header, size_t
 }
 
 /* The same with a JSON header, which is consumed. */
-static void send_message(stream *s, const char *topic, json_t *header, zmq_msg_t *data)
+static void send_json(stream *s, const char *topic, json_t *header, zmq_msg_t *data)
 {
 	char buf[8192];
 	size_t hlen = json_dumpb(header, buf, sizeof buf, JSON_COMPACT);
@@ -300,45 +268,326 @@ static void send_message(stream *s, const char *topic, json_t *header, zmq_msg_t
 	free(big);
 }
 
-static json_t *common_header(stream *s, uint64_t *topic_seq, uint64_t step, double time)
+static json_t *common_header(const item *it)
 {
-	++s->seq;
-	++*topic_seq;
-	return json_pack("{s:I, s:I, s:I, s:f}", "seq", (json_int_t)s->seq, "topic_seq",
-	                 (json_int_t)*topic_seq, "step", (json_int_t)step, "time", time);
+	return json_pack("{s:I, s:I, s:I, s:f}", "seq", (json_int_t)it->seq, "topic_seq",
+	                 (json_int_t)it->topic_seq, "step", (json_int_t)it->step, "time", it->time);
 }
 
-void stream_publish_scalars(stream *s, uint64_t step, double time, const double *values)
+static void send_scalars(stream *s, const item *it)
 {
-	if (!s->scalars_wanted)
-		return;
+	zmq_msg_t m;
+	zmq_msg_init_size(&m, s->n_scalars * sizeof(double));
+	memcpy(zmq_msg_data(&m), it->values, s->n_scalars * sizeof(double));
 	/*
 	 * Published every step, so the header is not rebuilt: the four numbers
 	 * that change go in front of the rest, which jansson dumped once.
 	 * (%.17g round-trips a double and time is always finite.)
 	 */
-	++s->seq;
-	++s->scalars_seq;
 	char buf[16384];
 	int n = snprintf(buf, sizeof buf, "{\"seq\":%llu,\"topic_seq\":%llu,\"step\":%llu,\"time\":%.17g,%s",
-	                 (unsigned long long)s->seq, (unsigned long long)s->scalars_seq,
-	                 (unsigned long long)step, isfinite(time) ? time : 0.0, s->scalars_tail + 1);
-	zmq_msg_t m;
-	zmq_msg_init_size(&m, s->n_scalars * sizeof(double));
-	memcpy(zmq_msg_data(&m), values, s->n_scalars * sizeof(double));
+	                 (unsigned long long)it->seq, (unsigned long long)it->topic_seq,
+	                 (unsigned long long)it->step, isfinite(it->time) ? it->time : 0.0,
+	                 s->scalars_tail + 1);
 	if (n > 0 && (size_t)n < sizeof buf) {
 		send_frames(s, "scalars", buf, (size_t)n, &m);
 	} else { /* very many scalars: the slow way */
-		json_t *h = json_pack("{s:I, s:I, s:I, s:f}", "seq", (json_int_t)s->seq, "topic_seq",
-		                      (json_int_t)s->scalars_seq, "step", (json_int_t)step, "time", time);
+		json_t *h = common_header(it);
 		json_object_update(h, s->scalars_header);
-		send_message(s, "scalars", h, &m);
+		send_json(s, "scalars", h, &m);
 	}
+}
+
+static void send_array(stream *s, item *it)
+{
+	const sa_diag *dg = &s->sa->diags[it->diag];
+	json_t *h = common_header(it);
+	json_t *extra = json_pack("{s:s, s:s, s:s, s:[I], s:s*}", "name", dg->name, "unit", dg->unit,
+	                          "dtype", "<f8", "shape",
+	                          (json_int_t)(zmq_msg_size(&it->data) / sizeof(double)), "axis",
+	                          dg->axis);
+	json_object_update(h, extra);
+	json_decref(extra);
+	send_json(s, s->array_topics[it->diag], h, &it->data);
+}
+
+static void send_heartbeat(stream *s, const item *it)
+{
+	json_t *h = common_header(it);
+	json_object_set_new(h, "state", json_string(it->state));
+	send_json(s, "heartbeat", h, NULL);
+}
+
+static void send_item(stream *s, item *it)
+{
+	switch (it->kind) {
+	case ITEM_SCALARS: send_scalars(s, it); break;
+	case ITEM_ARRAY: send_array(s, it); break;
+	case ITEM_HEARTBEAT: send_heartbeat(s, it); break;
+	case ITEM_EVENT:
+		send_frames(s, it->topic, it->header, strlen(it->header), NULL);
+		free(it->topic);
+		free(it->header);
+		break;
+	}
+}
+
+/* Send everything queued; how many messages that was. */
+static size_t drain(stream *s)
+{
+	size_t n = 0;
+	item *it;
+	while ((it = spsc_pop_slot(s->queue))) {
+		send_item(s, it);
+		spsc_pop_done(s->queue);
+		n++;
+	}
+	return n;
+}
+
+static void wake(stream *s)
+{
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn("stream: cannot wake the publisher: %s", strerror(errno));
+}
+
+/*
+ * While messages flow, wake every BATCH_MS and send what came meanwhile: the
+ * simulation thread never makes a system call to publish, and libzmq, the
+ * kernel and the subscribers handle messages in batches. When a wake finds
+ * nothing, sleep until the simulation thread says there is something.
+ */
+static void *publisher_main(void *arg)
+{
+	stream *s = arg;
+	pthread_setname_np(pthread_self(), "steerd-publish"); /* for top -H and perf */
+	bool flowing = false;
+	while (!atomic_load(&s->stop)) {
+		long timeout = BATCH_MS;
+		if (!flowing) {
+			atomic_store(&s->idle, true);
+			atomic_thread_fence(memory_order_seq_cst); /* pairs with the one in enqueue() */
+			timeout = spsc_empty(s->queue) ? -1 : 0;
+		}
+		zmq_pollitem_t items[] = {
+			{ .socket = s->sock, .events = ZMQ_POLLIN },
+			{ .fd = s->wake_fd, .events = ZMQ_POLLIN },
+		};
+		if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR && errno != ETERM)
+			log_warn("stream: poll: %s", zmq_strerror(errno));
+		atomic_store(&s->idle, false);
+		if (items[1].revents & ZMQ_POLLIN) {
+			uint64_t v;
+			if (read(s->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+				log_warn("stream: %s", strerror(errno));
+		}
+		take_subscriptions(s);
+		pthread_mutex_lock(&s->rebind_lock);
+		bool rebind = s->rebind_asked;
+		pthread_mutex_unlock(&s->rebind_lock);
+		if (rebind)
+			rebind_now(s);
+		flowing = drain(s) > 0;
+	}
+	drain(s); /* the last words: shutting_down */
+	/* Give subscribers a moment to receive them, not a stalled one the power to hold the exit. */
+	int linger = CLOSE_LINGER_MS;
+	zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
+	return NULL;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static json_t *build_scalars_header(const sa_adapter *sa, size_t *n)
+{
+	json_t *names = json_array(), *units = json_array();
+	*n = 0;
+	for (size_t d = 0; d < sa->n_diags; d++) {
+		if (sa->diags[d].rank != 0)
+			continue;
+		json_array_append_new(names, json_string(sa->diags[d].name));
+		json_array_append_new(units, json_string(sa->diags[d].unit));
+		(*n)++;
+	}
+	return json_pack("{s:o, s:o, s:s, s:[I]}", "names", names, "units", units, "dtype", "<f8",
+	                 "shape", (json_int_t)*n);
+}
+
+static int alloc_tables(stream *s, const sa_adapter *sa)
+{
+	s->prefixes = calloc(MAX_PREFIXES, sizeof *s->prefixes);
+	s->array_seq = calloc(sa->n_diags + 1, sizeof *s->array_seq);
+	s->array_topics = calloc(sa->n_diags + 1, sizeof *s->array_topics);
+	s->array_wanted = calloc(sa->n_diags + 1, sizeof *s->array_wanted);
+	s->scalars_header = build_scalars_header(sa, &s->n_scalars);
+	s->scalars_tail = s->scalars_header ? json_dumps(s->scalars_header, JSON_COMPACT) : NULL;
+	s->queue = spsc_new(QUEUE_SLOTS, sizeof(item) + s->n_scalars * sizeof(double));
+	if (!s->scalars_tail || !s->prefixes || !s->array_seq || !s->array_topics ||
+	    !s->array_wanted || !s->scalars_header || !s->queue)
+		return -1;
+	for (size_t d = 0; d < sa->n_diags; d++)
+		if (sa->diags[d].rank == 1 &&
+		    asprintf(&s->array_topics[d], "array.%s", sa->diags[d].name) < 0) {
+			s->array_topics[d] = NULL;
+			return -1;
+		}
+	return 0;
+}
+
+stream *stream_new(void *zctx, const config *cfg, const sa_adapter *sa, const cert *server,
+                   char *err, size_t errlen)
+{
+	stream *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->cfg = cfg;
+	s->sa = sa;
+	s->zctx = zctx;
+	s->server = server;
+	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&s->rebind_lock, NULL);
+	pthread_cond_init(&s->rebind_done, NULL);
+	if (alloc_tables(s, sa) < 0 || s->wake_fd < 0) {
+		snprintf(err, errlen, "out of memory");
+		stream_destroy(&s);
+		return NULL;
+	}
+	s->sock = zmq_socket(zctx, ZMQ_XPUB);
+	if (!s->sock || setup_socket(s->sock, s) < 0) {
+		snprintf(err, errlen, "cannot set up the diagnostics socket: %s",
+		         s->sock ? "CURVE options refused" : zmq_strerror(errno));
+		stream_destroy(&s);
+		return NULL;
+	}
+	if (zmq_bind(s->sock, cfg->diagnostics_endpoint) != 0) {
+		snprintf(err, errlen, "cannot bind diagnostics endpoint %s: %s",
+		         cfg->diagnostics_endpoint, zmq_strerror(errno));
+		stream_destroy(&s);
+		return NULL;
+	}
+	size_t len = sizeof s->endpoint;
+	zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, s->endpoint, &len);
+	s->last_heartbeat = clock_seconds();
+	refresh_wanted(s);
+	if (pthread_create(&s->thread, NULL, publisher_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the publisher thread");
+		stream_destroy(&s);
+		return NULL;
+	}
+	s->started = true;
+	return s;
+}
+
+/* Frees what queued items own (events' strings, arrays' buffers). */
+static void discard_queue(stream *s)
+{
+	item *it;
+	while ((it = spsc_pop_slot(s->queue))) {
+		if (it->kind == ITEM_EVENT) {
+			free(it->topic);
+			free(it->header);
+		} else if (it->kind == ITEM_ARRAY) {
+			zmq_msg_close(&it->data);
+		}
+		spsc_pop_done(s->queue);
+	}
+}
+
+void stream_destroy(stream **sp)
+{
+	if (!sp || !*sp)
+		return;
+	stream *s = *sp;
+	if (s->started) {
+		atomic_store(&s->stop, true);
+		wake(s);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->sock)
+		zmq_close(s->sock);
+	if (s->queue)
+		discard_queue(s);
+	spsc_destroy(&s->queue);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	if (s->prefixes)
+		for (size_t i = 0; i < s->n_prefixes; i++)
+			free(s->prefixes[i]);
+	if (s->array_topics)
+		for (size_t d = 0; d < s->sa->n_diags; d++)
+			free(s->array_topics[d]);
+	free(s->prefixes);
+	free(s->array_seq);
+	free(s->array_topics);
+	free(s->array_wanted);
+	json_decref(s->scalars_header);
+	free(s->scalars_tail);
+	pthread_mutex_destroy(&s->rebind_lock);
+	pthread_cond_destroy(&s->rebind_done);
+	free(s);
+	*sp = NULL;
+}
+
+int stream_rebind(stream *s, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&s->rebind_lock);
+	s->rebind_asked = true;
+	wake(s);
+	while (s->rebind_asked)
+		pthread_cond_wait(&s->rebind_done, &s->rebind_lock);
+	int rc = s->rebind_rc;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", s->rebind_err);
+	pthread_mutex_unlock(&s->rebind_lock);
+	return rc;
+}
+
+const char *stream_endpoint(const stream *s) { return s->endpoint; }
+uint64_t stream_seq(const stream *s) { return s->seq; }
+
+/* ---- publishing (simulation thread) ------------------------------------- */
+
+/* A free slot, or NULL when the publisher has fallen a whole queue behind (the message is lost). */
+static item *slot(stream *s)
+{
+	item *it = spsc_push_slot(s->queue);
+	if (!it && s->dropped++ % 10000 == 0)
+		log_warn("stream: the publisher thread is behind; %lu message%s dropped so far",
+		         s->dropped, s->dropped == 1 ? "" : "s");
+	return it;
+}
+
+/* Hand the filled slot over; wake the publisher only when it sleeps. */
+static void enqueue(stream *s, item *it, item_kind kind, uint64_t *topic_seq, uint64_t step,
+                    double time)
+{
+	it->kind = kind;
+	it->seq = ++s->seq;
+	it->topic_seq = ++*topic_seq;
+	it->step = step;
+	it->time = time;
+	spsc_push_done(s->queue);
+	atomic_thread_fence(memory_order_seq_cst); /* pairs with the one in publisher_main() */
+	if (atomic_load_explicit(&s->idle, memory_order_relaxed) && atomic_exchange(&s->idle, false))
+		wake(s);
+}
+
+void stream_publish_scalars(stream *s, uint64_t step, double time, const double *values)
+{
+	item *it;
+	if (!atomic_load_explicit(&s->scalars_wanted, memory_order_relaxed) || !(it = slot(s)))
+		return;
+	memcpy(it->values, values, s->n_scalars * sizeof(double));
+	enqueue(s, it, ITEM_SCALARS, &s->scalars_seq, step, time);
 }
 
 void stream_publish_array(stream *s, const void *sim, size_t d, uint64_t step, double time)
 {
-	if (!s->array_wanted[d])
+	item *it;
+	if (!atomic_load_explicit(&s->array_wanted[d], memory_order_relaxed) || !(it = slot(s)))
 		return;
 	size_t len = s->sa->diag_len(sim, d);
 	if (len > MAX_ARRAY_DOUBLES)
@@ -348,40 +597,42 @@ void stream_publish_array(stream *s, const void *sim, size_t d, uint64_t step, d
 	 * reference-counts and shares among subscribers; nothing writes to it
 	 * again, and nothing copies it again.
 	 */
-	zmq_msg_t m;
-	if (zmq_msg_init_size(&m, len * sizeof(double)) != 0)
+	if (zmq_msg_init_size(&it->data, len * sizeof(double)) != 0)
 		return;
-	size_t n = s->sa->diag_read(sim, d, zmq_msg_data(&m), len);
+	size_t n = s->sa->diag_read(sim, d, zmq_msg_data(&it->data), len);
 	if (n < len) { /* the adapter wrote fewer: send exactly what it wrote */
 		zmq_msg_t shorter;
 		zmq_msg_init_size(&shorter, n * sizeof(double));
-		memcpy(zmq_msg_data(&shorter), zmq_msg_data(&m), n * sizeof(double));
-		zmq_msg_close(&m);
-		m = shorter;
+		memcpy(zmq_msg_data(&shorter), zmq_msg_data(&it->data), n * sizeof(double));
+		zmq_msg_close(&it->data);
+		zmq_msg_init(&it->data);
+		zmq_msg_move(&it->data, &shorter);
 	}
-	const sa_diag *dg = &s->sa->diags[d];
-	json_t *h = common_header(s, &s->array_seq[d], step, time);
-	json_t *extra = json_pack("{s:s, s:s, s:s, s:[I], s:s*}", "name", dg->name, "unit", dg->unit,
-	                          "dtype", "<f8", "shape", (json_int_t)n, "axis", dg->axis);
-	json_object_update(h, extra);
-	json_decref(extra);
-	send_message(s, s->array_topics[d], h, &m);
+	it->diag = d;
+	enqueue(s, it, ITEM_ARRAY, &s->array_seq[d], step, time);
 }
 
 void stream_publish_event(stream *s, const char *name, uint64_t step, double time, json_t *fields)
 {
-	char topic[96];
-	snprintf(topic, sizeof topic, "event.%s", name);
-	if (!stream_wants(s, topic)) {
+	item *it;
+	if (!atomic_load_explicit(&s->events_wanted, memory_order_relaxed) || !(it = slot(s))) {
 		json_decref(fields);
 		return;
 	}
-	json_t *h = common_header(s, &s->events_seq, step, time);
-	json_object_set_new(h, "event", json_string(name));
+	/* Events are rare: their header is built here, where the fields are. */
+	json_t *h = json_pack("{s:I, s:I, s:I, s:f, s:s}", "seq", (json_int_t)(s->seq + 1), "topic_seq",
+	                      (json_int_t)(s->events_seq + 1), "step", (json_int_t)step, "time",
+	                      time, "event", name);
 	if (fields)
 		json_object_update(h, fields);
 	json_decref(fields);
-	send_message(s, topic, h, NULL);
+	it->header = json_dumps(h, JSON_COMPACT);
+	json_decref(h);
+	if (!it->header || asprintf(&it->topic, "event.%s", name) < 0) {
+		free(it->header);
+		return;
+	}
+	enqueue(s, it, ITEM_EVENT, &s->events_seq, step, time);
 }
 
 long stream_ms_to_heartbeat(const stream *s)
@@ -395,9 +646,9 @@ void stream_heartbeat(stream *s, uint64_t step, double time, const char *state)
 	if (stream_ms_to_heartbeat(s) > 0)
 		return;
 	s->last_heartbeat = clock_seconds();
-	if (!stream_wants(s, "heartbeat"))
+	item *it;
+	if (!atomic_load_explicit(&s->heartbeat_wanted, memory_order_relaxed) || !(it = slot(s)))
 		return;
-	json_t *h = common_header(s, &s->heartbeat_seq, step, time);
-	json_object_set_new(h, "state", json_string(state));
-	send_message(s, "heartbeat", h, NULL);
+	it->state = state;
+	enqueue(s, it, ITEM_HEARTBEAT, &s->heartbeat_seq, step, time);
 }

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 
@@ -98,6 +99,15 @@ class TestConfigErrors(CliCase):
         self.assertConfigError(SIM + "diagnostics:\n  send_hwm: 0\n", 4, 13)
         self.assertConfigError(SIM + "limits:\n  max_message_bytes: 10\n", 4, 22)
         self.assertConfigError(SIM + "run:\n  max_steps: -1\n", 4, 14)
+        self.assertConfigError(SIM + "run:\n  simulation_cpu: 1024\n", 4, 19, "out of range")
+        self.assertConfigError(SIM + "run:\n  simulation_cpu: -1\n", 4, 19)
+
+    def test_simulation_cpu_not_available(self):
+        # in range for the schema, but not a CPU this process may use: refused at start
+        cpu = max(os.sched_getaffinity(0)) + 1
+        rc, out, err = run_steerd(["-c", self.write(SIM + "run:\n  simulation_cpu: %d\n" % cpu)])
+        self.assertEqual(rc, EX_CONFIG, err)
+        self.assertIn("run.simulation_cpu: CPU %d is not one steerd may run on" % cpu, err)
 
     def test_schedule_errors(self):
         self.assertConfigError(SIM + "schedule:\n  - at: 10\n    set: {nope: 1}\n", 5, 11, "nope")
@@ -168,6 +178,36 @@ class TestCommandLine(CliCase):
         self.assertEqual(rc, EX_UNAVAILABLE, err)
         self.assertIn(str(port), err)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "c.json")))
+
+
+class TestSimulationCpu(DaemonTestCase):
+    autostart = False
+
+    @unittest.skipUnless(len(os.sched_getaffinity(0)) >= 2, "needs 2 CPUs")
+    def test_simulation_thread_alone_on_its_cpu(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        d = Steerd(make_config(start="running", run={"simulation_cpu": cpus[-1]}))
+        self.addCleanup(d.cleanup)
+        d.start()
+        c = d.client("x")
+        self.assertGreater(c("status")["step"], -1)
+
+        def allowed(tid):
+            with open("/proc/%d/task/%s/status" % (d.pid, tid)) as f:
+                line = [x for x in f if x.startswith("Cpus_allowed_list:")][0]
+            return line.split(":", 1)[1].strip()
+
+        tids = os.listdir("/proc/%d/task" % d.pid)
+        self.assertGreaterEqual(len(tids), 4)  # simulation, control, publisher, libzmq I/O...
+        self.assertEqual(allowed(str(d.pid)), str(cpus[-1]))
+        for tid in tids:
+            if tid != str(d.pid):
+                self.assertNotIn(str(cpus[-1]), allowed(tid).replace("-", ",").split(","),
+                                 "thread %s on the simulation's CPU" % tid)
+        step = c("status")["step"]
+        time.sleep(0.2)
+        self.assertGreater(c("status")["step"], step)  # it steps
+        d.stop()
 
 
 class TestConnectionFile(DaemonTestCase):
@@ -260,4 +300,4 @@ class TestConnectionFile(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    run_tests(TestConfigErrors, TestCommandLine, TestConnectionFile)
+    run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile)

@@ -15,11 +15,13 @@ time; the figure is median(loaded) / median(unloaded), and it must be at
 least --min-ratio (0.95). The daemon's RSS (VmRSS) is sampled all along and
 must stay under --max-rss-mb and stop growing.
 
-The load generator shares the machine with the daemon. By default it is
-pinned to the CPUs the simulation thread is not on (when there are at least
-2), so the figure measures whether serving subscribers and clients makes the
-simulation wait, not how much CPU a Python load generator takes from it;
---no-pin measures both together.
+The load generator shares the machine with the daemon. By default (with at
+least 2 CPUs) steerd runs with run.simulation_cpu set to the last CPU, which
+keeps its own threads off the simulation's core, and the load generator runs
+on the other CPUs: the figure then measures whether serving subscribers and
+clients makes the simulation wait, not how much CPU a Python load generator
+on the same box takes from it (on a real deployment the clients are on other
+machines). --no-pin measures both together.
 
 The Load class is also used by tests/integration/test_faults.py for a short
 correctness run with no timing assertions.
@@ -199,8 +201,8 @@ def main(argv=None):
     ap.add_argument("--getters", type=int, default=10)
     ap.add_argument("--min-ratio", type=float, default=0.95)
     ap.add_argument("--max-rss-mb", type=float, default=256.0)
-    ap.add_argument("--pin", action="store_true",
-                    help="simulation thread on one CPU, everything else on the others")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="do not set run.simulation_cpu nor move the load generator off it")
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 when the speed target is missed (RSS is always enforced)")
     ap.add_argument("--bench", action="store_true", help="terse output for make bench")
@@ -212,8 +214,11 @@ def main(argv=None):
         if not args.bench:
             print(msg, flush=True)
 
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = args.pin and len(cpus) >= 2
     cfg = H.make_config(start="running", diagnostics={"scalars_every": 1, "arrays_every": 100,
-                                                        "heartbeat_ms": 1000, "send_hwm": 1000})
+                                                        "heartbeat_ms": 1000, "send_hwm": 1000},
+                        run={"simulation_cpu": cpus[-1]} if pin else None)
     d = H.Steerd(config=cfg)
     rss = []
     sampling = threading.Event()
@@ -227,12 +232,8 @@ def main(argv=None):
     try:
         d.start()
         probe = d.client("load-probe")
-        if args.pin:
-            cpus = sorted(os.sched_getaffinity(0))
-            if len(cpus) >= 2:
-                for tid in os.listdir("/proc/%d/task" % d.pid):
-                    os.sched_setaffinity(int(tid), {cpus[0]} if int(tid) == d.pid else set(cpus[1:]))
-                os.sched_setaffinity(0, set(cpus[1:]))
+        if pin:  # the load generator, like steerd's own threads, off the simulation's CPU
+            os.sched_setaffinity(0, set(cpus[:-1]))
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         time.sleep(1.0)  # the beam fills the gap: let the step cost settle
@@ -296,7 +297,7 @@ def main(argv=None):
         print("load: %d subscribers (%d stalled, never reading) + %d clients sending get back to back, "
               "%d rounds of %.0f s, medians%s:" % (args.subscribers, args.stalled, args.getters,
                                                   args.rounds, args.seconds,
-                                                  ", simulation thread pinned" if args.pin else ""))
+                                                  ", run.simulation_cpu %d" % cpus[-1] if pin else ""))
         print("  steps/s unloaded %.0f, loaded %.0f: ratio %.1f%% (target >= %.0f%%: %s)"
               % (mu, ml, 100 * ratio, 100 * args.min_ratio, met))
         print("  simulation thread CPU per step unloaded %.1f us, loaded %.1f us: ratio %.1f%% "
