@@ -74,7 +74,10 @@ void stream_publish_array(stream *s, const void *sim, size_t diag, uint64_t step
  */
 void stream_publish_event(stream *s, const char *name, uint64_t step, double time, json_t *fields);
 
-/* Publish a heartbeat if heartbeat_ms have passed since the last one. */
+/*
+ * Publish a heartbeat if heartbeat_ms have passed since the last one. state
+ * is kept, not copied: a string that outlives the stream (run_state_name()).
+ */
 void stream_heartbeat(stream *s, uint64_t step, double time, const char *state);
 
 /* Milliseconds until the next heartbeat is due (>= 0). */
