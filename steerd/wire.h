@@ -59,6 +59,13 @@ typedef struct wire_request {
  */
 int wire_recv(void *router, wire_request *req, size_t max_bytes);
 
+/*
+ * The same, waiting for a request up to the socket's ZMQ_RCVTIMEO: one
+ * blocking receive costs fewer system calls than zmq_poll then wire_recv
+ * (see control.c). -1 with errno EAGAIN when none came in time.
+ */
+int wire_recv_wait(void *router, wire_request *req, size_t max_bytes);
+
 /* Send the reply and release the request's frames, id and body. */
 void wire_reply(void *router, wire_request *req, bool ok, json_t *body /* consumed */);
 
