@@ -11,14 +11,19 @@
  *     to 4 subscribers (SUB threads here, draining), against the pic1d adapter
  *     stepped in a bare loop in this process with the same knobs. The daemon's
  *     rate comes from `status` step counts over a fixed wall window. Rounds
- *     alternate bare/daemon; medians are reported. Target: >= 98%.
+ *     alternate bare/daemon; medians are reported. Target: >= 98%. Measured
+ *     twice: first with steerd's run.simulation_cpu on the last CPU (the bare
+ *     loop on that CPU too, this process's other threads off it, as clients
+ *     on other machines would be): what steering costs the simulation; then
+ *     unpinned, everything sharing every CPU.
  *
  * Targets are reported, never enforced: the exit status is non-zero only on
  * real errors (steerd not found, not starting, bad replies, unclean exit).
  *
  * Environment: STEERD_BUILD (default "build") holds bin/steerd and
  * bench/libslow.so. `bench_control --explore` adds the experiments behind the
- * rate figure (scalars_every 0/1, 0/4 subscribers) and takes about 2 minutes.
+ * rate figure (scalars_every 0/1, 0/4 subscribers) and takes about 2 minutes;
+ * `bench_control --rtt-only` runs part 1 alone (seconds, for iterating on it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +31,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -88,6 +94,9 @@ static const struct {
 
 static void *zctx;
 static char tmpdir[512];
+static int sim_cpu = -1;         /* run.simulation_cpu for the rate runs; -1: not pinned */
+static cpu_set_t others;         /* the CPUs but sim_cpu */
+static cpu_set_t all_cpus;       /* the CPUs this process may use, as it started */
 static char steerd_path[PATH_MAX], slow_so_path[PATH_MAX];
 
 static double now(void)
@@ -224,6 +233,8 @@ static daemon_proc *daemon_start(const char *yaml)
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
+		/* steerd places its own threads (run.simulation_cpu): give it every CPU */
+		sched_setaffinity(0, sizeof all_cpus, &all_cpus);
 		execl(steerd_path, "steerd", "-c", d->config, "-C", d->conn, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", steerd_path, strerror(errno));
 		_exit(127);
@@ -314,8 +325,11 @@ static char *pic1d_yaml(unsigned scalars_every)
 	fprintf(f, "simulation:\n  adapter: pic1d\n  knobs:\n");
 	for (size_t i = 0; i < N_DIODE_KNOBS; i++)
 		fprintf(f, "    %s: %s\n", diode_knobs[i].name, diode_knobs[i].value);
+	fprintf(f, "run:\n");
+	if (sim_cpu >= 0)
+		fprintf(f, "  simulation_cpu: %d\n", sim_cpu);
 	fprintf(f,
-	        "run:\n  start: running\n"
+	        "  start: running\n"
 	        "endpoints:\n  control: tcp://127.0.0.1:*\n  diagnostics: tcp://127.0.0.1:*\n"
 	        "diagnostics:\n  scalars_every: %u\n  arrays_every: 100\n  heartbeat_ms: 1000\n"
 	        "  send_hwm: 1000\n  indicators: [virtual_cathode]\n"
@@ -675,6 +689,12 @@ static rate_result bare_rate(void)
 	void *sim = sa->create(v, err, sizeof err);
 	if (!sim)
 		die("pic1d create: %s", err);
+	if (sim_cpu >= 0) { /* on the CPU steerd's simulation thread gets */
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(sim_cpu, &one);
+		pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+	}
 	double t0 = now(), start = 0.0, cpu0 = 0.0;
 	uint64_t s0 = 0, steps = 0;
 	bool measuring = false;
@@ -692,6 +712,8 @@ static rate_result bare_rate(void)
 			} else if (measuring && t - start >= RATE_WINDOW_S) {
 				double cpu = thread_cpu_ns() - cpu0;
 				sa->destroy(sim);
+				if (sim_cpu >= 0)
+					pthread_setaffinity_np(pthread_self(), sizeof others, &others);
 				rate_result r = { .rate = (double)(steps - s0) / (t - start), .delivered = 1.0 };
 				r.sim_cpu_us = r.proc_cpu_us = 1e-3 * cpu / (double)(steps - s0);
 				return r;
@@ -799,7 +821,7 @@ static double med_of(const rate_result *r, int n, size_t offset)
 
 #define MED(r, n, field) med_of(r, n, offsetof(rate_result, field))
 
-static void bench_rate(void)
+static void bench_rate_once(void)
 {
 	rate_result bare[RATE_ROUNDS], dae[RATE_ROUNDS];
 	for (int r = 0; r < RATE_ROUNDS; r++) {
@@ -810,9 +832,12 @@ static void bench_rate(void)
 		if (r % 2 == 1)
 			bare[r] = bare_rate();
 	}
+	char pin[96] = "not pinned: everything shares every CPU";
+	if (sim_cpu >= 0)
+		snprintf(pin, sizeof pin, "run.simulation_cpu %d, the bare loop there too", sim_cpu);
 	printf("steps per second, scalars every step to %d subscribers (%d rounds of %.0f s after "
-	       "%.0f s warm-up, medians):\n",
-	       N_SUBSCRIBERS, RATE_ROUNDS, RATE_WINDOW_S, RATE_WARMUP_S);
+	       "%.0f s warm-up, medians; %s):\n",
+	       N_SUBSCRIBERS, RATE_ROUNDS, RATE_WINDOW_S, RATE_WARMUP_S, pin);
 	double mb = MED(bare, RATE_ROUNDS, rate), md = MED(dae, RATE_ROUNDS, rate);
 	printf("  bare adapter loop %6.0f steps/s   steerd %6.0f steps/s   ratio %.1f%% "
 	       "(target >= %.0f%%: %s)\n",
@@ -830,6 +855,33 @@ static void bench_rate(void)
 	       "steerd's rate with a core to itself); all steerd threads %.1f us\n",
 	       cb, cs, 100.0 * cb / cs, MED(dae, RATE_ROUNDS, proc_cpu_us));
 	fflush(stdout);
+}
+
+/* Pin (cpu >= 0: this thread and the threads it starts off cpu) or unpin (-1). */
+static void set_sim_cpu(int cpu, const cpu_set_t *allowed)
+{
+	if (cpu >= 0) {
+		others = *allowed;
+		CPU_CLR(cpu, &others);
+		pthread_setaffinity_np(pthread_self(), sizeof others, &others);
+	} else {
+		pthread_setaffinity_np(pthread_self(), sizeof *allowed, allowed);
+	}
+	sim_cpu = cpu;
+}
+
+static void bench_rate(void)
+{
+	int last = -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all_cpus))
+			last = c;
+	if (CPU_COUNT(&all_cpus) >= 2) {
+		set_sim_cpu(last, &all_cpus);
+		bench_rate_once();
+		set_sim_cpu(-1, &all_cpus);
+	}
+	bench_rate_once();
 }
 
 /* The experiments behind the rate figure: what each part of steering costs. */
@@ -879,8 +931,9 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	bool do_explore = argc > 1 && strcmp(argv[1], "--explore") == 0;
-	if (argc > 1 && !do_explore) {
-		fprintf(stderr, "usage: bench_control [--explore]\n");
+	bool rtt_only = argc > 1 && strcmp(argv[1], "--rtt-only") == 0;
+	if (argc > 2 || (argc > 1 && !do_explore && !rtt_only)) {
+		fprintf(stderr, "usage: bench_control [--explore | --rtt-only]\n");
 		return 2;
 	}
 	const char *build = getenv("STEERD_BUILD");
@@ -911,9 +964,11 @@ int main(int argc, char **argv)
 	if (!zctx)
 		die("zmq_ctx_new failed");
 
+	sched_getaffinity(0, sizeof all_cpus, &all_cpus);
 	double t0 = now();
 	bench_rtt();
-	bench_rate();
+	if (!rtt_only)
+		bench_rate();
 	if (do_explore)
 		explore();
 	printf("(bench_control took %.0f s)\n", now() - t0);
