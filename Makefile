@@ -49,8 +49,10 @@ CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(STEERD_SRC))
 CONSOLE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CONSOLE_SRC))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
+# bench_util.c is the benches' shared helpers (bench_util.h), linked into each, not a bench.
+BENCH_SRC   := $(filter-out tests/bench/bench_util.c,$(wildcard tests/bench/bench_*.c))
 BENCH_BIN   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+BENCH_UTIL_OBJ := $(BUILD)/tests/bench/bench_util.o
 # Adapters only the benchmarks use (e.g. one whose step takes 100 ms).
 BENCH_SO    := $(patsubst tests/bench/adapter_%.c,$(BUILD)/bench/lib%.so,$(wildcard tests/bench/adapter_*.c))
 EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
@@ -119,13 +121,16 @@ $(BUILD)/bench/lib%.so: tests/bench/adapter_%.c sim-adapter/steerd_adapter.h
 	$(CC) -std=c11 -D_GNU_SOURCE -shared -fPIC $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
 	  $(ALL_LDFLAGS) -lm -o $@
 
-$(BUILD)/bench/bench_sim_%: tests/bench/bench_sim_%.c $(BUILD)/libsim.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) -o $@
+# Named as a target, or make would delete it after each link as an intermediate file.
+$(BENCH_UTIL_OBJ): tests/bench/bench_util.h
 
-$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIBS)
+$(BUILD)/bench/bench_sim_%: tests/bench/bench_sim_%.c $(BENCH_UTIL_OBJ) $(BUILD)/libsim.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $< $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) -o $@
+
+$(BUILD)/bench/%: tests/bench/%.c $(BENCH_UTIL_OBJ) $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
 
 tests-build: build $(UNIT_BIN)
 

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "checkpoint.h"
 #include "pic1d/pic1d.h"
 #include "pic1d/pic1d_internal.h"
@@ -24,25 +24,6 @@
 enum { REPS = 5 };
 #define PARTICLES 10000000
 #define CHUNK (8u << 20)
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *x, size_t n)
-{
-	qsort(x, n, sizeof *x, cmp_double);
-	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
 
 /* The reference: bytes written sequentially in large writes, then fsync. */
 static int plain_write(const char *path, const unsigned char *data, size_t len)
@@ -120,10 +101,10 @@ int main(int argc, char **argv)
 	for (int r = 0; r < REPS; r++) {
 		for (int order = 0; order < 2; order++) {
 			int do_plain = (r + order) % 2 == 0;
-			double t0 = now();
+			double t0 = bench_now();
 			int rc = do_plain ? plain_write(plain, buf, bytes)
 			                  : checkpoint_write(ckpt, sa, sim, &info, NULL, err, sizeof err);
-			double t = now() - t0;
+			double t = bench_now() - t0;
 			if (rc < 0) {
 				fprintf(stderr, "bench_checkpoint: %s\n", do_plain ? strerror(errno) : err);
 				return 1;
@@ -132,7 +113,7 @@ int main(int argc, char **argv)
 			unlink(do_plain ? plain : ckpt);
 		}
 	}
-	double mp = median(t_plain, REPS), mc = median(t_ckpt, REPS);
+	double mp = bench_median(t_plain, REPS), mc = bench_median(t_ckpt, REPS);
 	double mb = (double)bytes / 1e6;
 	printf("checkpoint write, %zu particles, %.1f MB, median of %d, in %s:\n", s->p.n, mb, REPS,
 	       dir);
@@ -145,15 +126,15 @@ int main(int argc, char **argv)
 	for (int r = 0; r < REPS; r++) {
 		void *img;
 		size_t len;
-		double t0 = now();
+		double t0 = bench_now();
 		if (checkpoint_to_image(sa, sim, &info, &img, &len, err, sizeof err) < 0) {
 			fprintf(stderr, "bench_checkpoint: %s\n", err);
 			return 1;
 		}
-		t_img[r] = now() - t0;
+		t_img[r] = bench_now() - t0;
 		free(img);
 	}
-	double mi = median(t_img, REPS);
+	double mi = bench_median(t_img, REPS);
 	printf("  checkpoint_to_image %8.1f MB/s  (%.3f s)\n", mb / mi, mi);
 
 	free(buf);

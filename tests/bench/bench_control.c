@@ -26,29 +26,25 @@
  * `bench_control --rtt-only` runs part 1 alone (seconds, for iterating on it).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <zmq.h>
 
+#include "bench_util.h"
 #include "pic1d/pic1d.h"
 
 /* ---- settings ----------------------------------------------------------- */
@@ -90,230 +86,18 @@ static const struct {
 #define GET_BODY_PIC1D "{\"names\":[\"injected_current\",\"j_transmitted\"]}"
 #define GET_BODY_SLOW "{\"names\":[\"step_ms\",\"steps_slept\"]}"
 
-/* ---- small helpers ------------------------------------------------------ */
+/* ---- state -------------------------------------------------------------- */
 
+/* Processes, tmpdir, clock and bench_die(): bench_util.h. */
 static void *zctx;
-static char tmpdir[512];
 static int sim_cpu = -1;         /* run.simulation_cpu for the rate runs; -1: not pinned */
 static cpu_set_t others;         /* the CPUs but sim_cpu */
 static cpu_set_t all_cpus;       /* the CPUs this process may use, as it started */
-static char steerd_path[PATH_MAX], slow_so_path[PATH_MAX];
+static char slow_so_path[PATH_MAX];
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+/* ---- steerd configs ----------------------------------------------------- */
 
-static void sleep_s(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of x[0..n) (sorts x). */
-static double percentile(double *x, size_t n, double q)
-{
-	qsort(x, n, sizeof *x, cmp_double);
-	size_t k = (size_t)(q * (double)n + 0.999999);
-	return x[k ? k - 1 : 0];
-}
-
-static double median(double *x, size_t n)
-{
-	qsort(x, n, sizeof *x, cmp_double);
-	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
-static void cleanup(void);
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "bench_control: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	cleanup();
-	exit(1);
-}
-
-static void *socket_or_die(int type)
-{
-	void *s = zmq_socket(zctx, type);
-	if (!s)
-		die("zmq_socket: %s", zmq_strerror(errno));
-	int zero = 0;
-	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-	return s;
-}
-
-/* ---- steerd processes --------------------------------------------------- */
-
-#define MAX_DAEMONS 32
-
-typedef struct daemon_proc {
-	pid_t pid;
-	char config[PATH_MAX], conn[PATH_MAX], log[PATH_MAX];
-	char control[256], diagnostics[256];
-} daemon_proc;
-
-static daemon_proc *live[MAX_DAEMONS]; /* killed by cleanup() on an error */
-static int n_made;
-
-static void print_log_tail(const daemon_proc *d)
-{
-	FILE *f = fopen(d->log, "r");
-	if (!f)
-		return;
-	char line[512];
-	fprintf(stderr, "--- %s ---\n", d->log);
-	while (fgets(line, sizeof line, f))
-		fputs(line, stderr);
-	fclose(f);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		die("cannot write %s: %s", path, strerror(errno));
-}
-
-/* Reads the connection file once steerd has written it: 1 ready, 0 not yet. */
-static int read_connection_file(daemon_proc *d)
-{
-	json_error_t jerr;
-	json_t *j = json_load_file(d->conn, 0, &jerr);
-	if (!j)
-		return 0;
-	const char *c = json_string_value(json_object_get(j, "control"));
-	const char *s = json_string_value(json_object_get(j, "diagnostics"));
-	int ok = c && s && strlen(c) < sizeof d->control && strlen(s) < sizeof d->diagnostics;
-	if (ok) {
-		strcpy(d->control, c);
-		strcpy(d->diagnostics, s);
-	}
-	json_decref(j);
-	if (!ok)
-		die("%s lacks control or diagnostics endpoints", d->conn);
-	return 1;
-}
-
-static daemon_proc *daemon_start(const char *yaml)
-{
-	daemon_proc *d = calloc(1, sizeof *d);
-	if (!d)
-		die("out of memory");
-	int id = ++n_made;
-	snprintf(d->config, sizeof d->config, "%s/run%d.yaml", tmpdir, id);
-	snprintf(d->conn, sizeof d->conn, "%s/run%d.json", tmpdir, id);
-	snprintf(d->log, sizeof d->log, "%s/run%d.log", tmpdir, id);
-	write_file(d->config, yaml);
-
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
-		/* steerd places its own threads (run.simulation_cpu): give it every CPU */
-		sched_setaffinity(0, sizeof all_cpus, &all_cpus);
-		execl(steerd_path, "steerd", "-c", d->config, "-C", d->conn, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", steerd_path, strerror(errno));
-		_exit(127);
-	}
-	d->pid = pid;
-	for (int i = 0; i < MAX_DAEMONS; i++)
-		if (!live[i]) {
-			live[i] = d;
-			break;
-		}
-
-	double t0 = now();
-	for (;;) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			d->pid = 0;
-			print_log_tail(d);
-			die("steerd exited at start (status %d)",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-		}
-		if (read_connection_file(d))
-			return d;
-		if (now() - t0 > 10.0) {
-			print_log_tail(d);
-			die("steerd wrote no connection file %s within 10 s", d->conn);
-		}
-		sleep_s(0.005);
-	}
-}
-
-/* SIGTERM, then wait for a clean exit (status 0); anything else is an error. */
-static void daemon_stop(daemon_proc *d)
-{
-	kill(d->pid, SIGTERM);
-	double t0 = now();
-	int status = 0;
-	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
-		if (now() - t0 > 10.0) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, &status, 0);
-			d->pid = 0;
-			print_log_tail(d);
-			die("steerd did not stop within 10 s of SIGTERM");
-		}
-		sleep_s(0.002);
-	}
-	d->pid = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		print_log_tail(d);
-		die("steerd exited with status %d after SIGTERM",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
-	for (int i = 0; i < MAX_DAEMONS; i++)
-		if (live[i] == d)
-			live[i] = NULL;
-	unlink(d->config);
-	unlink(d->log);
-	unlink(d->conn); /* steerd removes it; in case it did not */
-	free(d);
-}
-
-static void cleanup(void)
-{
-	for (int i = 0; i < MAX_DAEMONS; i++) {
-		daemon_proc *d = live[i];
-		if (!d)
-			continue;
-		live[i] = NULL;
-		if (d->pid > 0) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, NULL, 0);
-		}
-		unlink(d->config);
-		unlink(d->conn);
-		/* the log stays, for the error message that pointed at it */
-	}
-	if (tmpdir[0])
-		rmdir(tmpdir); /* fails, harmlessly, while a log is kept */
-}
+#define DAEMON_TIMEOUT_S 10.0 /* to start; to exit after SIGTERM */
 
 static char *pic1d_yaml(unsigned scalars_every)
 {
@@ -321,7 +105,7 @@ static char *pic1d_yaml(unsigned scalars_every)
 	size_t len = 0;
 	FILE *f = open_memstream(&y, &len);
 	if (!f)
-		die("out of memory");
+		bench_die("out of memory");
 	fprintf(f, "simulation:\n  adapter: pic1d\n  knobs:\n");
 	for (size_t i = 0; i < N_DIODE_KNOBS; i++)
 		fprintf(f, "    %s: %s\n", diode_knobs[i].name, diode_knobs[i].value);
@@ -349,49 +133,11 @@ static char *slow_yaml(void)
 	             "diagnostics:\n  scalars_every: 1\n  heartbeat_ms: 1000\n"
 	             "log_level: warn\n",
 	             slow_so_path) < 0)
-		die("out of memory");
+		bench_die("out of memory");
 	return y;
 }
 
 /* ---- request/reply ------------------------------------------------------ */
-
-/* Receives one multipart message; returns its frame count (at most 8 kept). */
-static int recv_multipart(void *sock, zmq_msg_t *frames, int max)
-{
-	int n = 0, more = 1;
-	while (more) {
-		zmq_msg_t m;
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, sock, 0) < 0) {
-			zmq_msg_close(&m);
-			for (int i = 0; i < n && i < max; i++)
-				zmq_msg_close(&frames[i]);
-			return -1;
-		}
-		more = zmq_msg_more(&m);
-		if (n < max)
-			frames[n] = m;
-		else
-			zmq_msg_close(&m);
-		n++;
-	}
-	return n;
-}
-
-static void close_frames(zmq_msg_t *frames, int n, int max)
-{
-	for (int i = 0; i < n && i < max; i++)
-		zmq_msg_close(&frames[i]);
-}
-
-/* Sends ["", header, body]: what a DEALER client sends steerd. */
-static int send_request(void *sock, const char *header, size_t hlen, const char *body, size_t blen)
-{
-	if (zmq_send(sock, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(sock, header, hlen, ZMQ_SNDMORE) < 0 ||
-	    zmq_send(sock, body, blen, 0) < 0)
-		return -1;
-	return 0;
-}
 
 /*
  * One round trip on a DEALER. With check set, the reply must be
@@ -402,47 +148,45 @@ static double round_trip(void *sock, const char *cmd, int id, const char *body, 
                          json_t **out)
 {
 	char header[128];
-	int hlen = snprintf(header, sizeof header, "{\"cmd\":\"%s\",\"id\":%d,\"client\":\"bench\"}",
-	                    cmd, id);
+	int hlen = bench_request_header(header, sizeof header, cmd, id, "bench");
 	size_t blen = strlen(body);
 	zmq_msg_t f[8];
-	double t0 = now();
-	if (send_request(sock, header, (size_t)hlen, body, blen) < 0)
-		die("send %s: %s", cmd, zmq_strerror(errno));
-	int n = recv_multipart(sock, f, 8);
-	double dt = now() - t0;
+	double t0 = bench_now();
+	if (bench_send_request(sock, header, (size_t)hlen, body, blen) < 0)
+		bench_die("send %s: %s", cmd, zmq_strerror(errno));
+	int n = bench_recv_multipart(sock, f, 8);
+	double dt = bench_now() - t0;
 	if (n < 0)
-		die("no reply to %s: %s", cmd, zmq_strerror(errno));
+		bench_die("no reply to %s: %s", cmd, zmq_strerror(errno));
 	if (n != 3 || zmq_msg_size(&f[0]) != 0) {
-		close_frames(f, n, 8);
-		die("reply to %s has %d frames, expected 3", cmd, n);
+		bench_close_frames(f, n, 8);
+		bench_die("reply to %s has %d frames, expected 3", cmd, n);
 	}
 	if (check) {
 		if (!memmem(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), "\"ok\":true", 9)) {
 			fprintf(stderr, "bench_control: %s failed: %.*s %.*s\n", cmd,
 			        (int)zmq_msg_size(&f[1]), (char *)zmq_msg_data(&f[1]),
 			        (int)zmq_msg_size(&f[2]), (char *)zmq_msg_data(&f[2]));
-			close_frames(f, n, 8);
-			die("steerd refused %s", cmd);
+			bench_close_frames(f, n, 8);
+			bench_die("steerd refused %s", cmd);
 		}
 		if (out) {
 			json_error_t jerr;
 			*out = json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, &jerr);
 			if (!*out)
-				die("reply body to %s is not JSON: %s", cmd, jerr.text);
+				bench_die("reply body to %s is not JSON: %s", cmd, jerr.text);
 		}
 	}
-	close_frames(f, n, 8);
+	bench_close_frames(f, n, 8);
 	return dt;
 }
 
 static void *connect_dealer(const char *endpoint)
 {
-	void *s = socket_or_die(ZMQ_DEALER);
+	void *s = bench_socket(zctx, ZMQ_DEALER);
 	int tmo = 10000; /* a reply 10 s late is an error, not a hang */
 	zmq_setsockopt(s, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
-	if (zmq_connect(s, endpoint) != 0)
-		die("connect %s: %s", endpoint, zmq_strerror(errno));
+	bench_connect(s, endpoint);
 	return s;
 }
 
@@ -454,7 +198,7 @@ static uint64_t status_step(void *ctl)
 	round_trip(ctl, "status", id++, "{}", true, &st);
 	json_t *step = json_object_get(st, "step");
 	if (!json_is_integer(step))
-		die("status has no integer step");
+		bench_die("status has no integer step");
 	uint64_t s = (uint64_t)json_integer_value(step);
 	json_decref(st);
 	return s;
@@ -504,12 +248,12 @@ typedef struct rtt_result {
  * Interleaves blocks of raw ping-pongs (to the echo server) and `get`
  * requests (to steerd), RTT_REQUESTS of each, on two DEALERs of this thread.
  */
-static rtt_result measure_rtt(const char *echo_ep, const daemon_proc *d, const char *body)
+static rtt_result measure_rtt(const char *echo_ep, const bench_daemon *d, const char *body)
 {
 	void *raw = connect_dealer(echo_ep), *ctl = connect_dealer(d->control);
 	double *tr = calloc(RTT_REQUESTS, sizeof *tr), *tg = calloc(RTT_REQUESTS, sizeof *tg);
 	if (!tr || !tg)
-		die("out of memory");
+		bench_die("out of memory");
 	int id = 1;
 	for (int i = 0; i < RTT_WARMUP; i++) {
 		round_trip(raw, "get", id, body, false, NULL);
@@ -523,10 +267,10 @@ static rtt_result measure_rtt(const char *echo_ep, const daemon_proc *d, const c
 			tg[done + i] = round_trip(ctl, "get", id++, body, true, NULL);
 	}
 	rtt_result r = {
-		.raw_p50 = 1e6 * percentile(tr, RTT_REQUESTS, 0.50),
-		.raw_p99 = 1e6 * percentile(tr, RTT_REQUESTS, 0.99),
-		.get_p50 = 1e6 * percentile(tg, RTT_REQUESTS, 0.50),
-		.get_p99 = 1e6 * percentile(tg, RTT_REQUESTS, 0.99),
+		.raw_p50 = 1e6 * bench_percentile(tr, RTT_REQUESTS, 0.50),
+		.raw_p99 = 1e6 * bench_percentile(tr, RTT_REQUESTS, 0.99),
+		.get_p50 = 1e6 * bench_percentile(tg, RTT_REQUESTS, 0.50),
+		.get_p99 = 1e6 * bench_percentile(tg, RTT_REQUESTS, 0.99),
 	};
 	free(tr);
 	free(tg);
@@ -539,44 +283,45 @@ static const char *met(bool ok) { return ok ? "met" : "NOT met"; }
 
 static void bench_rtt(void)
 {
-	void *router = socket_or_die(ZMQ_ROUTER);
+	void *router = bench_socket(zctx, ZMQ_ROUTER);
 	if (zmq_bind(router, "tcp://127.0.0.1:*") != 0)
-		die("bind the echo server: %s", zmq_strerror(errno));
+		bench_die("bind the echo server: %s", zmq_strerror(errno));
 	char echo_ep[256];
 	size_t len = sizeof echo_ep;
 	zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, echo_ep, &len);
 	pthread_t th;
 	atomic_store(&echo_stop, false);
 	if (pthread_create(&th, NULL, echo_main, router) != 0)
-		die("cannot start the echo thread");
+		bench_die("cannot start the echo thread");
 
 	/* pic1d flat out: scalars every step as in configs/diode.yaml, nobody subscribed */
 	char *y = pic1d_yaml(1);
-	daemon_proc *d = daemon_start(y);
+	bench_daemon d;
+	bench_daemon_start(&d, NULL, y, DAEMON_TIMEOUT_S);
 	free(y);
-	sleep_s(0.5);
-	void *ctl = connect_dealer(d->control);
+	bench_sleep(0.5);
+	void *ctl = connect_dealer(d.control);
 	uint64_t s0 = status_step(ctl);
-	rtt_result fast = measure_rtt(echo_ep, d, GET_BODY_PIC1D);
+	rtt_result fast = measure_rtt(echo_ep, &d, GET_BODY_PIC1D);
 	uint64_t s1 = status_step(ctl);
 	zmq_close(ctl);
-	daemon_stop(d);
+	bench_daemon_stop(&d);
 	if (s1 <= s0)
-		die("the pic1d run did not step while it was read (step %llu -> %llu)",
+		bench_die("the pic1d run did not step while it was read (step %llu -> %llu)",
 		    (unsigned long long)s0, (unsigned long long)s1);
 
 	y = slow_yaml();
-	d = daemon_start(y);
+	bench_daemon_start(&d, NULL, y, DAEMON_TIMEOUT_S);
 	free(y);
-	sleep_s(0.2);
-	ctl = connect_dealer(d->control);
+	bench_sleep(0.2);
+	ctl = connect_dealer(d.control);
 	s0 = status_step(ctl);
-	rtt_result slow = measure_rtt(echo_ep, d, GET_BODY_SLOW);
+	rtt_result slow = measure_rtt(echo_ep, &d, GET_BODY_SLOW);
 	s1 = status_step(ctl);
 	zmq_close(ctl);
-	daemon_stop(d);
+	bench_daemon_stop(&d);
 	if (s1 <= s0)
-		die("the 100 ms run did not step while it was read (step %llu -> %llu)",
+		bench_die("the 100 ms run did not step while it was read (step %llu -> %llu)",
 		    (unsigned long long)s0, (unsigned long long)s1);
 
 	atomic_store(&echo_stop, true);
@@ -643,7 +388,7 @@ static void diode_values(const sa_adapter *sa, sa_value *v)
 		while (k < sa->n_knobs && strcmp(sa->knobs[k].name, diode_knobs[i].name) != 0)
 			k++;
 		if (k == sa->n_knobs)
-			die("pic1d has no knob '%s'", diode_knobs[i].name);
+			bench_die("pic1d has no knob '%s'", diode_knobs[i].name);
 		const sa_knob *kn = &sa->knobs[k];
 		const char *text = diode_knobs[i].value;
 		switch (kn->type) {
@@ -655,7 +400,7 @@ static void diode_values(const sa_adapter *sa, sa_value *v)
 			while (kn->choices[c] && strcmp(kn->choices[c], text) != 0)
 				c++;
 			if (!kn->choices[c])
-				die("pic1d knob %s has no choice '%s'", kn->name, text);
+				bench_die("pic1d knob %s has no choice '%s'", kn->name, text);
 			v[k].i = c;
 			break;
 		}
@@ -683,27 +428,27 @@ static rate_result bare_rate(void)
 	const sa_adapter *sa = pic1d_adapter();
 	sa_value v[64];
 	if (sa->n_knobs > 64)
-		die("pic1d has too many knobs");
+		bench_die("pic1d has too many knobs");
 	diode_values(sa, v);
 	char err[256];
 	void *sim = sa->create(v, err, sizeof err);
 	if (!sim)
-		die("pic1d create: %s", err);
+		bench_die("pic1d create: %s", err);
 	if (sim_cpu >= 0) { /* on the CPU steerd's simulation thread gets */
 		cpu_set_t one;
 		CPU_ZERO(&one);
 		CPU_SET(sim_cpu, &one);
 		pthread_setaffinity_np(pthread_self(), sizeof one, &one);
 	}
-	double t0 = now(), start = 0.0, cpu0 = 0.0;
+	double t0 = bench_now(), start = 0.0, cpu0 = 0.0;
 	uint64_t s0 = 0, steps = 0;
 	bool measuring = false;
 	for (;;) {
 		if (sa->step(sim, err, sizeof err) < 0)
-			die("pic1d step: %s", err);
+			bench_die("pic1d step: %s", err);
 		steps++;
 		if ((steps & 15) == 0) {
-			double t = now();
+			double t = bench_now();
 			if (!measuring && t - t0 >= RATE_WARMUP_S) {
 				measuring = true;
 				start = t;
@@ -764,31 +509,32 @@ static void steerd_cpu_ns(pid_t pid, double *sim, double *all)
 static rate_result steerd_rate(unsigned scalars_every, int n_subs)
 {
 	char *y = pic1d_yaml(scalars_every);
-	daemon_proc *d = daemon_start(y);
+	bench_daemon dm, *d = &dm;
+	bench_daemon_start(d, NULL, y, DAEMON_TIMEOUT_S);
 	free(y);
 	subscriber subs[N_SUBSCRIBERS];
 	atomic_store(&subs_stop, false);
 	for (int i = 0; i < n_subs; i++) {
-		subs[i].sock = socket_or_die(ZMQ_SUB);
+		subs[i].sock = bench_socket(zctx, ZMQ_SUB);
 		atomic_init(&subs[i].messages, 0);
 		if (zmq_connect(subs[i].sock, d->diagnostics) != 0 ||
 		    zmq_setsockopt(subs[i].sock, ZMQ_SUBSCRIBE, "scalars", 7) != 0)
-			die("subscribe to %s: %s", d->diagnostics, zmq_strerror(errno));
+			bench_die("subscribe to %s: %s", d->diagnostics, zmq_strerror(errno));
 		if (pthread_create(&subs[i].thread, NULL, subscriber_main, &subs[i]) != 0)
-			die("cannot start a subscriber thread");
+			bench_die("cannot start a subscriber thread");
 	}
 	void *ctl = connect_dealer(d->control);
-	sleep_s(RATE_WARMUP_S);
+	bench_sleep(RATE_WARMUP_S);
 	unsigned long long m0[N_SUBSCRIBERS];
 	for (int i = 0; i < n_subs; i++)
 		m0[i] = atomic_load(&subs[i].messages);
-	double t0 = now(), sim0, all0, sim1, all1;
+	double t0 = bench_now(), sim0, all0, sim1, all1;
 	uint64_t s0 = status_step(ctl);
 	steerd_cpu_ns(d->pid, &sim0, &all0);
-	sleep_s(RATE_WINDOW_S);
+	bench_sleep(RATE_WINDOW_S);
 	uint64_t s1 = status_step(ctl);
 	steerd_cpu_ns(d->pid, &sim1, &all1);
-	double t1 = now();
+	double t1 = bench_now();
 	rate_result r = { .rate = (double)(s1 - s0) / (t1 - t0), .delivered = 1.0 };
 	double steps = s1 > s0 ? (double)(s1 - s0) : 1.0;
 	r.sim_cpu_us = sim0 >= 0 && sim1 >= 0 ? 1e-3 * (sim1 - sim0) / steps : NAN;
@@ -800,14 +546,14 @@ static rate_result steerd_rate(unsigned scalars_every, int n_subs)
 			r.delivered = got / want;
 	}
 	zmq_close(ctl);
-	daemon_stop(d);
+	bench_daemon_stop(d);
 	atomic_store(&subs_stop, true);
 	for (int i = 0; i < n_subs; i++) {
 		pthread_join(subs[i].thread, NULL);
 		zmq_close(subs[i].sock);
 	}
 	if (n_subs > 0 && scalars_every && r.delivered < 0.5)
-		die("subscribers got only %.0f%% of the scalars messages", 100.0 * r.delivered);
+		bench_die("subscribers got only %.0f%% of the scalars messages", 100.0 * r.delivered);
 	return r;
 }
 
@@ -816,7 +562,7 @@ static double med_of(const rate_result *r, int n, size_t offset)
 	double x[16];
 	for (int i = 0; i < n && i < 16; i++)
 		memcpy(&x[i], (const char *)&r[i] + offset, sizeof x[i]);
-	return median(x, (size_t)(n < 16 ? n : 16));
+	return bench_median(x, (size_t)(n < 16 ? n : 16));
 }
 
 #define MED(r, n, field) med_of(r, n, offsetof(rate_result, field))
@@ -919,15 +665,6 @@ static void explore(void)
 
 /* ---- main --------------------------------------------------------------- */
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	for (int i = 0; i < MAX_DAEMONS; i++)
-		if (live[i] && live[i]->pid > 0)
-			kill(live[i]->pid, SIGKILL);
-	_exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	bool do_explore = argc > 1 && strcmp(argv[1], "--explore") == 0;
@@ -936,44 +673,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_control [--explore | --rtt-only]\n");
 		return 2;
 	}
-	const char *build = getenv("STEERD_BUILD");
-	if (!build || !*build)
-		build = "build";
+	bench_init("bench_control");
+	bench_daemon_setup();
+	const char *build = bench_build_dir();
 	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s/bin/steerd", build);
-	if (!realpath(buf, steerd_path) || access(steerd_path, X_OK) != 0) {
-		fprintf(stderr, "bench_control: no steerd at %s (build it, or set STEERD_BUILD)\n", buf);
-		return 1;
-	}
 	snprintf(buf, sizeof buf, "%s/bench/libslow.so", build);
-	if (!realpath(buf, slow_so_path)) {
-		fprintf(stderr, "bench_control: no %s (build it: make BUILD=%s %s)\n", buf, build, buf);
-		return 1;
-	}
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof tmpdir, "%s/bench_control.XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		fprintf(stderr, "bench_control: mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (!realpath(buf, slow_so_path))
+		bench_die("no %s (build it: make BUILD=%s %s)", buf, build, buf);
 	zctx = zmq_ctx_new();
 	if (!zctx)
-		die("zmq_ctx_new failed");
+		bench_die("zmq_ctx_new failed");
 
 	sched_getaffinity(0, sizeof all_cpus, &all_cpus);
-	double t0 = now();
+	double t0 = bench_now();
 	bench_rtt();
 	if (!rtt_only)
 		bench_rate();
 	if (do_explore)
 		explore();
-	printf("(bench_control took %.0f s)\n", now() - t0);
+	printf("(bench_control took %.0f s)\n", bench_now() - t0);
 
 	zmq_ctx_term(zctx);
-	cleanup();
+	bench_daemon_teardown();
 	return 0;
 }

@@ -25,23 +25,18 @@
  *   STEERD_BUILD=build/srch build/srch/bench/bench_search
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <zmq.h>
+
+#include "bench_util.h"
 
 /* ---- the problem ------------------------------------------------------- */
 
@@ -75,153 +70,41 @@ static const char *yaml_fmt =
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* Processes, tmpdir, clock and bench_die(): bench_util.h. */
 static void *zctx;
-static char tmpdir[512], steerd_path[PATH_MAX];
 
+/* A steerd and the DEALER this bench talks to it on. */
 typedef struct daemon_proc {
-	pid_t pid;
-	char config[PATH_MAX + 16], conn[PATH_MAX + 16], log[PATH_MAX + 16];
-	char control[256], diagnostics[256];
+	bench_daemon proc;
 	void *ctl;
 	int next_id;
 } daemon_proc;
 
-static daemon_proc *current; /* killed by die() */
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void print_log(const daemon_proc *d)
-{
-	FILE *f = fopen(d->log, "r");
-	char line[512];
-	if (!f)
-		return;
-	fprintf(stderr, "--- %s ---\n", d->log);
-	while (fgets(line, sizeof line, f))
-		fputs(line, stderr);
-	fclose(f);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "bench_search: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	if (current && current->pid > 0) {
-		print_log(current);
-		kill(current->pid, SIGKILL);
-		waitpid(current->pid, NULL, 0);
-	}
-	exit(1);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (current && current->pid > 0)
-		kill(current->pid, SIGKILL);
-	_exit(1);
-}
+#define DAEMON_TIMEOUT_S 20.0 /* to start; to exit after SIGTERM */
 
 static void *socket_to(int type, const char *endpoint)
 {
-	void *s = zmq_socket(zctx, type);
-	int zero = 0;
-	if (!s)
-		die("zmq_socket: %s", zmq_strerror(errno));
-	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-	if (zmq_connect(s, endpoint) != 0)
-		die("connect %s: %s", endpoint, zmq_strerror(errno));
+	void *s = bench_socket(zctx, type);
+	bench_connect(s, endpoint);
 	return s;
 }
 
 static daemon_proc *daemon_start(double current_density)
 {
-	static int n;
 	daemon_proc *d = calloc(1, sizeof *d);
-	if (!d)
-		die("out of memory");
-	n++;
-	snprintf(d->config, sizeof d->config, "%s/run%d.yaml", tmpdir, n);
-	snprintf(d->conn, sizeof d->conn, "%s/run%d.json", tmpdir, n);
-	snprintf(d->log, sizeof d->log, "%s/run%d.log", tmpdir, n);
-	FILE *f = fopen(d->config, "w");
-	if (!f || fprintf(f, yaml_fmt, current_density) < 0 || fclose(f) != 0)
-		die("cannot write %s", d->config);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(steerd_path, "steerd", "-c", d->config, "-C", d->conn, (char *)NULL);
-		_exit(127);
-	}
-	d->pid = pid;
-	current = d;
-	for (double t0 = now();; sleep_s(0.005)) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			d->pid = 0;
-			print_log(d);
-			die("steerd exited at start");
-		}
-		json_t *j = json_load_file(d->conn, 0, NULL);
-		const char *c = json_string_value(json_object_get(j, "control"));
-		const char *s = json_string_value(json_object_get(j, "diagnostics"));
-		if (c && s) {
-			snprintf(d->control, sizeof d->control, "%s", c);
-			snprintf(d->diagnostics, sizeof d->diagnostics, "%s", s);
-			json_decref(j);
-			break;
-		}
-		json_decref(j);
-		if (now() - t0 > 20)
-			die("steerd wrote no connection file within 20 s");
-	}
-	d->ctl = socket_to(ZMQ_DEALER, d->control);
+	char *yaml = NULL;
+	if (!d || asprintf(&yaml, yaml_fmt, current_density) < 0)
+		bench_die("out of memory");
+	bench_daemon_start(&d->proc, NULL, yaml, DAEMON_TIMEOUT_S);
+	free(yaml);
+	d->ctl = socket_to(ZMQ_DEALER, d->proc.control);
 	return d;
 }
 
 static void daemon_stop(daemon_proc *d)
 {
-	int status = 0;
 	zmq_close(d->ctl);
-	kill(d->pid, SIGTERM);
-	for (double t0 = now(); waitpid(d->pid, &status, WNOHANG) != d->pid; sleep_s(0.002))
-		if (now() - t0 > 20)
-			die("steerd did not stop within 20 s of SIGTERM");
-	d->pid = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		print_log(d);
-		die("steerd exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	}
-	unlink(d->config);
-	unlink(d->log);
-	unlink(d->conn);
-	current = NULL;
+	bench_daemon_stop(&d->proc);
 	free(d);
 }
 
@@ -233,36 +116,25 @@ static json_t *call(daemon_proc *d, const char *cmd, json_t *body, double timeou
 	json_decref(body);
 	int id = ++d->next_id;
 	char hdr[160];
-	snprintf(hdr, sizeof hdr, "{\"cmd\":\"%s\",\"id\":%d,\"client\":\"bench_search\"}", cmd, id);
-	if (!b || zmq_send(d->ctl, "", 0, ZMQ_SNDMORE) < 0 ||
-	    zmq_send(d->ctl, hdr, strlen(hdr), ZMQ_SNDMORE) < 0 ||
-	    zmq_send(d->ctl, b, strlen(b), 0) < 0)
-		die("send %s: %s", cmd, zmq_strerror(errno));
+	int hl = bench_request_header(hdr, sizeof hdr, cmd, id, "bench_search");
+	if (!b || bench_send_request(d->ctl, hdr, (size_t)hl, b, strlen(b)) < 0)
+		bench_die("send %s: %s", cmd, zmq_strerror(errno));
 	free(b);
 	for (;;) {
 		zmq_pollitem_t it = { .socket = d->ctl, .events = ZMQ_POLLIN };
 		if (zmq_poll(&it, 1, (long)(timeout_s * 1000)) <= 0)
-			die("no reply to %s within %g s", cmd, timeout_s);
+			bench_die("no reply to %s within %g s", cmd, timeout_s);
 		zmq_msg_t f[3];
-		int n = 0, more = 1;
-		while (more) {
-			zmq_msg_t m;
-			zmq_msg_init(&m);
-			if (zmq_msg_recv(&m, d->ctl, 0) < 0)
-				die("recv: %s", zmq_strerror(errno));
-			more = zmq_msg_more(&m);
-			if (n < 3)
-				f[n] = m;
-			else
-				zmq_msg_close(&m);
-			n++;
+		int n = bench_recv_multipart(d->ctl, f, 3);
+		if (n < 0)
+			bench_die("recv: %s", zmq_strerror(errno));
+		if (n != 3) {
+			bench_close_frames(f, n, 3);
+			bench_die("reply to %s has %d frames", cmd, n);
 		}
-		if (n != 3)
-			die("reply to %s has %d frames", cmd, n);
 		json_t *h = json_loadb(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), 0, NULL);
 		json_t *r = json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, NULL);
-		for (int i = 0; i < 3; i++)
-			zmq_msg_close(&f[i]);
+		bench_close_frames(f, n, 3);
 		if (json_integer_value(json_object_get(h, "id")) != id) { /* a stale reply */
 			json_decref(h);
 			json_decref(r);
@@ -270,7 +142,7 @@ static json_t *call(daemon_proc *d, const char *cmd, json_t *body, double timeou
 		}
 		if (!json_is_true(json_object_get(h, "ok"))) {
 			char *s = json_dumps(r, JSON_COMPACT);
-			die("%s failed: %s", cmd, s ? s : "?");
+			bench_die("%s failed: %s", cmd, s ? s : "?");
 		}
 		json_decref(h);
 		return r;
@@ -281,7 +153,7 @@ static long long int_of(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 	if (!json_is_integer(v))
-		die("reply lacks integer %s", key);
+		bench_die("reply lacks integer %s", key);
 	return (long long)json_integer_value(v);
 }
 
@@ -297,15 +169,15 @@ static search_result run_search(long long hold)
 {
 	daemon_proc *d = daemon_start(FROM);
 	json_decref(call(d, "step", json_pack("{s:i}", "n", 1), 10));
-	double t0 = now();
+	double t0 = bench_now();
 	json_t *r = call(d, "search",
 	                 json_pack("{s:s, s:f, s:f, s:s, s:I, s:f}", "knob", "injected_current", "from",
 	                           FROM, "to", TO, "until", "virtual_cathode", "hold",
 	                           (json_int_t)hold, "tol", TOL),
 	                 1800);
-	search_result s = { .wall = now() - t0 };
+	search_result s = { .wall = bench_now() - t0 };
 	if (!json_is_true(json_object_get(r, "converged")))
-		die("the search did not converge");
+		bench_die("the search did not converge");
 	s.result = json_number_value(json_object_get(r, "result"));
 	s.lo = json_number_value(json_array_get(json_object_get(r, "bracket"), 0));
 	s.hi = json_number_value(json_array_get(json_object_get(r, "bracket"), 1));
@@ -324,18 +196,42 @@ typedef struct {
 	long long steps;
 } restart_result;
 
+/*
+ * Takes one event.indicator message [topic, header] off sub (flags 0: waits
+ * for it; ZMQ_DONTWAIT: not) and notes the first virtual cathode in
+ * res->onset, counted from first_step. 0 when there was none to take.
+ */
+static int take_event(void *sub, int flags, restart_result *res, long long first_step)
+{
+	zmq_msg_t t, h;
+	zmq_msg_init(&t);
+	if (zmq_msg_recv(&t, sub, flags) < 0) {
+		zmq_msg_close(&t);
+		return 0;
+	}
+	zmq_msg_init(&h);
+	zmq_msg_recv(&h, sub, 0);
+	json_t *hdr = json_loadb(zmq_msg_data(&h), zmq_msg_size(&h), 0, NULL);
+	if (res->onset < 0 && json_is_true(json_object_get(hdr, "on")))
+		res->onset = int_of(hdr, "step") - first_step;
+	json_decref(hdr);
+	zmq_msg_close(&t);
+	zmq_msg_close(&h);
+	return 1;
+}
+
 static restart_result run_restart(double factor, double value, long long steps)
 {
 	restart_result res = { .factor = factor, .value = value, .onset = -1, .steps = steps };
 	daemon_proc *d = daemon_start(value);
-	void *sub = socket_to(ZMQ_SUB, d->diagnostics);
+	void *sub = socket_to(ZMQ_SUB, d->proc.diagnostics);
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "event.indicator", 15);
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "heartbeat", 9);
 	/* A heartbeat after the subscriptions: they are live. */
-	for (double t0 = now();;) {
+	for (double t0 = bench_now();;) {
 		zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
-		if (now() - t0 > 20)
-			die("no heartbeat within 20 s");
+		if (bench_now() - t0 > 20)
+			bench_die("no heartbeat within 20 s");
 		if (zmq_poll(&it, 1, 1000) <= 0)
 			continue;
 		char topic[64];
@@ -352,24 +248,14 @@ static restart_result run_restart(double factor, double value, long long steps)
 			break;
 	}
 	zmq_setsockopt(sub, ZMQ_UNSUBSCRIBE, "heartbeat", 9);
-	double t0 = now();
+	double t0 = bench_now();
 	json_t *r = call(d, "step", json_pack("{s:I}", "n", (json_int_t)steps), 10);
 	long long until = int_of(r, "until");
 	json_decref(r);
 	for (;;) {
 		zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
 		if (zmq_poll(&it, 1, 50) > 0) {
-			zmq_msg_t t, h;
-			zmq_msg_init(&t);
-			zmq_msg_init(&h);
-			zmq_msg_recv(&t, sub, 0);
-			zmq_msg_recv(&h, sub, 0);
-			json_t *hdr = json_loadb(zmq_msg_data(&h), zmq_msg_size(&h), 0, NULL);
-			if (res.onset < 0 && json_is_true(json_object_get(hdr, "on")))
-				res.onset = int_of(hdr, "step") - (until - steps);
-			json_decref(hdr);
-			zmq_msg_close(&t);
-			zmq_msg_close(&h);
+			take_event(sub, 0, &res, until - steps);
 			continue;
 		}
 		json_t *st = call(d, "status", json_object(), 10);
@@ -380,23 +266,9 @@ static restart_result run_restart(double factor, double value, long long steps)
 	}
 	/* Events published at the last steps are in the socket by now, or were
 	 * before the status reply: one last drain. */
-	for (;;) {
-		zmq_msg_t t, h;
-		zmq_msg_init(&t);
-		if (zmq_msg_recv(&t, sub, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&t);
-			break;
-		}
-		zmq_msg_init(&h);
-		zmq_msg_recv(&h, sub, 0);
-		json_t *hdr = json_loadb(zmq_msg_data(&h), zmq_msg_size(&h), 0, NULL);
-		if (res.onset < 0 && json_is_true(json_object_get(hdr, "on")))
-			res.onset = int_of(hdr, "step") - (until - steps);
-		json_decref(hdr);
-		zmq_msg_close(&t);
-		zmq_msg_close(&h);
-	}
-	res.wall = now() - t0;
+	while (take_event(sub, ZMQ_DONTWAIT, &res, until - steps))
+		;
+	res.wall = bench_now() - t0;
 	zmq_close(sub);
 	daemon_stop(d);
 	return res;
@@ -411,30 +283,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_search (STEERD_BUILD=dir holds bin/steerd)\n");
 		return 2;
 	}
-	const char *build = getenv("STEERD_BUILD");
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s/bin/steerd", build && *build ? build : "build");
-	if (!realpath(buf, steerd_path) || access(steerd_path, X_OK) != 0) {
-		fprintf(stderr, "bench_search: no steerd at %s (build it, or set STEERD_BUILD)\n", buf);
-		return 1;
-	}
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof tmpdir, "%s/bench_search.XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	bench_init("bench_search");
+	bench_daemon_setup();
 	zctx = zmq_ctx_new();
 
 	double k = 4 * eps0 / 9 * sqrt(2 * e_charge / m_e);
 	double j_limit = 8 * k * pow(v0_volts, 1.5) / (gap * gap);
 	double transit = gap / sqrt(2 * e_charge * v0_volts / m_e);
 	long long hold = (long long)ceil(50 * transit / dt);
-	double t_all = now();
+	double t_all = bench_now();
 
 	search_result s = run_search(hold);
 	printf("grounded gap (" CELLS_DT_NOTE "), limit 8 K V0^1.5/d^2 = %.2f A/m^2, "
@@ -483,8 +340,8 @@ int main(int argc, char **argv)
 	printf("search needs %.1f x fewer steps than the restart scan (%lld vs %lld); "
 	       "target >= 10 x: %s\n",
 	       ratio, s.steps, old_steps, ratio >= 10 ? "met" : "NOT met");
-	printf("(bench_search took %.0f s)\n", now() - t_all);
+	printf("(bench_search took %.0f s)\n", bench_now() - t_all);
 	zmq_ctx_term(zctx);
-	rmdir(tmpdir);
+	bench_daemon_teardown();
 	return 0;
 }

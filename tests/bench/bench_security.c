@@ -16,81 +16,47 @@
  * Environment: STEERD_BUILD (default "build") holds bin/steerd.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <zmq.h>
 
+#include "bench_util.h"
 #include "cert.h"
 
 enum { RTT_REQUESTS = 3000, RTT_WARMUP = 300, RTT_BLOCK = 250, RATE_ROUNDS = 3 };
 #define RATE_WARMUP_S 0.5
 #define RATE_WINDOW_S 3.0
+#define DAEMON_TIMEOUT_S 10.0 /* to start; to exit after SIGTERM */
 
+/* Processes, tmpdir, clock and bench_die(): bench_util.h. */
 static void *zctx;
-static char tmpdir[PATH_MAX], steerd_path[PATH_MAX];
 static cert server_cert, client_cert;
 
+/* A steerd and the DEALER this bench talks to it on. */
 typedef struct daemon_proc {
-	const char *label;
-	pid_t pid;
+	bench_daemon proc; /* proc.name: "plaintext" or "CURVE", in the output */
 	bool curve;
-	char config[PATH_MAX + 32], conn[PATH_MAX + 32], log[PATH_MAX + 32];
-	char control[256], diagnostics[256];
 	void *ctl;
 } daemon_proc;
 
 static daemon_proc daemons[2];
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void cleanup(void)
-{
-	for (int i = 0; i < 2; i++)
-		if (daemons[i].pid > 0) {
-			kill(daemons[i].pid, SIGKILL);
-			waitpid(daemons[i].pid, NULL, 0);
-			daemons[i].pid = 0;
-		}
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "bench_security: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	cleanup();
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
+/*
+ * The sample at index round(q (n - 1)). Not bench_percentile() (nearest
+ * rank, bench_control's): for the p50 of 3000 samples the two pick
+ * neighbouring samples, and this bench's figures should not move with a
+ * clean-up; making the two agree is a change of what it measures.
+ */
 static double percentile(double *x, size_t n, double q)
 {
-	qsort(x, n, sizeof *x, cmp_double);
+	bench_sort(x, n);
 	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
 	return x[i < n ? i : n - 1];
 }
@@ -98,9 +64,8 @@ static double percentile(double *x, size_t n, double q)
 /* A socket; a CURVE client of the bench's server key when curve is set. */
 static void *client_socket(int type, bool curve, const char *endpoint)
 {
-	void *s = zmq_socket(zctx, type);
+	void *s = bench_socket(zctx, type);
 	int zero = 0, tmo = 10000;
-	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
 	zmq_setsockopt(s, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
 	if (type == ZMQ_SUB)
 		zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
@@ -108,78 +73,35 @@ static void *client_socket(int type, bool curve, const char *endpoint)
 	    (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_cert.public_key, CERT_KEY_BYTES) != 0 ||
 	     zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, client_cert.public_key, CERT_KEY_BYTES) != 0 ||
 	     zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, client_cert.secret_key, CERT_KEY_BYTES) != 0))
-		die("CURVE options: %s", zmq_strerror(errno));
-	if (zmq_connect(s, endpoint) != 0)
-		die("connect %s: %s", endpoint, zmq_strerror(errno));
+		bench_die("CURVE options: %s", zmq_strerror(errno));
+	bench_connect(s, endpoint);
 	return s;
 }
 
 static void daemon_start(daemon_proc *d, const char *label, bool curve)
 {
-	d->label = label;
 	d->curve = curve;
-	snprintf(d->config, sizeof d->config, "%s/%s.yaml", tmpdir, label);
-	snprintf(d->conn, sizeof d->conn, "%s/%s.json", tmpdir, label);
-	snprintf(d->log, sizeof d->log, "%s/%s.log", tmpdir, label);
-	FILE *f = fopen(d->config, "w");
-	if (!f)
-		die("%s: %s", d->config, strerror(errno));
-	fprintf(f, "simulation:\n  adapter: pic1d\n"
-	           "run:\n  start: paused\n"
-	           "endpoints:\n  control: tcp://127.0.0.1:*\n  diagnostics: tcp://127.0.0.1:*\n"
-	           "diagnostics:\n  scalars_every: 1\n  arrays_every: 100\n  heartbeat_ms: 1000\n"
-	           "  send_hwm: 100000\n"
-	           "log_level: warn\n");
-	if (curve)
-		fprintf(f, "security:\n  server_key: server.key_secret\n"
-		           "  clients: [{key: bench.key, role: operator}]\n");
-	fclose(f);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
-		execl(steerd_path, "steerd", "-c", d->config, "-C", d->conn, (char *)NULL);
-		_exit(127);
-	}
-	d->pid = pid;
-	for (double t0 = now();;) {
-		if (waitpid(pid, NULL, WNOHANG) == pid) {
-			d->pid = 0;
-			die("steerd (%s) exited at start; see %s", label, d->log);
-		}
-		json_t *j = json_load_file(d->conn, 0, NULL);
-		if (j) {
-			snprintf(d->control, sizeof d->control, "%s",
-			         json_string_value(json_object_get(j, "control")));
-			snprintf(d->diagnostics, sizeof d->diagnostics, "%s",
-			         json_string_value(json_object_get(j, "diagnostics")));
-			json_decref(j);
-			break;
-		}
-		if (now() - t0 > 10)
-			die("steerd (%s) wrote no connection file", label);
-		usleep(5000);
-	}
-	d->ctl = client_socket(ZMQ_DEALER, curve, d->control);
+	char *yaml = NULL;
+	if (asprintf(&yaml, "%s%s",
+	             "simulation:\n  adapter: pic1d\n"
+	             "run:\n  start: paused\n"
+	             "endpoints:\n  control: tcp://127.0.0.1:*\n  diagnostics: tcp://127.0.0.1:*\n"
+	             "diagnostics:\n  scalars_every: 1\n  arrays_every: 100\n  heartbeat_ms: 1000\n"
+	             "  send_hwm: 100000\n"
+	             "log_level: warn\n",
+	             curve ? "security:\n  server_key: server.key_secret\n"
+	                     "  clients: [{key: bench.key, role: operator}]\n"
+	                   : "") < 0)
+		bench_die("out of memory");
+	bench_daemon_start(&d->proc, label, yaml, DAEMON_TIMEOUT_S);
+	free(yaml);
+	d->ctl = client_socket(ZMQ_DEALER, curve, d->proc.control);
 }
 
 static void daemon_stop(daemon_proc *d)
 {
 	zmq_close(d->ctl);
-	kill(d->pid, SIGTERM);
-	int status = 0;
-	if (waitpid(d->pid, &status, 0) != d->pid || !WIFEXITED(status) || WEXITSTATUS(status))
-		die("steerd (%s) did not exit cleanly; see %s", d->label, d->log);
-	d->pid = 0;
-	unlink(d->config);
-	unlink(d->log);
+	bench_daemon_stop(&d->proc);
 }
 
 /* One request and its reply; the body of an ok reply (caller decrefs) when out is given. */
@@ -187,27 +109,26 @@ static double call(daemon_proc *d, const char *cmd, const char *body, json_t **o
 {
 	static int id;
 	char hdr[128];
-	int hl = snprintf(hdr, sizeof hdr, "{\"cmd\":\"%s\",\"id\":%d,\"client\":\"bench\"}", cmd, ++id);
-	double t0 = now();
-	if (zmq_send(d->ctl, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(d->ctl, hdr, (size_t)hl, ZMQ_SNDMORE) < 0 ||
-	    zmq_send(d->ctl, body, strlen(body), 0) < 0)
-		die("send %s: %s", cmd, zmq_strerror(errno));
+	int hl = bench_request_header(hdr, sizeof hdr, cmd, ++id, "bench");
+	double t0 = bench_now();
+	if (bench_send_request(d->ctl, hdr, (size_t)hl, body, strlen(body)) < 0)
+		bench_die("send %s: %s", cmd, zmq_strerror(errno));
 	char f[3][65536];
 	int n[3];
 	for (int i = 0; i < 3; i++) {
 		n[i] = zmq_recv(d->ctl, f[i], sizeof f[i] - 1, 0);
 		if (n[i] < 0)
-			die("no reply to %s from %s: %s", cmd, d->label, zmq_strerror(errno));
+			bench_die("no reply to %s from %s: %s", cmd, d->proc.name, zmq_strerror(errno));
 		int more = 0;
 		size_t ml = sizeof more;
 		zmq_getsockopt(d->ctl, ZMQ_RCVMORE, &more, &ml);
 		if ((i < 2) != (more != 0))
-			die("reply to %s from %s is not 3 frames", cmd, d->label);
+			bench_die("reply to %s from %s is not 3 frames", cmd, d->proc.name);
 	}
-	double dt = now() - t0;
+	double dt = bench_now() - t0;
 	f[1][n[1] < 65535 ? n[1] : 65535] = '\0';
 	if (!strstr(f[1], "\"ok\":true"))
-		die("%s refused %s: %.*s", d->label, cmd, n[2] < 65535 ? n[2] : 65535, f[2]);
+		bench_die("%s refused %s: %.*s", d->proc.name, cmd, n[2] < 65535 ? n[2] : 65535, f[2]);
 	if (out)
 		*out = json_loadb(f[2], (size_t)(n[2] < 65535 ? n[2] : 65535), 0, NULL);
 	return dt;
@@ -229,7 +150,7 @@ static void bench_rtt(void)
 		p50[k] = percentile(t[k], RTT_REQUESTS, 0.5) * 1e6;
 		p99[k] = percentile(t[k], RTT_REQUESTS, 0.99) * 1e6;
 		printf("  get round trip, %-9s  p50 %7.1f us  p99 %7.1f us  (%d requests)\n",
-		       daemons[k].label, p50[k], p99[k], RTT_REQUESTS);
+		       daemons[k].proc.name, p50[k], p99[k], RTT_REQUESTS);
 	}
 	printf("  CURVE / plaintext p50: %.2f\n", p50[1] / p50[0]);
 }
@@ -247,21 +168,21 @@ static uint64_t status_step(daemon_proc *d)
 
 static rate stream_rate(daemon_proc *d)
 {
-	void *sub = client_socket(ZMQ_SUB, d->curve, d->diagnostics);
+	void *sub = client_socket(ZMQ_SUB, d->curve, d->proc.diagnostics);
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
 	/* Subscribed once a heartbeat arrives (every 1 s). */
 	zmq_msg_t m;
 	zmq_msg_init(&m);
 	if (zmq_msg_recv(&m, sub, 0) < 0)
-		die("%s: no heartbeat on the stream", d->label);
+		bench_die("%s: no heartbeat on the stream", d->proc.name);
 	zmq_msg_close(&m);
 	call(d, "resume", "{}", NULL);
-	double t0 = now(), start = 0, end;
+	double t0 = bench_now(), start = 0, end;
 	uint64_t step0 = 0, msgs = 0, bytes = 0;
 	int tmo = 100;
 	zmq_setsockopt(sub, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
 	for (;;) {
-		double t = now();
+		double t = bench_now();
 		if (!start && t - t0 >= RATE_WARMUP_S) {
 			start = t;
 			step0 = status_step(d);
@@ -277,16 +198,11 @@ static rate stream_rate(daemon_proc *d)
 		zmq_msg_close(&m);
 	}
 	uint64_t step1 = status_step(d);
-	end = now();
+	end = bench_now();
 	call(d, "pause", "{}", NULL);
 	zmq_close(sub);
 	double w = end - start;
 	return (rate){ msgs / w, bytes / w / 1e6, (double)(step1 - step0) / w };
-}
-
-static double median3(double *x)
-{
-	return percentile(x, RATE_ROUNDS, 0.5);
 }
 
 static void bench_stream(void)
@@ -301,11 +217,11 @@ static void bench_stream(void)
 		}
 	double med[2][3];
 	for (int k = 0; k < 2; k++) {
-		med[k][0] = median3(msgs[k]);
-		med[k][1] = median3(mb[k]);
-		med[k][2] = median3(steps[k]);
+		med[k][0] = bench_median(msgs[k], RATE_ROUNDS);
+		med[k][1] = bench_median(mb[k], RATE_ROUNDS);
+		med[k][2] = bench_median(steps[k], RATE_ROUNDS);
 		printf("  stream, %-9s  %9.0f messages/s  %7.2f MB/s  %9.0f steps/s  (median of %d)\n",
-		       daemons[k].label, med[k][0], med[k][1], med[k][2], RATE_ROUNDS);
+		       daemons[k].proc.name, med[k][0], med[k][1], med[k][2], RATE_ROUNDS);
 	}
 	printf("  CURVE / plaintext: messages %.3f, steps %.3f\n", med[1][0] / med[0][0],
 	       med[1][2] / med[0][2]);
@@ -313,22 +229,17 @@ static void bench_stream(void)
 
 int main(void)
 {
-	const char *build = getenv("STEERD_BUILD");
-	snprintf(steerd_path, sizeof steerd_path, "%s/bin/steerd", build && *build ? build : "build");
-	if (access(steerd_path, X_OK) != 0)
-		die("no steerd at %s (set STEERD_BUILD)", steerd_path);
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/bench_security_XXXXXX");
-	if (!mkdtemp(tmpdir))
-		die("mkdtemp: %s", strerror(errno));
+	bench_init("bench_security");
+	bench_daemon_setup();
 	char err[1024];
-	if (cert_write_pair(tmpdir, "server", &server_cert, err, sizeof err) < 0 ||
-	    cert_write_pair(tmpdir, "bench", &client_cert, err, sizeof err) < 0)
-		die("%s", err);
+	if (cert_write_pair(bench_tmpdir(), "server", &server_cert, err, sizeof err) < 0 ||
+	    cert_write_pair(bench_tmpdir(), "bench", &client_cert, err, sizeof err) < 0)
+		bench_die("%s", err);
 	signal(SIGPIPE, SIG_IGN);
 	zctx = zmq_ctx_new();
 	daemon_start(&daemons[0], "plaintext", false);
 	daemon_start(&daemons[1], "CURVE", true);
-	printf("bench_security: steerd %s, pic1d diode, tcp loopback\n", steerd_path);
+	printf("bench_security: steerd %s/bin/steerd, pic1d diode, tcp loopback\n", bench_build_dir());
 	bench_rtt();
 	bench_stream();
 	daemon_stop(&daemons[0]);
@@ -337,10 +248,10 @@ int main(void)
 	char p[PATH_MAX + 32];
 	const char *files[] = { "server.key", "server.key_secret", "bench.key", "bench.key_secret" };
 	for (size_t i = 0; i < 4; i++) {
-		snprintf(p, sizeof p, "%s/%s", tmpdir, files[i]);
+		snprintf(p, sizeof p, "%s/%s", bench_tmpdir(), files[i]);
 		unlink(p);
 	}
-	rmdir(tmpdir);
+	bench_daemon_teardown();
 	cert_wipe(&server_cert);
 	cert_wipe(&client_cert);
 	return 0;

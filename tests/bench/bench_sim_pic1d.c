@@ -11,31 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "pic1d/pic1d.h"
 #include "pic1d/pic1d_internal.h"
 
 enum { REPS = 7, STEPS_PER_REP = 10 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *x, size_t n)
-{
-	qsort(x, n, sizeof *x, cmp_double);
-	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
 
 /*
  * The reference: what any PIC push must do per particle — gather the field,
@@ -122,27 +103,28 @@ int main(void)
 		double t = 0.0, ps = 0.0;
 		for (int i = 0; i < STEPS_PER_REP; i++) {
 			double np = (double)s->p.n;
-			double t0 = now();
+			double t0 = bench_now();
 			if (sa->step(sim, err, sizeof err) < 0) {
 				fprintf(stderr, "bench_sim_pic1d: %s\n", err);
 				return 1;
 			}
-			t += now() - t0;
+			t += bench_now() - t0;
 			ps += np;
 		}
 		full[r] = 1e9 * t / ps;
 		particles = ps / STEPS_PER_REP;
 
 		memset(q, 0, (nodes + 2 * PAD) * sizeof *q);
-		double t0 = now();
+		double t0 = bench_now();
 		for (int i = 0; i < STEPS_PER_REP; i++)
 			plain_loop(n, x, v, w, q + PAD, adt + PAD, g->inv_dx, s->knob[PIC1D_K_DT].d);
-		plain[r] = 1e9 * (now() - t0) / ((double)n * STEPS_PER_REP);
+		plain[r] = 1e9 * (bench_now() - t0) / ((double)n * STEPS_PER_REP);
 		sink += q[nodes / 2];
 		ratio[r] = full[r] / plain[r];
 	}
 
-	double mf = median(full, REPS), mp = median(plain, REPS), mr = median(ratio, REPS);
+	double mf = bench_median(full, REPS), mp = bench_median(plain, REPS);
+	double mr = bench_median(ratio, REPS);
 	printf("pic1d bench: %.0f particles in the gap, %d x %d steps, medians\n", particles, REPS,
 	       STEPS_PER_REP);
 	printf("pic1d step: %.2f ns/particle-step; plain loop: %.2f; ratio %.2f (target <= 1.5)\n",
