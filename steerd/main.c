@@ -337,7 +337,7 @@ int main(int argc, char **argv)
 
 	if (cfg->simulation_cpu >= 0) {
 		if (cpu_pin_self(cfg->simulation_cpu, err, sizeof err) < 0)
-			log_warn("%s; running unpinned", err);
+			log_warn("%s; the simulation thread shares the other CPUs", err);
 		else
 			log_info("simulation thread on CPU %d, steerd's other threads off it",
 			         (int)cfg->simulation_cpu);

@@ -268,10 +268,16 @@ static void send_json(stream *s, const char *topic, json_t *header, zmq_msg_t *d
 	free(big);
 }
 
-static json_t *common_header(const item *it)
+/* The fields every header starts with (PROTOCOL.md, "Diagnostics stream"). */
+static json_t *common_header(uint64_t seq, uint64_t topic_seq, uint64_t step, double time)
 {
-	return json_pack("{s:I, s:I, s:I, s:f}", "seq", (json_int_t)it->seq, "topic_seq",
-	                 (json_int_t)it->topic_seq, "step", (json_int_t)it->step, "time", it->time);
+	return json_pack("{s:I, s:I, s:I, s:f}", "seq", (json_int_t)seq, "topic_seq",
+	                 (json_int_t)topic_seq, "step", (json_int_t)step, "time", time);
+}
+
+static json_t *item_header(const item *it)
+{
+	return common_header(it->seq, it->topic_seq, it->step, it->time);
 }
 
 static void send_scalars(stream *s, const item *it)
@@ -292,7 +298,7 @@ static void send_scalars(stream *s, const item *it)
 	if (n > 0 && (size_t)n < sizeof buf) {
 		send_frames(s, "scalars", buf, (size_t)n, &m);
 	} else { /* very many scalars: the slow way */
-		json_t *h = common_header(it);
+		json_t *h = item_header(it);
 		json_object_update(h, s->scalars_header);
 		send_json(s, "scalars", h, &m);
 	}
@@ -301,7 +307,7 @@ static void send_scalars(stream *s, const item *it)
 static void send_array(stream *s, item *it)
 {
 	const sa_diag *dg = &s->sa->diags[it->diag];
-	json_t *h = common_header(it);
+	json_t *h = item_header(it);
 	json_t *extra = json_pack("{s:s, s:s, s:s, s:[I], s:s*}", "name", dg->name, "unit", dg->unit,
 	                          "dtype", "<f8", "shape",
 	                          (json_int_t)(zmq_msg_size(&it->data) / sizeof(double)), "axis",
@@ -313,7 +319,7 @@ static void send_array(stream *s, item *it)
 
 static void send_heartbeat(stream *s, const item *it)
 {
-	json_t *h = common_header(it);
+	json_t *h = item_header(it);
 	json_object_set_new(h, "state", json_string(it->state));
 	send_json(s, "heartbeat", h, NULL);
 }
@@ -620,9 +626,8 @@ void stream_publish_event(stream *s, const char *name, uint64_t step, double tim
 		return;
 	}
 	/* Events are rare: their header is built here, where the fields are. */
-	json_t *h = json_pack("{s:I, s:I, s:I, s:f, s:s}", "seq", (json_int_t)(s->seq + 1), "topic_seq",
-	                      (json_int_t)(s->events_seq + 1), "step", (json_int_t)step, "time",
-	                      time, "event", name);
+	json_t *h = common_header(s->seq + 1, s->events_seq + 1, step, time); /* enqueue() numbers alike */
+	json_object_set_new(h, "event", json_string(name));
 	if (fields)
 		json_object_update(h, fields);
 	json_decref(fields);
