@@ -487,6 +487,9 @@ int con_call(console *c, const char *cmd, json_t *body, json_t **out)
 			mark_lost(c);
 			return -1;
 		}
+		/* Said on stderr, as errors are: a script's output stays clean. */
+		con_error(c, "%s: no reply within %.3g s; asking again (attempt %d of %d)", cmd,
+		          c->timeout_ms / 1000.0, attempt + 1, CON_CALL_ATTEMPTS);
 	}
 	json_decref(body);
 	c->call_id = 0;

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Runs every suite against each build directory given (e.g. build build/asan)
-# and ends with one line: "N passed, N failed". Suites speak TAP: "ok ..." and
-# "not ok ..." lines; a suite that dies without reporting counts as one failure.
+# and ends with one line: "N passed, N failed, N skipped". Suites speak TAP:
+# "ok ..." and "not ok ..." lines, "# SKIP" marking a skipped test (counted as
+# skipped, never as passed); a suite that dies without reporting counts as one
+# failure.
 cd "$(dirname "$0")/.." || exit 2
 PYTHON=${PYTHON:-/usr/bin/python3}
 passed=0
@@ -51,6 +53,5 @@ for t in tests/fuzz/fuzz_*.c; do
 	[ -x "${FUZZ_BUILD:-build/fuzz}/fuzz_$t" ] || continue
 	run_suite "fuzz_$t" tests/fuzz/run.sh test "${FUZZ_TEST_SECONDS:-20}" "$t"
 done
-[ "$skipped" -eq 0 ] || echo "($skipped skipped)"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
