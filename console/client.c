@@ -15,6 +15,9 @@
  * A steerd that does not know our key never answers at all.
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,8 @@
 
 #define STALE_MIN_MS 5000
 #define BACKOFF_MAX_MS 10000
+
+static void mark_lost(console *c);
 
 static void copy_str(char *dst, size_t len, const char *src)
 {
@@ -152,6 +157,73 @@ static void open_sub(console *c)
 	c->last_heartbeat_ms = 0;
 }
 
+/*
+ * Waits (at most the reply timeout) for the DEALER's first connection
+ * attempt to end: 0 once connected, -1 when nothing listens there (refused,
+ * or no such ipc socket). A connection that neither succeeds nor fails in
+ * time (a silent firewall) counts as connected: the request timeout then
+ * speaks. ZeroMQ hides connection errors; its socket monitor tells them.
+ */
+static int wait_connected(console *c)
+{
+	char ep[64];
+	snprintf(ep, sizeof ep, "inproc://steer-console-monitor-%p", (void *)c->dealer);
+	if (zmq_socket_monitor(c->dealer, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) < 0)
+		return 0;
+	void *mon = zmq_socket(c->zctx, ZMQ_PAIR);
+	int rc = 0, zero = 0;
+	int64_t deadline = con_now_ms() + c->timeout_ms;
+	if (mon && zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero) == 0 &&
+	    zmq_connect(mon, ep) == 0) {
+		for (;;) {
+			int left = (int)(deadline - con_now_ms());
+			if (left <= 0)
+				break;
+			zmq_setsockopt(mon, ZMQ_RCVTIMEO, &left, sizeof left);
+			zmq_msg_t m; /* frame 1: event (u16) + value (u32); frame 2: address */
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, mon, 0) < 0) {
+				zmq_msg_close(&m);
+				break;
+			}
+			uint16_t event = 0;
+			if (zmq_msg_size(&m) >= 2)
+				memcpy(&event, zmq_msg_data(&m), 2);
+			bool more = zmq_msg_more(&m);
+			zmq_msg_close(&m);
+			while (more) {
+				zmq_msg_init(&m);
+				if (zmq_msg_recv(&m, mon, 0) < 0)
+					more = false;
+				else
+					more = zmq_msg_more(&m);
+				zmq_msg_close(&m);
+			}
+			if (event == ZMQ_EVENT_CONNECTED || event == ZMQ_EVENT_CONNECT_RETRIED) {
+				rc = event == ZMQ_EVENT_CONNECTED ? 0 : -1;
+				break;
+			}
+		}
+	}
+	zmq_socket_monitor(c->dealer, NULL, 0);
+	if (mon)
+		zmq_close(mon);
+	return rc;
+}
+
+/* " (pid N, named in the connection file, is not running)", or "". */
+static void dead_pid_note(const console *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	json_t *j = c->connfile ? json_load_file(c->connfile, 0, NULL) : NULL;
+	json_t *pid = json_object_get(j, "pid");
+	if (json_is_integer(pid) && json_integer_value(pid) > 0 &&
+	    kill((pid_t)json_integer_value(pid), 0) < 0 && errno == ESRCH)
+		snprintf(buf, len, " (pid %lld, named in %s, is not running)",
+		         (long long)json_integer_value(pid), c->connfile);
+	json_decref(j);
+}
+
 int con_connect(console *c)
 {
 	if (!c->zctx)
@@ -168,6 +240,16 @@ int con_connect(console *c)
 	if (!c->dealer)
 		return -1;
 	open_sub(c);
+	if (wait_connected(c) < 0) {
+		/* Said at once instead of after 3 request timeouts. */
+		char note[PATH_MAX + 96];
+		dead_pid_note(c, note, sizeof note);
+		con_error(c, "cannot reach steerd at %s: nothing is listening there%s", c->control,
+		          note);
+		if (!c->interactive)
+			return -1;
+		mark_lost(c); /* the interactive console keeps trying in the background */
+	}
 	return 0;
 }
 
@@ -448,6 +530,12 @@ int con_poll(console *c, long timeout_ms, bool want_stdin)
 int con_call(console *c, const char *cmd, json_t *body, json_t **out)
 {
 	*out = NULL;
+	if (c->lost) {
+		/* Known to be unreachable: say so now rather than after the timeouts. */
+		json_decref(body);
+		return con_error(c, "%s: not sent: not connected to steerd at %s (reconnecting in "
+		                 "the background)", cmd, c->control);
+	}
 	char key[64];
 	new_retry_key(c, key, sizeof key);
 	json_decref(c->reply_hdr);

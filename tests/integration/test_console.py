@@ -7,6 +7,7 @@ Run: STEERD_BUILD=build/con /usr/bin/python3 tests/integration/test_console.py
 """
 import json
 import os
+import signal
 import re
 import subprocess
 import sys
@@ -120,10 +121,27 @@ class ScriptErrors(ConsoleTestCase):
         body = json.loads(out.strip().splitlines()[-1])
         self.assertEqual(body["error"]["code"], "unknown_name")
 
-    def test_lost_daemon_fails_after_timeout(self):
-        endpoint = self.d.conn["control"]
-        self.d.stop()
-        rc, out, err = self.console("--timeout", "500ms", endpoint, "-e", "status", conn=False)
+    def test_dead_daemon_fails_at_once(self):
+        """kill -9 leaves the connection file behind: the console says at once
+        that nothing listens there and that the file's pid is gone, instead of
+        waiting out three request timeouts."""
+        conn = self.d.conn_path
+        self.d.proc.kill()
+        self.d.proc.wait(30)
+        rc, out, err = self.console("-C", conn, "--timeout", "60s", "-e", "status", conn=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("nothing is listening there", err)
+        self.assertIn("pid %d, named in %s, is not running" % (self.d.pid, conn), err)
+        self.assertNotIn("no reply", err)
+
+    def test_frozen_daemon_fails_after_timeout(self):
+        """A daemon that accepts connections but does not answer (SIGSTOP)."""
+        os.kill(self.d.pid, signal.SIGSTOP)
+        try:
+            rc, out, err = self.console("--timeout", "300ms", self.d.conn["control"], "-e",
+                                        "status", conn=False)
+        finally:
+            os.kill(self.d.pid, signal.SIGCONT)
         self.assertNotEqual(rc, 0)
         self.assertIn("no reply", err)
 

@@ -227,6 +227,10 @@ class Reconnect(TmuxTestCase):
         self.d.stop()
         self.tm.wait_text(s, "steerd is shutting down")
         self.tm.wait(s, lambda _: "(no daemon)>" in self.tm.last_line(s), "prompt: no daemon")
+        # While disconnected a command fails at once, it does not hang.
+        self.tm.type(s, "get anode_voltage")
+        self.tm.keys(s, "Enter")
+        self.tm.wait_text(s, "get: not sent: not connected to steerd")
         self.restart_daemon()
         self.tm.wait_text(s, "connected to steerd")
         self.tm.wait_prompt(s)
