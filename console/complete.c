@@ -2,9 +2,11 @@
 /*
  * complete.c — Tab completion: command names at the start of a command, then
  * what the command takes (ccmd_entry.complete): knob names, scalar names,
- * array diagnostics, an enum knob's choices after its name in `set`. Names
+ * array diagnostics, an enum knob's choices after its name in `set`, a knob's
+ * unit (with SI prefixes) after a number typed for it in `set` or `ramp`. Names
  * come from the daemon's hello.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,7 @@
 
 #include "ccmd.h"
 #include "script.h"
+#include "units.h"
 
 static console *cc;
 static char **cands;
@@ -95,6 +98,24 @@ static bool add_values(const char *knob)
 	return !strcmp(type, "enum");
 }
 
+/* After a number typed for KNOB (`set KNOB 1.2 <Tab>`): its unit, with and
+ * without an SI prefix. False when the knob has no unit or it is not a number. */
+static bool add_units(const char *knob, const char *typed)
+{
+	const char *unit = schema_str(schema_knob(cc, knob), "unit");
+	char *end;
+	strtod(typed, &end);
+	if (!unit[0] || end == typed || *end)
+		return false;
+	add(unit);
+	char buf[64];
+	for (size_t i = 0; units_prefix(i); i++) {
+		snprintf(buf, sizeof buf, "%s%s", units_prefix(i), unit);
+		add(buf);
+	}
+	return true;
+}
+
 static char **complete(const char *text, int start, int end)
 {
 	(void)end;
@@ -116,8 +137,11 @@ static char **complete(const char *text, int start, int end)
 		const ccmd_entry *e = ccmd_find(words[0]);
 		const char *prev = words[nw - 1];
 		int kind = e ? e->complete : CC_NONE;
-		if (kind == CC_KNOBS && !strcmp(words[0], "set") && nw % 2 == 0 && add_values(prev))
+		bool set = !strcmp(words[0], "set"), ramp = !strcmp(words[0], "ramp");
+		if (kind == CC_KNOBS && set && nw % 2 == 0 && add_values(prev))
 			; /* the choices of the knob just named */
+		else if (kind == CC_KNOBS && (set || ramp) && nw >= 3 && add_units(words[nw - 2], prev))
+			; /* the unit of the value just typed */
 		else if (kind == CC_KNOBS)
 			add_knobs(true);
 		else if (kind == CC_NAMES && !strcmp(words[0], "wait") && nw == 1) {

@@ -19,6 +19,8 @@
 #include "ccmd.h"
 #include "script.h"
 #include "units.h"
+#include "version.h"
+#include "wire.h"
 
 typedef struct step_src {
 	char kind; /* 'e' or 'f' */
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 	        "                              needed when steerd has a security section\n"
 	        "  -S, --server-key KEY        steerd's public key: 40-character Z85 or its .key file\n"
 	        "                              (default: \"server_key\" in the connection file)\n"
+	        "  -V, --version               the version\n"
 	        "Without -C or ENDPOINT, the only steerd-*.json in $XDG_RUNTIME_DIR (or /tmp).\n"
 	        "Type `help` at the prompt for the commands.\n",
 	        CON_PROG);
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "server-key", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	console con, *c = &con;
@@ -108,7 +112,7 @@ int main(int argc, char **argv)
 	int n_steps = 0, opt;
 	char err[256];
 	double t;
-	while ((opt = getopt_long(argc, argv, "C:je:f:n:t:k:S:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "C:je:f:n:t:k:S:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'C':
 			c->connfile = optarg;
@@ -143,6 +147,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s %s (protocol %d)\n", CON_PROG, STEERD_VERSION, WIRE_PROTOCOL);
 			return 0;
 		default:
 			usage(stderr);

@@ -21,6 +21,14 @@ static const struct {
 	{ "G", 1e9 },   { "T", 1e12 },  { "P", 1e15 },  { "E", 1e18 },
 };
 
+const char *units_prefix(size_t i)
+{
+	for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
+		if ((unsigned char)prefixes[k].sym[0] < 0x80 && i-- == 0)
+			return prefixes[k].sym;
+	return NULL;
+}
+
 /* The leading number; strtod alone would also take "inf", "nan" and hex. */
 static int leading_number(const char *s, double *v, const char **end)
 {

@@ -15,6 +15,10 @@
  */
 int units_parse(const char *text, const char *unit, double *out, char *err, size_t errlen);
 
+/* The I-th SI prefix symbol a unit takes ("k", "m", ...), NULL past the
+ * last: for completion. Only the ASCII spellings ("u", not the micro sign). */
+const char *units_prefix(size_t i);
+
 /* "20s", "500ms", "1.5", "2min", "1h": seconds (default unit s). */
 int units_duration(const char *text, double *seconds, char *err, size_t errlen);
 

@@ -121,6 +121,10 @@ class ScriptErrors(ConsoleTestCase):
         body = json.loads(out.strip().splitlines()[-1])
         self.assertEqual(body["error"]["code"], "unknown_name")
 
+    def test_version(self):
+        out = self.ok("--version", conn=False)
+        self.assertRegex(out, r"^steer-console \d+\.\d+\.\d+ \(protocol 1\)\n$")
+
     def test_dead_daemon_fails_at_once(self):
         """kill -9 leaves the connection file behind: the console says at once
         that nothing listens there and that the file's pid is gone, instead of

@@ -121,7 +121,10 @@ class Interactive(TmuxTestCase):
         self.tm.type(s, "set anode_v")
         self.tm.keys(s, "Tab")
         self.tm.wait_prompt(s, "set anode_voltage")
-        self.tm.type(s, " 1.1 kV")
+        # After the number, Tab completes the knob's unit with an SI prefix.
+        self.tm.type(s, "1.1 k")  # completing the name added a blank
+        self.tm.keys(s, "Tab")
+        self.tm.wait_prompt(s, "set anode_voltage 1.1 kV")
         self.tm.keys(s, "Enter")
         self.tm.wait(s, lambda t: re.search(r"anode_voltage\s+=\s+1100\s+V", t), "set reply")
         self.assertEqual(self.c.get1("anode_voltage"), 1100.0)
