@@ -6,6 +6,7 @@ BINDIR  ?= $(PREFIX)/bin
 INCDIR  ?= $(PREFIX)/include
 LIBDIR  ?= $(PREFIX)/lib
 PCDIR   ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -17,7 +18,7 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
-            libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py python3-matplotlib tmux \
+            libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py python3-matplotlib tmux bash-completion \
             clang libclang-rt-14-dev
 
 PKGS      := libzmq yaml-0.1 hdf5 jansson
@@ -172,10 +173,14 @@ install: build
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	  sim-adapter/steerd.pc.in > $(DESTDIR)$(PCDIR)/steerd.pc
 	chmod 0644 $(DESTDIR)$(PCDIR)/steerd.pc
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 configs/bash-completion/steerd configs/bash-completion/steer-console \
+	  $(DESTDIR)$(BASHCOMPDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
-	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc
+	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc \
+	      $(DESTDIR)$(BASHCOMPDIR)/steerd $(DESTDIR)$(BASHCOMPDIR)/steer-console
 
 clean:
 	rm -rf build
