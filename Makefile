@@ -7,6 +7,7 @@ INCDIR  ?= $(PREFIX)/include
 LIBDIR  ?= $(PREFIX)/lib
 PCDIR   ?= $(LIBDIR)/pkgconfig
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -18,10 +19,10 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
-            libjansson-dev libcmocka-dev python3 python3-zmq python3-h5py python3-matplotlib tmux bash-completion \
+            libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py python3-matplotlib tmux bash-completion \
             clang libclang-rt-14-dev
 
-PKGS      := libzmq yaml-0.1 hdf5 jansson
+PKGS      := libzmq yaml-0.1 hdf5 jansson libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # readline's .pc defines _XOPEN_SOURCE=600, which would hide GNU extensions
@@ -133,7 +134,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_UTIL_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
 
-tests-build: build $(UNIT_BIN)
+tests-build: build $(UNIT_BIN) $(BENCH_SO)
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps
@@ -173,6 +174,9 @@ install: build
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	  sim-adapter/steerd.pc.in > $(DESTDIR)$(PCDIR)/steerd.pc
 	chmod 0644 $(DESTDIR)$(PCDIR)/steerd.pc
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' configs/systemd/steerd@.service.in > $(DESTDIR)$(UNITDIR)/steerd@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/steerd@.service
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 configs/bash-completion/steerd configs/bash-completion/steer-console \
 	  $(DESTDIR)$(BASHCOMPDIR)/
@@ -180,7 +184,8 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
 	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc \
-	      $(DESTDIR)$(BASHCOMPDIR)/steerd $(DESTDIR)$(BASHCOMPDIR)/steer-console
+	      $(DESTDIR)$(BASHCOMPDIR)/steerd $(DESTDIR)$(BASHCOMPDIR)/steer-console \
+	      $(DESTDIR)$(UNITDIR)/steerd@.service
 
 clean:
 	rm -rf build

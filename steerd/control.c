@@ -33,6 +33,7 @@ struct control {
 	char endpoint[256];
 	mirror_state state; /* the run as read for the request being served */
 	atomic_uint pending; /* see control_pending() */
+	atomic_uint liveness; /* see control_liveness() */
 	size_t in_flight;    /* changes sent to the simulation thread, not yet back */
 	bool stopping;       /* the simulation thread has finished: answer writes at once */
 	double next_pipe_look; /* clock_seconds() when serve_reads() next looks at the pipe */
@@ -308,12 +309,18 @@ static void *control_main(void *arg)
 	control *c = arg;
 	/* After the simulation thread is done, serve until every change sent is answered. */
 	while (!c->stopping || c->in_flight > 0) {
+		atomic_fetch_add_explicit(&c->liveness, 1, memory_order_relaxed);
 		bool watch_pipe = c->in_flight > 0 || c->stopping;
 		if ((watch_pipe ? serve_watching_pipe(c) : serve_reads(c)) < 0)
 			break;
 	}
 	atomic_store(&c->exited, true);
 	return NULL;
+}
+
+const atomic_uint *control_liveness(control *c)
+{
+	return &c->liveness;
 }
 
 int control_start(control *c)

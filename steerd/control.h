@@ -43,6 +43,13 @@ void *control_sim_pipe(control *c);
  */
 atomic_uint *control_pending(control *c);
 
+/*
+ * A counter the control thread advances each time round its loop (at least
+ * every PIPE_LOOK_MS while idle): the watchdog's sign that clients are still
+ * served (service.h).
+ */
+const atomic_uint *control_liveness(control *c);
+
 /* Start serving on a new thread. 0 or -1. */
 int control_start(control *c);
 

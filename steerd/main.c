@@ -21,6 +21,7 @@
 #include "mirror.h"
 #include "run.h"
 #include "security.h"
+#include "service.h"
 #include "stream.h"
 #include "cpu_pin.h"
 #include "version.h"
@@ -275,6 +276,7 @@ int main(int argc, char **argv)
 	stream *st = NULL;
 	control *ctl = NULL;
 	run *r = NULL;
+	service *svc = NULL;
 	if (!zctx || !m) {
 		log_error("out of memory");
 		goto out;
@@ -326,6 +328,11 @@ int main(int argc, char **argv)
 	log_info("steerd %s: adapter %s (%s), control %s, diagnostics %s", STEERD_VERSION, sa->name,
 	         cfg->adapter->source, control_endpoint(ctl), stream_endpoint(st));
 	log_info("connection file %s", conn_path);
+	svc = service_start(control_liveness(ctl));
+	char ready[256];
+	snprintf(ready, sizeof ready, "%s at step %llu; control %s", sa->name,
+	         (unsigned long long)r->pub.step, control_endpoint(ctl));
+	service_ready(svc, ready);
 	if (sec)
 		log_info("security on: CURVE with %zu client key%s; SIGHUP reloads them",
 		         security_key_count(sec), security_key_count(sec) == 1 ? "" : "s");
@@ -343,11 +350,13 @@ int main(int argc, char **argv)
 			         (int)cfg->simulation_cpu);
 	}
 	run_loop(r, &stop_signal);
+	service_stopping(svc);
 
 	control_stop(ctl);
 	unlink(conn_path);
 	status = 0;
 out:
+	service_destroy(&svc);
 	run_destroy(&r);
 	control_destroy(&ctl);
 	stream_destroy(&st);
