@@ -71,9 +71,11 @@ void run_destroy(run **rp)
 	if (!rp || !*rp)
 		return;
 	run *r = *rp;
+	/* The search holds states of the simulation and may restore one: end it first. */
+	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
 	if (r->sim)
 		r->sa->destroy(r->sim);
-	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
+	r->sim = NULL;
 	run_checkpoint_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
