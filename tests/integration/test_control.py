@@ -282,6 +282,31 @@ class TestCommands(DaemonTestCase):
             self.assertEqual(r["error"]["code"], "shutting_down")
 
 
+class TestStepsPerSecond(DaemonTestCase):
+    """status.steps_per_second counts steps computed over the last 0.5-1 s of
+    wall time: sane across a rewind (the step count goes back), 0 when paused."""
+    config = {"start": "running"}
+
+    def test_rate_across_rewind_and_pause(self):
+        import time
+        st = wait_until(lambda: (lambda s: s["steps_per_second"] > 0 and s)(self.c.status()),
+                        what="a rate while running")
+        self.assertLess(st["steps_per_second"], 1e8)
+        self.c("snapshot-state", {"name": "back"})
+        # go back further than the run steps in a second
+        self.c.wait_step(st["step"] + max(200, int(2 * st["steps_per_second"])))
+        r = self.c("rewind", {"name": "back"})
+        self.assertLess(r["step"], r["from_step"])
+        # watch for longer than the rate's window (1 s): it must never wrap
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.5:
+            rate = self.c.status()["steps_per_second"]
+            self.assertTrue(0 <= rate < 1e8, rate)
+        self.c("pause")
+        wait_until(lambda: self.c.status()["steps_per_second"] == 0.0, what="rate 0 when paused")
+        self.c.step_and_wait(3)
+
+
 class TestAtomicSet(DaemonTestCase):
     config = {"start": "running"}
 
@@ -736,4 +761,4 @@ class TestBadInput(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    run_tests(TestCommands, TestAtomicSet, TestRamps, TestClients, TestBadInput)
+    run_tests(TestCommands, TestStepsPerSecond, TestAtomicSet, TestRamps, TestClients, TestBadInput)
