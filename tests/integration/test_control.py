@@ -598,7 +598,7 @@ class TestBadInput(DaemonTestCase):
             ("invalid UTF-8 header", bad(b'{"cmd":"status","id":1,"client":"\xff\xfe"}'), "bad_request", None, None),
             ("deeply nested header", bad(b'{"cmd":"status","x":' + b"[" * 5000 + b"]" * 5000 + b"}"),
              "bad_request", None, None),
-            ("NUL in header", bad(b'{"cmd":"stat\\u0000us","id":1}'), "bad_request", ..., ...),
+            ("NUL in header", bad(b'{"cmd":"stat\\u0000us","id":1}'), "bad_request", 1, None),
             # frames
             ("missing header frame", [b""], "bad_request", None, None),
             ("too many frames", bad({"cmd": "status", "id": 3}) + [b"{}"], "bad_request", ..., ...),
@@ -618,13 +618,35 @@ class TestBadInput(DaemonTestCase):
              "bad_request", 9, "ramp"),
             ("oversized", bad({"cmd": "set", "id": 4}, json.dumps({"values": {"injected_current": 1500},
                                                                     "pad": "x" * 70000}).encode()),
-             "too_large", ..., ...),
+             "too_large", 4, "set"),
             ("oversized header", bad(json.dumps({"cmd": "status", "pad": "y" * 66000}).encode()),
-             "too_large", ..., ...),
+             "too_large", None, None),  # a header over the limit is not read
+            ("oversized body, bad header", bad(b"{x", b"{}" + b" " * 70000), "too_large", None, None),
         ]
         for name, frames, code, id, cmd in cases:
             with self.subTest(case=name):
                 self.expect_error(frames, code, id, cmd)
+
+        # \u0000 is valid JSON: the reply says what is wrong, with id and cmd when readable
+        nul_cases = [
+            ("NUL in cmd", bad(b'{"cmd":"set\\u0000x","id":11}'), 11, None, "header"),
+            ("NUL in id", bad(b'{"cmd":"status","id":"a\\u0000"}'), None, "status", "header.id"),
+            ("NUL in another header key", bad(b'{"cmd":"status","id":12,"note":"\\u0000"}'), 12, "status",
+             "header"),
+            ("NUL in a body string", bad({"cmd": "set", "id": 13},
+                                         b'{"values":{"injected_current\\u0000junk":1}}'), 13, "set",
+             "body"),
+            ("NUL in a body value", bad({"cmd": "checkpoint", "id": 14}, b'{"name":"a\\u0000b"}'), 14,
+             "checkpoint", "body"),
+            ("NUL in a body key", bad({"cmd": "set", "id": 15}, b'{"values":{"a\\u0000":1}}'), 15, "set",
+             "body"),
+        ]
+        for name, frames, id, cmd, where in nul_cases:
+            with self.subTest(case=name):
+                msg = self.expect_error(frames, "bad_request", id, cmd)
+                self.assertIn("must not contain NUL", msg)
+                self.assertTrue(msg.startswith(where + ":"), msg)
+                self.assertNotIn("not valid JSON", msg)
 
         command_cases = [
             ("status", {"x": 1}, "bad_argument"),
