@@ -132,7 +132,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_UTIL_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
 
-tests-build: build $(UNIT_BIN)
+tests-build: build $(UNIT_BIN) $(BENCH_SO)
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps

@@ -307,6 +307,50 @@ class TestStepsPerSecond(DaemonTestCase):
         self.c.step_and_wait(3)
 
 
+class TestWritesInFlight(DaemonTestCase):
+    """Writes waiting for the simulation thread are bounded (64): during a
+    long step the excess is answered `busy` at once (PROTOCOL.md)."""
+    autostart = False
+    LIMIT = 64
+
+    def test_excess_writes_are_busy(self):
+        from steerd_harness import BUILD, REPO
+        slow = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD), "bench", "libslow.so")
+        self.assertTrue(os.path.exists(slow), "%s missing (make tests-build)" % slow)
+        d = self.start_daemon(config="simulation:\n  adapter: %s\n  knobs: {step_ms: 0}\n"
+                                     "run: {start: running}\n"
+                                     "endpoints: {control: 'tcp://127.0.0.1:*', diagnostics: 'tcp://127.0.0.1:*'}\n"
+                                     "diagnostics: {heartbeat_ms: 50}\n" % slow)
+        c = d.client("tester")
+        # the step after this boundary takes 5 s: the writes below pile up behind it
+        c("set", {"values": {"step_ms": 5000}})
+        n = 3 * self.LIMIT
+        for i in range(n):
+            c.sock.send_multipart([b"", json.dumps({"cmd": "set", "id": i, "client": "tester",
+                                                    "retry_key": "k%d" % i}).encode(),
+                                   json.dumps({"values": {"step_ms": 0}}).encode()])
+        replies = [c.recv_reply(timeout=60) for _ in range(n)]
+        busy = [h["id"] for h, b in replies if not h["ok"]]
+        ok = [h["id"] for h, b in replies if h["ok"]]
+        self.assertEqual(len(busy) + len(ok), n)
+        self.assertGreaterEqual(len(busy), n - self.LIMIT - 1, "writes in flight not bounded")
+        self.assertTrue(busy and ok)
+        # the busy ones were answered at once, before the long step ended
+        self.assertFalse(replies[0][0]["ok"])
+        for h, b in replies:
+            if not h["ok"]:
+                check_error_reply(h, b)
+                self.assertEqual(b["error"]["code"], "busy")
+                self.assertIn("retry", b["error"]["message"])
+        # a busy write changed nothing and its retry_key is not kept: retried, it applies
+        h, b = c.request("set", {"values": {"step_ms": 0}}, header_extra={"retry_key": "k%d" % busy[-1]})
+        self.assertTrue(h["ok"], b)
+        # an applied one is remembered as before
+        first = dict((h["id"], b) for h, b in replies)[ok[0]]
+        h, b = c.request("set", {"values": {"step_ms": 0}}, header_extra={"retry_key": "k%d" % ok[0]})
+        self.assertEqual(b, first)
+
+
 class TestAtomicSet(DaemonTestCase):
     config = {"start": "running"}
 
@@ -783,4 +827,4 @@ class TestBadInput(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    run_tests(TestCommands, TestStepsPerSecond, TestAtomicSet, TestRamps, TestClients, TestBadInput)
+    run_tests(TestCommands, TestStepsPerSecond, TestWritesInFlight, TestAtomicSet, TestRamps, TestClients, TestBadInput)
