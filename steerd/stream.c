@@ -43,6 +43,11 @@ typedef struct topic_count {
 	uint64_t last_seq;  /* run-wide seq of the last one (0: none yet) */
 } topic_count;
 
+/* The numbers of one message (PROTOCOL.md, "Sequence numbers"). */
+typedef struct numbers {
+	uint64_t seq, topic_seq, prev_seq;
+} numbers;
+
 /* An event topic, "event.NAME", with its own numbering. */
 typedef struct event_topic {
 	char *topic;
@@ -53,7 +58,8 @@ typedef struct event_topic {
 typedef struct item {
 	item_kind kind;
 	size_t diag;         /* ITEM_ARRAY: adapter diagnostic index */
-	uint64_t seq, topic_seq, prev_seq, step;
+	numbers n;
+	uint64_t step;
 	double time;
 	const char *topic;   /* ITEM_EVENT: the event table's string */
 	char *header;        /* ITEM_EVENT: owned by the item */
@@ -292,12 +298,14 @@ static void send_json(stream *s, const char *topic, json_t *header, zmq_msg_t *d
 }
 
 /* The fields every header starts with (PROTOCOL.md, "Diagnostics stream"). */
-static json_t *item_header(const item *it)
+static json_t *common_header(numbers n, uint64_t step, double time)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:f}", "seq", (json_int_t)it->seq, "topic_seq",
-	                 (json_int_t)it->topic_seq, "prev_seq", (json_int_t)it->prev_seq, "step",
-	                 (json_int_t)it->step, "time", it->time);
+	return json_pack("{s:I, s:I, s:I, s:I, s:f}", "seq", (json_int_t)n.seq, "topic_seq",
+	                 (json_int_t)n.topic_seq, "prev_seq", (json_int_t)n.prev_seq, "step",
+	                 (json_int_t)step, "time", time);
 }
+
+static json_t *item_header(const item *it) { return common_header(it->n, it->step, it->time); }
 
 static void send_scalars(stream *s, const item *it)
 {
@@ -312,8 +320,8 @@ static void send_scalars(stream *s, const item *it)
 	char buf[16384];
 	int n = snprintf(buf, sizeof buf,
 	                 "{\"seq\":%llu,\"topic_seq\":%llu,\"prev_seq\":%llu,\"step\":%llu,\"time\":%.17g,%s",
-	                 (unsigned long long)it->seq, (unsigned long long)it->topic_seq,
-	                 (unsigned long long)it->prev_seq, (unsigned long long)it->step,
+	                 (unsigned long long)it->n.seq, (unsigned long long)it->n.topic_seq,
+	                 (unsigned long long)it->n.prev_seq, (unsigned long long)it->step,
 	                 isfinite(it->time) ? it->time : 0.0, s->scalars_tail + 1);
 	if (n > 0 && (size_t)n < sizeof buf) {
 		send_frames(s, "scalars", buf, (size_t)n, &m);
@@ -581,20 +589,19 @@ void stream_hold_publisher(stream *s, bool hold) { atomic_store(&s->hold, hold);
 /* ---- publishing (simulation thread) ------------------------------------- */
 
 /* Number a message of topic t: run-wide seq, topic_seq, and the seq of the topic's previous one. */
-static void number(stream *s, item *it, topic_count *t)
+static numbers number(stream *s, topic_count *t)
 {
-	it->seq = ++s->seq;
-	it->topic_seq = ++t->topic_seq;
-	it->prev_seq = t->last_seq;
-	t->last_seq = it->seq;
+	numbers n = { .seq = ++s->seq, .topic_seq = ++t->topic_seq, .prev_seq = t->last_seq };
+	t->last_seq = n.seq;
+	return n;
 }
 
 /*
- * The slot for a message numbered in *n, or NULL when nobody wants the topic
+ * The slot for a message numbered n, or NULL when nobody wants the topic
  * (wanted false) or the publisher has fallen a whole queue behind: the
  * message is then lost, after being numbered, so subscribers see the gap.
  */
-static item *slot(stream *s, bool wanted, const item *n)
+static item *slot(stream *s, bool wanted, numbers n)
 {
 	if (!wanted)
 		return NULL;
@@ -605,9 +612,7 @@ static item *slot(stream *s, bool wanted, const item *n)
 			         s->dropped, s->dropped == 1 ? "" : "s");
 		return NULL;
 	}
-	it->seq = n->seq;
-	it->topic_seq = n->topic_seq;
-	it->prev_seq = n->prev_seq;
+	it->n = n;
 	return it;
 }
 
@@ -627,9 +632,8 @@ static bool wanted(atomic_bool *flag) { return atomic_load_explicit(flag, memory
 
 void stream_publish_scalars(stream *s, uint64_t step, double time, const double *values)
 {
-	item n, *it;
-	number(s, &n, &s->scalars_n);
-	if (!(it = slot(s, wanted(&s->scalars_wanted), &n)))
+	item *it = slot(s, wanted(&s->scalars_wanted), number(s, &s->scalars_n));
+	if (!it)
 		return;
 	memcpy(it->values, values, s->n_scalars * sizeof(double));
 	enqueue(s, it, ITEM_SCALARS, step, time);
@@ -637,9 +641,8 @@ void stream_publish_scalars(stream *s, uint64_t step, double time, const double 
 
 void stream_publish_array(stream *s, const void *sim, size_t d, uint64_t step, double time)
 {
-	item n, *it;
-	number(s, &n, &s->array_n[d]);
-	if (!(it = slot(s, wanted(&s->array_wanted[d]), &n)))
+	item *it = slot(s, wanted(&s->array_wanted[d]), number(s, &s->array_n[d]));
+	if (!it)
 		return;
 	size_t len = s->sa->diag_len(sim, d);
 	if (len > MAX_ARRAY_DOUBLES)
@@ -682,21 +685,20 @@ static event_topic *event_topic_of(stream *s, const char *name)
 void stream_publish_event(stream *s, const char *name, uint64_t step, double time, json_t *fields)
 {
 	event_topic *e = event_topic_of(s, name);
-	item n, *it;
 	if (!e) { /* cannot happen with the daemon's events; still a visible loss */
 		log_error("stream: event %s lost: no room for its topic", name);
 		s->seq++;
 		json_decref(fields);
 		return;
 	}
-	number(s, &n, &e->n);
-	if (!(it = slot(s, wanted(&s->events_wanted), &n))) {
+	numbers n = number(s, &e->n);
+	item *it = slot(s, wanted(&s->events_wanted), n);
+	if (!it) {
 		json_decref(fields);
 		return;
 	}
 	/* Events are rare: their header is built here, where the fields are. */
-	json_t *h = item_header(&(item){ .seq = n.seq, .topic_seq = n.topic_seq,
-	                                 .prev_seq = n.prev_seq, .step = step, .time = time });
+	json_t *h = common_header(n, step, time);
 	json_object_set_new(h, "event", json_string(name));
 	if (fields)
 		json_object_update(h, fields);
@@ -720,9 +722,8 @@ void stream_heartbeat(stream *s, uint64_t step, double time, const char *state)
 	if (stream_ms_to_heartbeat(s) > 0)
 		return;
 	s->last_heartbeat = clock_seconds();
-	item n, *it;
-	number(s, &n, &s->heartbeat_n);
-	if (!(it = slot(s, wanted(&s->heartbeat_wanted), &n)))
+	item *it = slot(s, wanted(&s->heartbeat_wanted), number(s, &s->heartbeat_n));
+	if (!it)
 		return;
 	it->state = state;
 	enqueue(s, it, ITEM_HEARTBEAT, step, time);
