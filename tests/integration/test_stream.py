@@ -30,6 +30,17 @@ def check_topic_seqs(test, msgs):
     return last
 
 
+def start_vc_daemon(test):
+    """Replace test's daemon by a paused one that forms a virtual cathode once
+    resumed (a grounded gap driven well above the space-charge limit), with
+    virtual_cathode as an indicator. (daemon, client)"""
+    test.d.stop()
+    d = test.start_daemon(start="paused", knobs=dict(FAST_KNOBS, anode_voltage=0, injected_current=1000,
+                                                     particles_per_step=10),
+                          diagnostics={"indicators": ["virtual_cathode"]})
+    return d, d.client("tester")
+
+
 class TestFormats(DaemonTestCase):
     config = {"start": "paused"}
 
@@ -297,12 +308,7 @@ class TestEvents(DaemonTestCase):
         self.assertEqual(self.c.get1("injection_energy"), 110.0)
 
     def test_indicator_event(self):
-        # a grounded gap driven well above the space-charge limit forms a virtual cathode
-        self.d.stop()
-        d = self.start_daemon(start="paused", knobs=dict(FAST_KNOBS, anode_voltage=0, injected_current=1000,
-                                                         particles_per_step=10),
-                              diagnostics={"indicators": ["virtual_cathode"]})
-        c = d.client("tester")
+        d, c = start_vc_daemon(self)
         ev = d.subscriber("event.indicator")
         c("resume")
         e = ev.event("indicator", timeout=60)
@@ -359,11 +365,7 @@ class TestSequenceNumbers(DaemonTestCase):
         self.assertEqual(self.c.get1("anode_voltage"), 1100.0)
 
     def test_rewind_turns_the_indicator_off(self):
-        self.d.stop()
-        d = self.start_daemon(start="paused", knobs=dict(FAST_KNOBS, anode_voltage=0, injected_current=1000,
-                                                         particles_per_step=10),
-                              diagnostics={"indicators": ["virtual_cathode"]})
-        c = d.client("tester")
+        d, c = start_vc_daemon(self)
         ev = d.subscriber("event.")
         saved = c("snapshot-state", {"name": "before"})
         c("resume")
