@@ -120,7 +120,8 @@ void dedup_forget(dedup *d, const char *client, const char *key)
 	char *k = join(client, key);
 	if (!k)
 		return;
-	for (size_t i = 0; i < d->count; i++) {
+	/* From the newest: the key forgotten is normally the one just begun. */
+	for (size_t i = d->count; i-- > 0;) {
 		size_t at = (d->head + i) % d->capacity;
 		if (strcmp(d->order[at], k) != 0)
 			continue;
