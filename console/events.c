@@ -22,7 +22,8 @@ static void generic(const char *name, json_t *hdr, char *buf, size_t len)
 	const char *key;
 	json_t *v;
 	json_object_foreach(hdr, key, v) {
-		if (!strcmp(key, "seq") || !strcmp(key, "topic_seq") || !strcmp(key, "step") ||
+		if (!strcmp(key, "seq") || !strcmp(key, "topic_seq") || !strcmp(key, "prev_seq") ||
+		    !strcmp(key, "step") ||
 		    !strcmp(key, "time") || !strcmp(key, "event"))
 			continue;
 		char val[256];

@@ -19,6 +19,13 @@
 #define PIPE_ENDPOINT "inproc://steerd-changes"
 #define DEDUP_KEYS 4096 /* retry keys remembered (with their replies) */
 #define PARKED_MAX 64    /* repeats waiting for the first attempt's reply */
+/*
+ * Writes handed to the simulation thread and not yet answered. A long step
+ * (or a search) holds them all; past this many, new writes are answered
+ * `busy` at once rather than queued without bound. Far below DEDUP_KEYS, so
+ * the retry keys of writes in flight always fit.
+ */
+#define IN_FLIGHT_MAX 64
 #define PIPE_LOOK_MS 50 /* how often an idle pipe is looked at for the shutdown notice */
 #define BURST 64 /* requests served before looking at the pipe again */
 
@@ -169,10 +176,13 @@ static bool replay(control *c, wire_request *req, change *ch)
 	switch (dedup_begin(c->replies, req->client, req->retry_key, &ok, &body)) {
 	case DEDUP_NEW:
 		return false;
+	case DEDUP_FULL: /* cannot happen while IN_FLIGHT_MAX < DEDUP_KEYS */
+		wire_reply_error(c->router, req, E_BUSY, "too many writes in flight; retry later");
+		break;
 	case DEDUP_IN_FLIGHT:
 		if (c->n_parked == PARKED_MAX) {
-			wire_reply_error(c->router, req, E_BAD_STATE,
-			                 "a request with this retry_key is still being applied; ask again");
+			wire_reply_error(c->router, req, E_BUSY,
+			                 "a request with this retry_key is still being applied; retry later");
 			break;
 		}
 		c->parked[c->n_parked++] = *req; /* answered with the first attempt's reply */
@@ -185,6 +195,38 @@ static bool replay(control *c, wire_request *req, change *ch)
 	}
 	change_destroy(&ch);
 	return true;
+}
+
+/*
+ * Hand a write to the simulation thread, or answer it at once: `busy` when
+ * IN_FLIGHT_MAX writes are already waiting. A write not handed on changed
+ * nothing, so its retry key (recorded by replay()) is forgotten: a retry is
+ * then applied normally.
+ */
+static void send_change(control *c, wire_request *req, change *ch)
+{
+	ch->req = *req; /* the request, frames and all, moves into the change */
+	memset(req, 0, sizeof *req);
+	const char *code = NULL, *msg = NULL;
+	char busy[160];
+	if (c->in_flight >= IN_FLIGHT_MAX) {
+		snprintf(busy, sizeof busy,
+		         "%d writes are already waiting for the simulation (a long step?); retry later",
+		         IN_FLIGHT_MAX);
+		code = E_BUSY, msg = busy;
+	} else if (zmq_send(c->pipe, &ch, sizeof ch, 0) != (int)sizeof ch) {
+		code = E_INTERNAL, msg = "cannot reach the simulation thread";
+	}
+	if (code) {
+		if (ch->req.retry_key[0] && c->replies)
+			dedup_forget(c->replies, ch->req.client, ch->req.retry_key);
+		log_debug("%s by %s not handed on: %s", ch->cmd->name, ch->req.client, msg);
+		wire_reply_error(c->router, &ch->req, code, msg);
+		change_destroy(&ch);
+		return;
+	}
+	c->in_flight++;
+	atomic_store(&c->pending, 1); /* after the send, so a cleared flag never hides it */
 }
 
 static void serve_request(control *c, wire_request *req)
@@ -220,18 +262,9 @@ static void serve_request(control *c, wire_request *req)
 		change_destroy(&ch);
 	} else if (ctx.change && req->retry_key[0] && c->replies &&
 	           replay(c, req, ctx.change)) {
-		/* answered from the first attempt's reply */
+		/* answered from the first attempt's reply, or parked until it comes */
 	} else if (ctx.change) {
-		change *ch = ctx.change;
-		ch->req = *req; /* the request, frames and all, moves into the change */
-		memset(req, 0, sizeof *req);
-		if (zmq_send(c->pipe, &ch, sizeof ch, 0) != (int)sizeof ch) {
-			wire_reply_error(c->router, &ch->req, E_INTERNAL, "cannot reach the simulation thread");
-			change_destroy(&ch);
-		}
-		else
-			c->in_flight++;
-		atomic_store(&c->pending, 1); /* after the send, so a cleared flag never hides it */
+		send_change(c, req, ctx.change);
 	} else {
 		wire_reply(c->router, req, true, ctx.result);
 	}

@@ -51,6 +51,27 @@ static char *join(const char *client, const char *key)
 	return asprintf(&s, "%s\n%s", client, key) < 0 ? NULL : s;
 }
 
+/*
+ * Make room: forget the oldest key whose reply is known. A key in flight is
+ * never forgotten (a repeat would then be applied twice): it moves to the
+ * newest end instead. False when every key is in flight.
+ */
+static bool forget_oldest_done(dedup *d)
+{
+	for (size_t tries = 0; tries < d->count; tries++) {
+		char *k = d->order[d->head];
+		d->head = (d->head + 1) % d->capacity;
+		if (!json_is_null(json_object_get(d->replies, k))) {
+			json_object_del(d->replies, k);
+			free(k);
+			d->count--;
+			return true;
+		}
+		d->order[(d->head + d->count - 1) % d->capacity] = k; /* the ring is full: the slot just left */
+	}
+	return false;
+}
+
 dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok, json_t **body)
 {
 	char *k = join(client, key);
@@ -68,11 +89,9 @@ dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok,
 			*body = json_object(); /* out of memory: an empty body, still the first reply */
 		return DEDUP_DONE;
 	}
-	if (d->count == d->capacity) { /* forget the oldest */
-		json_object_del(d->replies, d->order[d->head]);
-		free(d->order[d->head]);
-		d->head = (d->head + 1) % d->capacity;
-		d->count--;
+	if (d->count == d->capacity && !forget_oldest_done(d)) {
+		free(k);
+		return DEDUP_FULL;
 	}
 	json_object_set_new(d->replies, k, json_null());
 	d->order[(d->head + d->count++) % d->capacity] = k;
@@ -93,5 +112,25 @@ void dedup_finish(dedup *d, const char *client, const char *key, bool ok, const 
 		free(dumped);
 	}
 	free(text);
+	free(k);
+}
+
+void dedup_forget(dedup *d, const char *client, const char *key)
+{
+	char *k = join(client, key);
+	if (!k)
+		return;
+	/* From the newest: the key forgotten is normally the one just begun. */
+	for (size_t i = d->count; i-- > 0;) {
+		size_t at = (d->head + i) % d->capacity;
+		if (strcmp(d->order[at], k) != 0)
+			continue;
+		json_object_del(d->replies, k);
+		free(d->order[at]);
+		for (size_t j = i; j + 1 < d->count; j++) /* close the hole: keep the order */
+			d->order[(d->head + j) % d->capacity] = d->order[(d->head + j + 1) % d->capacity];
+		d->count--;
+		break;
+	}
 	free(k);
 }

@@ -14,19 +14,27 @@
 
 typedef struct dedup dedup;
 
-typedef enum { DEDUP_NEW, DEDUP_IN_FLIGHT, DEDUP_DONE } dedup_state;
+typedef enum { DEDUP_NEW, DEDUP_IN_FLIGHT, DEDUP_DONE, DEDUP_FULL } dedup_state;
 
-/* Remember up to `capacity` keys (the oldest are forgotten first). */
+/*
+ * Remember up to `capacity` keys: when full, the oldest whose reply is known
+ * is forgotten first; a key in flight is never forgotten.
+ */
 dedup *dedup_new(size_t capacity);
 void dedup_destroy(dedup **dp);
 
 /*
- * Look up (client, key). DEDUP_NEW: now recorded as in flight. DEDUP_DONE:
- * *ok and *body (a new reference) are the first reply.
+ * Look up (client, key). DEDUP_NEW: now recorded as in flight; the caller
+ * must end it with dedup_finish or dedup_forget. DEDUP_DONE: *ok and *body
+ * (a new reference) are the first reply. DEDUP_FULL: every key remembered is
+ * in flight; nothing recorded.
  */
 dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok, json_t **body);
 
 /* Record the reply of a write begun with dedup_begin (body is copied). */
 void dedup_finish(dedup *d, const char *client, const char *key, bool ok, const json_t *body);
+
+/* Forget (client, key): a write begun that was never handed on (nothing changed). */
+void dedup_forget(dedup *d, const char *client, const char *key);
 
 #endif

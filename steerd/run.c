@@ -16,6 +16,8 @@
 
 #define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
 #define SIGNAL_CHECK_S 0.01 /* a flat-out run looks at the SIGHUP flag this often */
+#define RATE_WINDOW_S 0.5   /* steps_per_second is measured over 0.5 to 1 s */
+#define RATE_UPDATE_S 0.05  /* and recomputed this often */
 
 run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
 {
@@ -71,9 +73,11 @@ void run_destroy(run **rp)
 	if (!rp || !*rp)
 		return;
 	run *r = *rp;
+	/* The search holds states of the simulation and may restore one: end it first. */
+	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
 	if (r->sim)
 		r->sa->destroy(r->sim);
-	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
+	r->sim = NULL;
 	run_checkpoint_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
@@ -340,14 +344,29 @@ static void publish_diagnostics(run *r)
 	}
 }
 
-static void update_rate(run *r)
+/*
+ * steps_per_second: steps actually computed (a search's included) per second
+ * of wall time, over the last RATE_WINDOW_S to 2 * RATE_WINDOW_S. Counting
+ * steps taken, not differences of the step count, which goes back on a
+ * rewind or a search. Called at every turn of the loop, paused or not, so the
+ * rate falls to 0 within 2 * RATE_WINDOW_S of pausing.
+ */
+static void update_rate(run *r, double now)
 {
-	double now = clock_seconds();
-	if (now - r->rate_t0 >= 0.5) {
-		if (r->rate_t0 > 0)
-			r->pub.steps_per_second = (double)(r->pub.step - r->rate_step0) / (now - r->rate_t0);
-		r->rate_t0 = now;
-		r->rate_step0 = r->pub.step;
+	if (r->rate_t0 == 0) { /* the loop's first turn */
+		r->rate_t0 = r->rate_t1 = r->rate_last = now;
+		r->rate_n0 = r->rate_n1 = r->steps_taken;
+		return;
+	}
+	if (now - r->rate_last < RATE_UPDATE_S)
+		return;
+	r->rate_last = now;
+	r->pub.steps_per_second = (double)(r->steps_taken - r->rate_n0) / (now - r->rate_t0);
+	if (now - r->rate_t1 >= RATE_WINDOW_S) { /* slide: the window starts at the previous mark */
+		r->rate_t0 = r->rate_t1;
+		r->rate_n0 = r->rate_n1;
+		r->rate_t1 = now;
+		r->rate_n1 = r->steps_taken;
 	}
 }
 
@@ -365,7 +384,6 @@ static void after_step(run *r)
 	run_checkpoint_policy(r);
 	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
 		run_stop(r, "max_steps");
-	update_rate(r);
 }
 
 /* Apply every change waiting on the pipe, answering each. */
@@ -440,11 +458,13 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 				run_event(r, "step_failed", json_pack("{s:s}", "message", err));
 				run_search_abort(r, E_REFUSED, "the simulation failed to step");
 			} else {
+				r->steps_taken++;
 				if (r->pub.steps_left > 0)
 					r->pub.steps_left--;
 				after_step(r);
 			}
 		}
+		update_rate(r, clock_seconds());
 		stream_heartbeat(r->stream, r->pub.step, r->pub.time, run_state_name(r->pub.state));
 		r->pub.seq = stream_seq(r->stream);
 		mirror_put(r->mirror, &r->pub);

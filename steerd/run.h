@@ -80,8 +80,9 @@ struct run {
 	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
 	security *security;     /* keys reloaded on SIGHUP, or NULL (no security); not owned */
-	double rate_t0;         /* for steps_per_second */
-	uint64_t rate_step0;
+	uint64_t steps_taken;   /* steps computed by this process (searches included) */
+	double rate_t0, rate_t1, rate_last; /* steps_per_second's window (run.c, update_rate) */
+	uint64_t rate_n0, rate_n1;
 };
 
 /* Create the simulation from the config's knob values. NULL with a message on error. */

@@ -27,16 +27,42 @@
 #define QUEUE_SLOTS 4096      /* messages between the threads: ~0.3 s of a flat-out run */
 #define BATCH_MS 1            /* while messages flow, the publisher collects them this long */
 #define CLOSE_LINGER_MS 200   /* at exit: time for the last messages to reach subscribers */
+#define MAX_EVENT_TOPICS 256  /* event names are the daemon's own: far fewer */
 
 typedef enum { ITEM_SCALARS, ITEM_ARRAY, ITEM_EVENT, ITEM_HEARTBEAT } item_kind;
+
+/*
+ * The numbering of one topic. Every message the run produces is numbered,
+ * whether or not anyone subscribes and whether or not it is then sent, so a
+ * message lost anywhere (a full queue, a subscriber's high-water mark, a
+ * reconnect) shows as a gap in topic_seq, and numbers never depend on what
+ * other subscribers want (PROTOCOL.md, "Sequence numbers").
+ */
+typedef struct topic_count {
+	uint64_t topic_seq; /* messages of this topic so far */
+	uint64_t last_seq;  /* run-wide seq of the last one (0: none yet) */
+} topic_count;
+
+/* The numbers of one message (PROTOCOL.md, "Sequence numbers"). */
+typedef struct numbers {
+	uint64_t seq, topic_seq, prev_seq;
+} numbers;
+
+/* An event topic, "event.NAME", with its own numbering. */
+typedef struct event_topic {
+	char *topic;
+	topic_count n;
+} event_topic;
 
 /* One message on its way from the simulation thread to the publisher thread. */
 typedef struct item {
 	item_kind kind;
 	size_t diag;         /* ITEM_ARRAY: adapter diagnostic index */
-	uint64_t seq, topic_seq, step;
+	numbers n;
+	uint64_t step;
 	double time;
-	char *topic, *header; /* ITEM_EVENT: owned by the item */
+	const char *topic;   /* ITEM_EVENT: the event table's string */
+	char *header;        /* ITEM_EVENT: owned by the item */
 	const char *state;   /* ITEM_HEARTBEAT: a run_state_name() string */
 	zmq_msg_t data;      /* ITEM_ARRAY: the values, written once by the adapter */
 	double values[];     /* ITEM_SCALARS: n_scalars of them */
@@ -52,9 +78,11 @@ struct stream {
 	char **array_topics;      /* "array.NAME" per adapter diagnostic (NULL for scalars) */
 
 	/* Simulation thread only. */
-	uint64_t seq;
-	uint64_t scalars_seq, events_seq, heartbeat_seq;
-	uint64_t *array_seq;      /* per adapter diagnostic */
+	uint64_t seq;             /* run-wide: messages produced so far */
+	topic_count scalars_n, heartbeat_n;
+	topic_count *array_n;     /* per adapter diagnostic */
+	event_topic *events;      /* per event name, in order of first use */
+	size_t n_events;
 	double last_heartbeat;    /* clock_seconds() of the last heartbeat */
 	unsigned long dropped;    /* messages lost to a full queue */
 
@@ -63,6 +91,7 @@ struct stream {
 	int wake_fd;              /* eventfd: the publisher sleeps on it */
 	atomic_bool idle;         /* the publisher sleeps until woken */
 	atomic_bool stop;
+	atomic_bool hold;         /* stream_hold_publisher(): send nothing */
 	atomic_bool scalars_wanted, heartbeat_wanted, events_wanted;
 	atomic_bool *array_wanted;
 	pthread_mutex_t rebind_lock;
@@ -269,16 +298,14 @@ static void send_json(stream *s, const char *topic, json_t *header, zmq_msg_t *d
 }
 
 /* The fields every header starts with (PROTOCOL.md, "Diagnostics stream"). */
-static json_t *common_header(uint64_t seq, uint64_t topic_seq, uint64_t step, double time)
+static json_t *common_header(numbers n, uint64_t step, double time)
 {
-	return json_pack("{s:I, s:I, s:I, s:f}", "seq", (json_int_t)seq, "topic_seq",
-	                 (json_int_t)topic_seq, "step", (json_int_t)step, "time", time);
+	return json_pack("{s:I, s:I, s:I, s:I, s:f}", "seq", (json_int_t)n.seq, "topic_seq",
+	                 (json_int_t)n.topic_seq, "prev_seq", (json_int_t)n.prev_seq, "step",
+	                 (json_int_t)step, "time", time);
 }
 
-static json_t *item_header(const item *it)
-{
-	return common_header(it->seq, it->topic_seq, it->step, it->time);
-}
+static json_t *item_header(const item *it) { return common_header(it->n, it->step, it->time); }
 
 static void send_scalars(stream *s, const item *it)
 {
@@ -286,15 +313,16 @@ static void send_scalars(stream *s, const item *it)
 	zmq_msg_init_size(&m, s->n_scalars * sizeof(double));
 	memcpy(zmq_msg_data(&m), it->values, s->n_scalars * sizeof(double));
 	/*
-	 * Published every step, so the header is not rebuilt: the four numbers
+	 * Published every step, so the header is not rebuilt: the five numbers
 	 * that change go in front of the rest, which jansson dumped once.
 	 * (%.17g round-trips a double and time is always finite.)
 	 */
 	char buf[16384];
-	int n = snprintf(buf, sizeof buf, "{\"seq\":%llu,\"topic_seq\":%llu,\"step\":%llu,\"time\":%.17g,%s",
-	                 (unsigned long long)it->seq, (unsigned long long)it->topic_seq,
-	                 (unsigned long long)it->step, isfinite(it->time) ? it->time : 0.0,
-	                 s->scalars_tail + 1);
+	int n = snprintf(buf, sizeof buf,
+	                 "{\"seq\":%llu,\"topic_seq\":%llu,\"prev_seq\":%llu,\"step\":%llu,\"time\":%.17g,%s",
+	                 (unsigned long long)it->n.seq, (unsigned long long)it->n.topic_seq,
+	                 (unsigned long long)it->n.prev_seq, (unsigned long long)it->step,
+	                 isfinite(it->time) ? it->time : 0.0, s->scalars_tail + 1);
 	if (n > 0 && (size_t)n < sizeof buf) {
 		send_frames(s, "scalars", buf, (size_t)n, &m);
 	} else { /* very many scalars: the slow way */
@@ -332,7 +360,6 @@ static void send_item(stream *s, item *it)
 	case ITEM_HEARTBEAT: send_heartbeat(s, it); break;
 	case ITEM_EVENT:
 		send_frames(s, it->topic, it->header, strlen(it->header), NULL);
-		free(it->topic);
 		free(it->header);
 		break;
 	}
@@ -343,7 +370,7 @@ static size_t drain(stream *s)
 {
 	size_t n = 0;
 	item *it;
-	while ((it = spsc_pop_slot(s->queue))) {
+	while (!atomic_load_explicit(&s->hold, memory_order_relaxed) && (it = spsc_pop_slot(s->queue))) {
 		send_item(s, it);
 		spsc_pop_done(s->queue);
 		n++;
@@ -394,7 +421,8 @@ static void *publisher_main(void *arg)
 		pthread_mutex_unlock(&s->rebind_lock);
 		if (rebind)
 			rebind_now(s);
-		flowing = drain(s) > 0;
+		/* Held (tests): the queue fills up as when the publisher falls behind. */
+		flowing = atomic_load(&s->hold) || drain(s) > 0;
 	}
 	drain(s); /* the last words: shutting_down */
 	/* Give subscribers a moment to receive them, not a stalled one the power to hold the exit. */
@@ -423,13 +451,14 @@ static json_t *build_scalars_header(const sa_adapter *sa, size_t *n)
 static int alloc_tables(stream *s, const sa_adapter *sa)
 {
 	s->prefixes = calloc(MAX_PREFIXES, sizeof *s->prefixes);
-	s->array_seq = calloc(sa->n_diags + 1, sizeof *s->array_seq);
+	s->array_n = calloc(sa->n_diags + 1, sizeof *s->array_n);
+	s->events = calloc(MAX_EVENT_TOPICS, sizeof *s->events);
 	s->array_topics = calloc(sa->n_diags + 1, sizeof *s->array_topics);
 	s->array_wanted = calloc(sa->n_diags + 1, sizeof *s->array_wanted);
 	s->scalars_header = build_scalars_header(sa, &s->n_scalars);
 	s->scalars_tail = s->scalars_header ? json_dumps(s->scalars_header, JSON_COMPACT) : NULL;
 	s->queue = spsc_new(QUEUE_SLOTS, sizeof(item) + s->n_scalars * sizeof(double));
-	if (!s->scalars_tail || !s->prefixes || !s->array_seq || !s->array_topics ||
+	if (!s->scalars_tail || !s->prefixes || !s->array_n || !s->events || !s->array_topics ||
 	    !s->array_wanted || !s->scalars_header || !s->queue)
 		return -1;
 	for (size_t d = 0; d < sa->n_diags; d++)
@@ -493,7 +522,6 @@ static void discard_queue(stream *s)
 	item *it;
 	while ((it = spsc_pop_slot(s->queue))) {
 		if (it->kind == ITEM_EVENT) {
-			free(it->topic);
 			free(it->header);
 		} else if (it->kind == ITEM_ARRAY) {
 			zmq_msg_close(&it->data);
@@ -525,8 +553,11 @@ void stream_destroy(stream **sp)
 	if (s->array_topics)
 		for (size_t d = 0; d < s->sa->n_diags; d++)
 			free(s->array_topics[d]);
+	for (size_t i = 0; i < s->n_events; i++)
+		free(s->events[i].topic);
+	free(s->events);
 	free(s->prefixes);
-	free(s->array_seq);
+	free(s->array_n);
 	free(s->array_topics);
 	free(s->array_wanted);
 	json_decref(s->scalars_header);
@@ -553,26 +584,42 @@ int stream_rebind(stream *s, char *err, size_t errlen)
 
 const char *stream_endpoint(const stream *s) { return s->endpoint; }
 uint64_t stream_seq(const stream *s) { return s->seq; }
+void stream_hold_publisher(stream *s, bool hold) { atomic_store(&s->hold, hold); }
 
 /* ---- publishing (simulation thread) ------------------------------------- */
 
-/* A free slot, or NULL when the publisher has fallen a whole queue behind (the message is lost). */
-static item *slot(stream *s)
+/* Number a message of topic t: run-wide seq, topic_seq, and the seq of the topic's previous one. */
+static numbers number(stream *s, topic_count *t)
 {
+	numbers n = { .seq = ++s->seq, .topic_seq = ++t->topic_seq, .prev_seq = t->last_seq };
+	t->last_seq = n.seq;
+	return n;
+}
+
+/*
+ * The slot for a message numbered n, or NULL when nobody wants the topic
+ * (wanted false) or the publisher has fallen a whole queue behind: the
+ * message is then lost, after being numbered, so subscribers see the gap.
+ */
+static item *slot(stream *s, bool wanted, numbers n)
+{
+	if (!wanted)
+		return NULL;
 	item *it = spsc_push_slot(s->queue);
-	if (!it && s->dropped++ % 10000 == 0)
-		log_warn("stream: the publisher thread is behind; %lu message%s dropped so far",
-		         s->dropped, s->dropped == 1 ? "" : "s");
+	if (!it) {
+		if (s->dropped++ % 10000 == 0)
+			log_warn("stream: the publisher thread is behind; %lu message%s dropped so far",
+			         s->dropped, s->dropped == 1 ? "" : "s");
+		return NULL;
+	}
+	it->n = n;
 	return it;
 }
 
 /* Hand the filled slot over; wake the publisher only when it sleeps. */
-static void enqueue(stream *s, item *it, item_kind kind, uint64_t *topic_seq, uint64_t step,
-                    double time)
+static void enqueue(stream *s, item *it, item_kind kind, uint64_t step, double time)
 {
 	it->kind = kind;
-	it->seq = ++s->seq;
-	it->topic_seq = ++*topic_seq;
 	it->step = step;
 	it->time = time;
 	spsc_push_done(s->queue);
@@ -581,19 +628,21 @@ static void enqueue(stream *s, item *it, item_kind kind, uint64_t *topic_seq, ui
 		wake(s);
 }
 
+static bool wanted(atomic_bool *flag) { return atomic_load_explicit(flag, memory_order_relaxed); }
+
 void stream_publish_scalars(stream *s, uint64_t step, double time, const double *values)
 {
-	item *it;
-	if (!atomic_load_explicit(&s->scalars_wanted, memory_order_relaxed) || !(it = slot(s)))
+	item *it = slot(s, wanted(&s->scalars_wanted), number(s, &s->scalars_n));
+	if (!it)
 		return;
 	memcpy(it->values, values, s->n_scalars * sizeof(double));
-	enqueue(s, it, ITEM_SCALARS, &s->scalars_seq, step, time);
+	enqueue(s, it, ITEM_SCALARS, step, time);
 }
 
 void stream_publish_array(stream *s, const void *sim, size_t d, uint64_t step, double time)
 {
-	item *it;
-	if (!atomic_load_explicit(&s->array_wanted[d], memory_order_relaxed) || !(it = slot(s)))
+	item *it = slot(s, wanted(&s->array_wanted[d]), number(s, &s->array_n[d]));
+	if (!it)
 		return;
 	size_t len = s->sa->diag_len(sim, d);
 	if (len > MAX_ARRAY_DOUBLES)
@@ -605,39 +654,61 @@ void stream_publish_array(stream *s, const void *sim, size_t d, uint64_t step, d
 	 */
 	if (zmq_msg_init_size(&it->data, len * sizeof(double)) != 0)
 		return;
-	size_t n = s->sa->diag_read(sim, d, zmq_msg_data(&it->data), len);
-	if (n < len) { /* the adapter wrote fewer: send exactly what it wrote */
+	size_t got = s->sa->diag_read(sim, d, zmq_msg_data(&it->data), len);
+	if (got < len) { /* the adapter wrote fewer: send exactly what it wrote */
 		zmq_msg_t shorter;
-		zmq_msg_init_size(&shorter, n * sizeof(double));
-		memcpy(zmq_msg_data(&shorter), zmq_msg_data(&it->data), n * sizeof(double));
+		zmq_msg_init_size(&shorter, got * sizeof(double));
+		memcpy(zmq_msg_data(&shorter), zmq_msg_data(&it->data), got * sizeof(double));
 		zmq_msg_close(&it->data);
 		zmq_msg_init(&it->data);
 		zmq_msg_move(&it->data, &shorter);
 	}
 	it->diag = d;
-	enqueue(s, it, ITEM_ARRAY, &s->array_seq[d], step, time);
+	enqueue(s, it, ITEM_ARRAY, step, time);
+}
+
+/* The numbering of "event.NAME", made at its first use; NULL when out of room. */
+static event_topic *event_topic_of(stream *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_events; i++)
+		if (strcmp(s->events[i].topic + 6, name) == 0)
+			return &s->events[i];
+	if (s->n_events == MAX_EVENT_TOPICS)
+		return NULL;
+	event_topic *e = &s->events[s->n_events];
+	if (asprintf(&e->topic, "event.%s", name) < 0)
+		return NULL;
+	s->n_events++;
+	return e;
 }
 
 void stream_publish_event(stream *s, const char *name, uint64_t step, double time, json_t *fields)
 {
-	item *it;
-	if (!atomic_load_explicit(&s->events_wanted, memory_order_relaxed) || !(it = slot(s))) {
+	event_topic *e = event_topic_of(s, name);
+	if (!e) { /* cannot happen with the daemon's events; still a visible loss */
+		log_error("stream: event %s lost: no room for its topic", name);
+		s->seq++;
+		json_decref(fields);
+		return;
+	}
+	numbers n = number(s, &e->n);
+	item *it = slot(s, wanted(&s->events_wanted), n);
+	if (!it) {
 		json_decref(fields);
 		return;
 	}
 	/* Events are rare: their header is built here, where the fields are. */
-	json_t *h = common_header(s->seq + 1, s->events_seq + 1, step, time); /* enqueue() numbers alike */
+	json_t *h = common_header(n, step, time);
 	json_object_set_new(h, "event", json_string(name));
 	if (fields)
 		json_object_update(h, fields);
 	json_decref(fields);
 	it->header = json_dumps(h, JSON_COMPACT);
 	json_decref(h);
-	if (!it->header || asprintf(&it->topic, "event.%s", name) < 0) {
-		free(it->header);
+	if (!it->header)
 		return;
-	}
-	enqueue(s, it, ITEM_EVENT, &s->events_seq, step, time);
+	it->topic = e->topic;
+	enqueue(s, it, ITEM_EVENT, step, time);
 }
 
 long stream_ms_to_heartbeat(const stream *s)
@@ -651,9 +722,9 @@ void stream_heartbeat(stream *s, uint64_t step, double time, const char *state)
 	if (stream_ms_to_heartbeat(s) > 0)
 		return;
 	s->last_heartbeat = clock_seconds();
-	item *it;
-	if (!atomic_load_explicit(&s->heartbeat_wanted, memory_order_relaxed) || !(it = slot(s)))
+	item *it = slot(s, wanted(&s->heartbeat_wanted), number(s, &s->heartbeat_n));
+	if (!it)
 		return;
 	it->state = state;
-	enqueue(s, it, ITEM_HEARTBEAT, &s->heartbeat_seq, step, time);
+	enqueue(s, it, ITEM_HEARTBEAT, step, time);
 }

@@ -12,7 +12,10 @@
  * drops messages: the simulation never waits for the stream.
  *
  * Every message is [topic][JSON header][binary frames...]. Headers carry a
- * run-wide sequence number (seq) and a per-topic one (topic_seq). Topics:
+ * run-wide sequence number (seq), a per-topic one (topic_seq; each event
+ * name is a topic of its own) and the seq of the topic's previous message
+ * (prev_seq). Every message the run produces is numbered, sent or not, so
+ * any loss (full queue, high-water mark, reconnect) is a gap. Topics:
  *   scalars          all rank-0 diagnostics, one float64 frame
  *   array.NAME       one rank-1 diagnostic, one float64 frame
  *   event.NAME       something happened (knob_changed, ramp_started, ...)
@@ -59,8 +62,14 @@ int stream_rebind(stream *s, char *err, size_t errlen);
 /* The bound endpoint (ports resolved), e.g. "tcp://127.0.0.1:40123". */
 const char *stream_endpoint(const stream *s);
 
-/* Sequence number of the last message published (0: none yet). */
+/* Sequence number of the last message produced, sent or not (0: none yet). */
 uint64_t stream_seq(const stream *s);
+
+/*
+ * Tests only: while held, the publisher thread sends nothing, so the queue
+ * fills up and then loses messages, as when the publisher falls behind.
+ */
+void stream_hold_publisher(stream *s, bool hold);
 
 /* Publish the scalars (values in the order of the adapter's rank-0 diags). */
 void stream_publish_scalars(stream *s, uint64_t step, double time, const double *values);

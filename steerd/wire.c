@@ -48,15 +48,52 @@ static bool printable(const char *s)
 	return true;
 }
 
-static void read_header(wire_request *req, const zmq_msg_t *frame)
+/* A string of j's with a NUL inside (\u0000 is valid JSON, but names and C strings end there). */
+static bool has_nul(const json_t *j)
+{
+	if (json_is_string(j))
+		return json_string_length(j) != strlen(json_string_value(j));
+	size_t i;
+	const char *key;
+	json_t *v;
+	if (json_is_array(j))
+		json_array_foreach(j, i, v)
+			if (has_nul(v))
+				return true;
+	if (json_is_object(j))
+		json_object_foreach((json_t *)j, key, v)
+			if (has_nul(v))
+				return true;
+	return false;
+}
+
+#define NUL_MSG "strings must not contain NUL (\\u0000)"
+
+/*
+ * Parse a header or body frame (what names it). Strings with NUL are let
+ * through the parser so that the error says what is wrong, not "not valid
+ * JSON"; jansson cannot hold a NUL in an object key at all.
+ */
+static json_t *load_frame(wire_request *req, const zmq_msg_t *frame, const char *what)
 {
 	json_error_t jerr;
-	json_t *h = json_loadb(zmq_msg_data((zmq_msg_t *)frame), zmq_msg_size((zmq_msg_t *)frame),
-	                       JSON_REJECT_DUPLICATES, &jerr);
-	if (!h) {
-		set_error(req, E_BAD_REQUEST, "header is not valid JSON: %s", jerr.text);
-		return;
+	json_t *j = json_loadb(zmq_msg_data((zmq_msg_t *)frame), zmq_msg_size((zmq_msg_t *)frame),
+	                       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (!j) {
+		char fmt[64];
+		bool nul = strstr(jerr.text, "NUL") != NULL;
+		snprintf(fmt, sizeof fmt, nul ? "%s: %s (in an object key)" : "%s is not valid JSON: %%s",
+		         what, NUL_MSG);
+		set_error(req, E_BAD_REQUEST, fmt, jerr.text);
 	}
+	return j;
+}
+
+static void read_header(wire_request *req, const zmq_msg_t *frame)
+{
+	json_t *h = load_frame(req, frame, "header");
+	if (!h)
+		return;
 	if (!json_is_object(h)) {
 		set_error(req, E_BAD_REQUEST, "header must be a JSON object%s", "");
 		json_decref(h);
@@ -65,10 +102,12 @@ static void read_header(wire_request *req, const zmq_msg_t *frame)
 	json_t *id = json_object_get(h, "id");
 	if (id) {
 		if ((json_is_string(id) && utf8_chars(json_string_value(id)) <= WIRE_ID_MAX &&
-		     json_string_length(id) == strlen(json_string_value(id))) ||
+		     !has_nul(id)) ||
 		    json_is_integer(id)) {
 			json_decref(req->id);
 			req->id = json_incref(id);
+		} else if (has_nul(id)) {
+			set_error(req, E_BAD_REQUEST, "header.id: %s", NUL_MSG);
 		} else {
 			set_error(req, E_BAD_REQUEST, "header.id must be an integer or a string of at most 128 characters%s", "");
 		}
@@ -93,8 +132,12 @@ static void read_header(wire_request *req, const zmq_msg_t *frame)
 			set_error(req, E_BAD_REQUEST, "header.retry_key must be a printable string of 1 to 64 bytes%s", "");
 	}
 	json_t *cmd = json_object_get(h, "cmd");
+	if (has_nul(h)) /* after id, so that it is echoed when it is good */
+		set_error(req, E_BAD_REQUEST, "header: %s", NUL_MSG);
 	if (!json_is_string(cmd))
 		set_error(req, E_BAD_REQUEST, "header.cmd must be a string%s", "");
+	else if (has_nul(cmd))
+		; /* said above; not echoed cut short */
 	else if (json_string_length(cmd) >= sizeof req->cmd || !printable(json_string_value(cmd)))
 		set_error(req, E_UNKNOWN_COMMAND, "unknown command%s", "");
 	else
@@ -104,11 +147,12 @@ static void read_header(wire_request *req, const zmq_msg_t *frame)
 
 static void read_body(wire_request *req, const zmq_msg_t *frame)
 {
-	json_error_t jerr;
-	json_t *b = json_loadb(zmq_msg_data((zmq_msg_t *)frame), zmq_msg_size((zmq_msg_t *)frame),
-	                       JSON_REJECT_DUPLICATES, &jerr);
-	if (!b) {
-		set_error(req, E_BAD_REQUEST, "body is not valid JSON: %s", jerr.text);
+	json_t *b = load_frame(req, frame, "body");
+	if (!b)
+		return;
+	if (has_nul(b)) {
+		set_error(req, E_BAD_REQUEST, "body: %s", NUL_MSG);
+		json_decref(b);
 		return;
 	}
 	if (!json_is_object(b)) {
@@ -195,6 +239,9 @@ static int recv_request(void *router, wire_request *req, size_t max_bytes, int f
 		char limit[32];
 		snprintf(limit, sizeof limit, "%zu", max_bytes);
 		set_error(req, E_TOO_LARGE, "request larger than %s bytes", limit);
+		/* A header that fits is read for its id and cmd, so the reply can be matched. */
+		if (n_payload > 0 && zmq_msg_size(&payload[0]) <= max_bytes)
+			read_header(req, &payload[0]);
 	} else if (extra > 0 && delimited) {
 		set_error(req, E_BAD_REQUEST, "expected a header frame and at most one body frame%s", "");
 	} else if (n_payload == 0) {

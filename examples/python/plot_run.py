@@ -181,7 +181,7 @@ def record(conn, seconds, out, rate=200.0, names=None):
                         break
                     topic, hdr, _ = m
                     if topic.startswith("event.") and hdr.get("seq", 0) > snap["seq"]:
-                        ev = {k: v for k, v in hdr.items() if k not in ("seq", "topic_seq")}
+                        ev = {k: v for k, v in hdr.items() if k not in ("seq", "topic_seq", "prev_seq")}
                         ev["type"] = "event"
                         f.write(json.dumps(ev) + "\n")
                         n_events += 1

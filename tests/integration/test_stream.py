@@ -16,14 +16,29 @@ from steerd_harness import (FAST_KNOBS, DaemonTestCase, Subscriber, run_tests,  
 
 
 def check_topic_seqs(test, msgs):
-    """topic_seq is +1 per message of a topic (event.* share one counter)."""
+    """topic_seq is +1 per message of a topic (each event name is a topic of
+    its own) and prev_seq is the seq of the topic's previous message."""
     last = {}
     for m in msgs:
-        key = "event" if m.topic.startswith("event.") else m.topic
+        key = m.topic
         if key in last:
-            test.assertEqual(m["topic_seq"], last[key] + 1, "topic_seq of %s jumps: %r" % (key, m))
-        last[key] = m["topic_seq"]
+            test.assertEqual(m["topic_seq"], last[key]["topic_seq"] + 1,
+                             "topic_seq of %s jumps: %r" % (key, m))
+            test.assertEqual(m["prev_seq"], last[key]["seq"], "prev_seq of %r" % m)
+        test.assertLess(m["prev_seq"], m["seq"])
+        last[key] = m
     return last
+
+
+def start_vc_daemon(test):
+    """Replace test's daemon by a paused one that forms a virtual cathode once
+    resumed (a grounded gap driven well above the space-charge limit), with
+    virtual_cathode as an indicator. (daemon, client)"""
+    test.d.stop()
+    d = test.start_daemon(start="paused", knobs=dict(FAST_KNOBS, anode_voltage=0, injected_current=1000,
+                                                     particles_per_step=10),
+                          diagnostics={"indicators": ["virtual_cathode"]})
+    return d, d.client("tester")
 
 
 class TestFormats(DaemonTestCase):
@@ -182,6 +197,12 @@ class TestLateJoiner(DaemonTestCase):
         for a, b in zip(kept, kept[1:]):
             self.assertEqual(b["seq"], a["seq"] + 1, "gap between %r and %r" % (a, b))
         check_topic_seqs(self, kept)
+        # nothing of any topic was missed between the snapshot and the first message kept
+        first = {}
+        for m in kept:
+            first.setdefault(m.topic, m)
+        for t, m in first.items():
+            self.assertLessEqual(m["prev_seq"], snap["seq"], "missed a %s before %r" % (t, m))
         topics = {m.topic for m in kept}
         for t in ("scalars", "array.phi", "event.knob_changed", "event.ramp_started", "event.ramp_finished"):
             self.assertIn(t, topics)
@@ -287,12 +308,7 @@ class TestEvents(DaemonTestCase):
         self.assertEqual(self.c.get1("injection_energy"), 110.0)
 
     def test_indicator_event(self):
-        # a grounded gap driven well above the space-charge limit forms a virtual cathode
-        self.d.stop()
-        d = self.start_daemon(start="paused", knobs=dict(FAST_KNOBS, anode_voltage=0, injected_current=1000,
-                                                         particles_per_step=10),
-                              diagnostics={"indicators": ["virtual_cathode"]})
-        c = d.client("tester")
+        d, c = start_vc_daemon(self)
         ev = d.subscriber("event.indicator")
         c("resume")
         e = ev.event("indicator", timeout=60)
@@ -301,6 +317,69 @@ class TestEvents(DaemonTestCase):
         c("set", {"values": {"anode_voltage": 5000, "injected_current": 10}})
         e = ev.event("indicator", timeout=60)
         self.assertEqual((e["name"], e["on"], e["value"]), ("virtual_cathode", False, 0.0))
+
+
+class TestSequenceNumbers(DaemonTestCase):
+    """PROTOCOL.md, "Sequence numbers": a subscriber that filters topics tells
+    loss from filtering by topic_seq, each event name being a topic."""
+    config = {"start": "paused"}
+
+    def test_filtered_events_are_gap_free(self):
+        kc = self.d.subscriber("event.knob_changed")
+        everything = self.d.subscriber("event.")
+        for v in (1100, 1200):
+            self.c("set", {"values": {"injected_current": v}})
+            self.c("ramp", {"ramps": [{"knob": "anode_voltage", "to": v, "steps": 2}]})
+            self.c("resume")
+            self.c("pause")
+        self.c("set", {"values": {"injected_current": 1300, "injection_energy": 120}})
+        got = [kc.event("knob_changed") for _ in range(4)]
+        self.assertEqual([m["new"] for m in got], [1100.0, 1200.0, 1300.0, 120.0])
+        check_topic_seqs(self, got)
+        # other events (ramp_started, paused, resumed, ...) came in between: seq skips them
+        self.assertGreater(got[1]["seq"], got[0]["seq"] + 1)
+        all_events = everything.events_until("knob_changed", new=120.0)
+        check_topic_seqs(self, all_events)
+        self.assertIn("event.ramp_started", {m.topic for m in all_events})
+
+    def test_numbered_without_subscribers(self):
+        # nobody subscribes: heartbeats are numbered all the same, so numbers
+        # do not depend on who listens, and a reconnect shows as a gap
+        s0 = self.c.status()["seq"]
+        wait_until(lambda: self.c.status()["seq"] > s0 + 2, what="heartbeats numbered")
+        sub = self.d.subscriber("heartbeat")
+        a = sub.recv()
+        self.assertGreater(a["topic_seq"], 2)
+        b = sub.recv()
+        self.assertEqual((b["topic_seq"], b["prev_seq"]), (a["topic_seq"] + 1, a["seq"]))
+
+    def test_ramp_emits_no_knob_changed_per_step(self):
+        ev = self.d.subscriber("event.")
+        r = self.c("ramp", {"ramps": [{"knob": "anode_voltage", "to": 1100, "steps": 5}]})
+        self.c.step_and_wait(6)
+        events = ev.events_until("ramp_finished")
+        self.assertEqual([m.topic for m in events if m.topic in ("event.knob_changed", "event.ramp_started",
+                                                                 "event.ramp_finished")],
+                         ["event.ramp_started", "event.ramp_finished"])
+        self.assertEqual(events[-1]["step"], r["ramps"][0]["end_step"])
+        self.assertEqual(self.c.get1("anode_voltage"), 1100.0)
+
+    def test_rewind_turns_the_indicator_off(self):
+        d, c = start_vc_daemon(self)
+        ev = d.subscriber("event.")
+        saved = c("snapshot-state", {"name": "before"})
+        c("resume")
+        on = ev.event("indicator", timeout=60)
+        self.assertTrue(on["on"])
+        c("pause")
+        r = c("rewind", {"name": "before"})
+        events = ev.events_until("rewound")
+        paused = [i for i, m in enumerate(events) if m.topic == "event.paused"][-1]
+        off = [m for m in events[paused:] if m.topic == "event.indicator"]
+        self.assertEqual(len(off), 1, events)  # the rewind's, at the step gone back to
+        self.assertEqual((off[0]["on"], off[0]["step"]), (False, saved["step"]))
+        self.assertEqual((events[-1]["to_step"], events[-1]["step"]), (r["step"], r["step"]))
+        self.assertLess(off[0]["seq"], events[-1]["seq"])
 
 
 class TestLifecycle(DaemonTestCase):
@@ -365,4 +444,5 @@ class TestLifecycle(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    run_tests(TestFormats, TestSubscriptions, TestLateJoiner, TestStalledSubscriber, TestEvents, TestLifecycle)
+    run_tests(TestFormats, TestSubscriptions, TestLateJoiner, TestStalledSubscriber, TestEvents,
+              TestSequenceNumbers, TestLifecycle)

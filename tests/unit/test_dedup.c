@@ -47,10 +47,77 @@ static void oldest_keys_are_forgotten(void **state)
 	for (int i = 0; i < 6; i++) {
 		snprintf(key, sizeof key, "k%d", i);
 		assert_int_equal(dedup_begin(d, "c", key, &ok, &body), DEDUP_NEW);
+		dedup_finish(d, "c", key, true, NULL);
 	}
-	dedup_finish(d, "c", "k0", true, NULL); /* forgotten meanwhile: ignored */
-	assert_int_equal(dedup_begin(d, "c", "k0", &ok, &body), DEDUP_NEW);
-	assert_int_equal(dedup_begin(d, "c", "k5", &ok, &body), DEDUP_IN_FLIGHT);
+	assert_int_equal(dedup_begin(d, "c", "k0", &ok, &body), DEDUP_NEW); /* forgotten */
+	assert_int_equal(dedup_begin(d, "c", "k5", &ok, &body), DEDUP_DONE);
+	json_decref(body);
+	dedup_destroy(&d);
+}
+
+/* A key in flight is never evicted: a repeat would be applied twice. */
+static void keys_in_flight_are_kept(void **state)
+{
+	(void)state;
+	dedup *d = dedup_new(4);
+	bool ok;
+	json_t *body;
+	char key[16];
+	assert_int_equal(dedup_begin(d, "c", "slow", &ok, &body), DEDUP_NEW);
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		assert_int_equal(dedup_begin(d, "c", key, &ok, &body), DEDUP_NEW);
+		dedup_finish(d, "c", key, true, NULL);
+		assert_int_equal(dedup_begin(d, "c", "slow", &ok, &body), DEDUP_IN_FLIGHT);
+	}
+	dedup_finish(d, "c", "slow", true, NULL);
+	assert_int_equal(dedup_begin(d, "c", "slow", &ok, &body), DEDUP_DONE);
+	json_decref(body);
+	/* the three newest finished keys are still there */
+	assert_int_equal(dedup_begin(d, "c", "k99", &ok, &body), DEDUP_DONE);
+	json_decref(body);
+	dedup_destroy(&d);
+}
+
+/* Every key in flight: a new one is refused, none is dropped. */
+static void full_of_keys_in_flight(void **state)
+{
+	(void)state;
+	dedup *d = dedup_new(2);
+	bool ok;
+	json_t *body;
+	assert_int_equal(dedup_begin(d, "c", "a", &ok, &body), DEDUP_NEW);
+	assert_int_equal(dedup_begin(d, "c", "b", &ok, &body), DEDUP_NEW);
+	assert_int_equal(dedup_begin(d, "c", "c", &ok, &body), DEDUP_FULL);
+	assert_int_equal(dedup_begin(d, "c", "a", &ok, &body), DEDUP_IN_FLIGHT);
+	assert_int_equal(dedup_begin(d, "c", "b", &ok, &body), DEDUP_IN_FLIGHT);
+	dedup_finish(d, "c", "a", false, NULL);
+	assert_int_equal(dedup_begin(d, "c", "c", &ok, &body), DEDUP_NEW);
+	assert_int_equal(dedup_begin(d, "c", "b", &ok, &body), DEDUP_IN_FLIGHT);
+	dedup_destroy(&d);
+}
+
+/* A write never handed on (refused before it was sent) does not stay in flight. */
+static void forgotten_key_is_new_again(void **state)
+{
+	(void)state;
+	dedup *d = dedup_new(3);
+	bool ok;
+	json_t *body;
+	assert_int_equal(dedup_begin(d, "c", "x", &ok, &body), DEDUP_NEW);
+	assert_int_equal(dedup_begin(d, "c", "y", &ok, &body), DEDUP_NEW);
+	assert_int_equal(dedup_begin(d, "c", "z", &ok, &body), DEDUP_NEW);
+	dedup_forget(d, "c", "y");
+	assert_int_equal(dedup_begin(d, "c", "y", &ok, &body), DEDUP_NEW);
+	dedup_forget(d, "c", "x");
+	dedup_forget(d, "c", "nope");
+	assert_int_equal(dedup_begin(d, "c", "z", &ok, &body), DEDUP_IN_FLIGHT);
+	assert_int_equal(dedup_begin(d, "c", "x", &ok, &body), DEDUP_NEW);
+	assert_int_equal(dedup_begin(d, "c", "w", &ok, &body), DEDUP_FULL);
+	dedup_finish(d, "c", "z", true, NULL);
+	assert_int_equal(dedup_begin(d, "c", "w", &ok, &body), DEDUP_NEW); /* z made room */
+	assert_int_equal(dedup_begin(d, "c", "y", &ok, &body), DEDUP_IN_FLIGHT);
+	assert_int_equal(dedup_begin(d, "c", "x", &ok, &body), DEDUP_IN_FLIGHT);
 	dedup_destroy(&d);
 }
 
@@ -59,6 +126,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(repeat_gets_the_first_reply),
 		cmocka_unit_test(oldest_keys_are_forgotten),
+		cmocka_unit_test(keys_in_flight_are_kept),
+		cmocka_unit_test(full_of_keys_in_flight),
+		cmocka_unit_test(forgotten_key_is_new_again),
 	};
 	return cmocka_run_group_tests_name("dedup", tests, NULL, NULL);
 }
