@@ -142,6 +142,22 @@ static void remove_ramp(run *r, ramp *rp, const char *event, const char *client)
 	*rp = r->pub.ramps[--r->pub.n_ramps];
 }
 
+/* "injected_current 1000 -> 1200 A, set by console-17979 at step 5" (rare: a set, not a ramp step). */
+static void log_knob_change(const run *r, const sa_knob *kn, sa_value from, sa_value to,
+                            const char *client)
+{
+	json_t *a = value_to_json(kn, from), *b = value_to_json(kn, to);
+	char *as = json_dumps(a, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	char *bs = json_dumps(b, JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+	log_info("%s %s -> %s%s%s, set by %s at step %llu", kn->name, as ? as : "?", bs ? bs : "?",
+	         kn->unit && kn->unit[0] ? " " : "", kn->unit ? kn->unit : "", client,
+	         (unsigned long long)r->pub.step);
+	free(as);
+	free(bs);
+	json_decref(a);
+	json_decref(b);
+}
+
 void run_set_knobs(run *r, change *ch)
 {
 	if (run_busy(r, ch))
@@ -181,6 +197,7 @@ void run_set_knobs(run *r, change *ch)
 		          json_pack("{s:s, s:o, s:o, s:s}", "knob", kn->name, "old", value_to_json(kn, old[i]),
 		                    "new", value_to_json(kn, r->pub.knobs[k]), "client", ch->req.client));
 		json_object_set_new(applied, kn->name, value_to_json(kn, r->pub.knobs[k]));
+		log_knob_change(r, kn, old[i], r->pub.knobs[k], ch->req.client);
 	}
 	free(old);
 	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "applied", applied);
