@@ -128,7 +128,8 @@ static const char *const cmd_search_args[] = { "knob", "from", "to", "until", "h
 
 const cmd_entry cmd_search_entry = {
 	.name = "search",
-	.usage = "{\"knob\": KNOB, \"from\": A, \"to\": B, \"until\": COND, \"hold\": STEPS, \"tol\": REL}",
+	.usage = "{\"knob\": KNOB, \"from\": A, \"to\": B, \"until\": COND, \"hold\": STEPS | "
+	         "\"hold_time\": SECONDS, \"tol\": REL, \"max_steps\": N}",
 	.summary = "find the largest KNOB in [A, B] for which COND stays false (answered when done)",
 	.args = cmd_search_args,
 	.changes = true,
