@@ -32,7 +32,9 @@ class TestRetry(DaemonTestCase):
         self.c.step_and_wait(2)
         self.assertIsNone(sub.recv(timeout=0.5), "applied twice")
 
-    def test_refusal_is_remembered_too(self):
+    def test_same_refusal_again(self):
+        # An error reply is not kept for the key (nothing changed): the repeat is checked
+        # afresh and, being the same request, refused the same way.
         body = {"values": {"injected_current": -5}}
         h1, r1 = self.c.request("set", body, header_extra={"retry_key": "bad"})
         h2, r2 = self.c.request("set", body, header_extra={"retry_key": "bad"})
