@@ -45,6 +45,7 @@ static int hello_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_hello_entry = {
 	.name = "hello",
+	.daemon = "hello",
 	.usage = "",
 	.summary = "protocol version, adapter, knob and diagnostic schema, command list",
 	.exec = hello_exec,

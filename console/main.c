@@ -41,6 +41,8 @@ static void usage(FILE *f)
 	        "                              needed when steerd has a security section\n"
 	        "  -S, --server-key KEY        steerd's public key: 40-character Z85 or its .key file\n"
 	        "                              (default: \"server_key\" in the connection file)\n"
+	        "      --dump-commands         the console's commands as JSON (name, usage, summary,\n"
+	        "                              the daemon command each stands for) and exit\n"
 	        "Without -C or ENDPOINT, the only steerd-*.json in $XDG_RUNTIME_DIR (or /tmp).\n"
 	        "Type `help` at the prompt for the commands.\n",
 	        CON_PROG);
@@ -99,6 +101,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "server-key", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "dump-commands", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	console con, *c = &con;
@@ -113,6 +116,9 @@ int main(int argc, char **argv)
 		case 'C':
 			c->connfile = optarg;
 			break;
+		case 'D': /* the command table, for the tests that check it against steerd's */
+			free(steps);
+			return ccmd_dump(stdout) == 0 ? 0 : 1;
 		case 'j':
 			c->json = true;
 			break;
