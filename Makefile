@@ -19,7 +19,8 @@ PYTHON  ?= /usr/bin/python3
 
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
-            libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py python3-matplotlib tmux bash-completion \
+            libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py \
+            python3-jsonschema python3-matplotlib tmux bash-completion \
             clang libclang-rt-14-dev
 
 PKGS      := libzmq yaml-0.1 hdf5 jansson libsystemd

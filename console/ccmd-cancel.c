@@ -47,6 +47,7 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_cancel_entry = {
 	.name = "cancel",
+	.daemon = "cancel",
 	.usage = "[RAMP_ID | KNOB | search]",
 	.summary = "cancel a ramp (by id or knob), all ramps, or the search under way",
 	.exec = cancel_exec,

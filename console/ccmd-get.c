@@ -31,6 +31,7 @@ static int get_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_get_entry = {
 	.name = "get",
+	.daemon = "get",
 	.usage = "NAME...",
 	.summary = "current values of knobs and scalar diagnostics",
 	.exec = get_exec,

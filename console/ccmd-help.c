@@ -3,14 +3,23 @@
 #include "ccmd.h"
 #include "table.h"
 
+/* A console command that stands for a daemon command says what the daemon's
+ * table says (hello), so the two cannot drift; its own summary is the fallback. */
+static const char *summary_of(console *c, const ccmd_entry *e)
+{
+	const json_t *d = e->daemon ? schema_command(c, e->daemon) : NULL;
+	return d && *schema_str(d, "summary") ? schema_str(d, "summary") : e->summary;
+}
+
 static int help_one(console *c, const char *name)
 {
 	const ccmd_entry *e = ccmd_find(name);
-	const json_t *d = schema_command(c, name);
+	/* The daemon's usage and summary come from its command table (hello). */
+	const json_t *d = schema_command(c, e ? (e->daemon ? e->daemon : "") : name);
 	if (!e && !d)
 		return con_error(c, "help: no command \"%s\"", name);
 	if (e)
-		printf("usage: %s %s\n  %s\n", e->name, e->usage, e->summary);
+		printf("usage: %s %s\n  %s\n", e->name, e->usage, summary_of(c, e));
 	if (d && !e)
 		printf("usage: %s %s\n  %s\n", name, schema_str(d, "usage"), schema_str(d, "summary"));
 	else if (d)
@@ -28,14 +37,15 @@ static int help_exec(console *c, int argc, char **argv, const char *rest)
 		return help_one(c, argv[1]);
 	table *t = table_new("ll");
 	for (const ccmd_entry *const *e = ccmd_all(); *e; e++)
-		table_row(t, (*e)->name, (*e)->summary);
+		table_row(t, (*e)->name, summary_of(c, *e));
 	table_print(t, stdout);
 	/* Daemon commands this console has no entry for: sent as CMD {json body}. */
 	size_t i, n = 0;
 	json_t *d;
 	t = table_new("ll");
 	json_array_foreach(json_object_get(c->hello, "commands"), i, d) {
-		if (ccmd_find(schema_str(d, "name")))
+		const ccmd_entry *mine = ccmd_find(schema_str(d, "name"));
+		if (mine && mine->daemon)
 			continue;
 		char name[128];
 		snprintf(name, sizeof name, "%s {...}", schema_str(d, "name"));

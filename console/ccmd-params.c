@@ -55,6 +55,7 @@ static int params_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_params_entry = {
 	.name = "params",
+	.daemon = "params",
 	.usage = "",
 	.summary = "every knob with its value, unit, range and whether it may change while running",
 	.exec = params_exec,

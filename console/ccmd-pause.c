@@ -35,6 +35,7 @@ static int resume_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_pause_entry = {
 	.name = "pause",
+	.daemon = "pause",
 	.usage = "",
 	.summary = "stop stepping at the next boundary (reads and changes still work)",
 	.exec = pause_exec,
@@ -42,6 +43,7 @@ const ccmd_entry ccmd_pause_entry = {
 
 const ccmd_entry ccmd_resume_entry = {
 	.name = "resume",
+	.daemon = "resume",
 	.usage = "",
 	.summary = "start stepping again",
 	.exec = resume_exec,

@@ -96,6 +96,7 @@ static int ramp_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_ramp_entry = {
 	.name = "ramp",
+	.daemon = "ramp",
 	.usage = "KNOB TO (steps N | rate R) [KNOB TO (steps N | rate R) ...]",
 	.summary = "move knobs linearly to targets, over N steps or at R units per step",
 	.exec = ramp_exec,

@@ -45,6 +45,7 @@ static int ramps_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_ramps_entry = {
 	.name = "ramps",
+	.daemon = "ramps",
 	.usage = "",
 	.summary = "list the active ramps with their progress",
 	.exec = ramps_exec,

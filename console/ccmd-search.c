@@ -543,6 +543,7 @@ static int search_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_search_entry = {
 	.name = "search",
+	.daemon = "search",
 	.usage = "KNOB FROM TO until NAME [OP VALUE] [hold STEPS | hold TIME] [tol REL] "
 	         "[max STEPS]   (e.g. search injected_current 100 300 until virtual_cathode "
 	         "hold 80ns tol 1%)",

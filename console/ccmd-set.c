@@ -45,6 +45,7 @@ static int set_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_set_entry = {
 	.name = "set",
+	.daemon = "set",
 	.usage = "KNOB VALUE [KNOB VALUE ...]   (VALUE: 1.2k, 1.2 kA/m^2, 500m, 2e3, true, a choice)",
 	.summary = "change knobs together at the next step boundary",
 	.exec = set_exec,

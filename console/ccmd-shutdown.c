@@ -20,6 +20,7 @@ static int shutdown_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_shutdown_entry = {
 	.name = "shutdown",
+	.daemon = "shutdown",
 	.usage = "",
 	.summary = "finish the current step and stop the daemon",
 	.exec = shutdown_exec,

@@ -43,6 +43,7 @@ static int snapshot_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_snapshot_entry = {
 	.name = "snapshot",
+	.daemon = "snapshot",
 	.usage = "",
 	.summary = "knobs, active ramps and last scalars, consistent with one sequence number",
 	.exec = snapshot_exec,

@@ -38,6 +38,7 @@ static int status_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_status_entry = {
 	.name = "status",
+	.daemon = "status",
 	.usage = "",
 	.summary = "state (running/paused), step, simulated time, steps per second",
 	.exec = status_exec,

@@ -34,6 +34,7 @@ static int step_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_step_entry = {
 	.name = "step",
+	.daemon = "step",
 	.usage = "[N]",
 	.summary = "while paused, run N steps (default 1) and stay paused",
 	.exec = step_exec,

@@ -35,6 +35,19 @@ const ccmd_entry *ccmd_find(const char *name)
 	return NULL;
 }
 
+int ccmd_dump(FILE *out)
+{
+	json_t *all = json_array();
+	for (const ccmd_entry *const *e = entries; *e; e++)
+		json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:s?}", "name", (*e)->name, "usage",
+		                                     (*e)->usage, "summary", (*e)->summary, "daemon",
+		                                     (*e)->daemon));
+	int rc = json_dumpf(all, out, JSON_INDENT(1));
+	fputc('\n', out);
+	json_decref(all);
+	return rc;
+}
+
 int ccmd_usage(console *c, const ccmd_entry *e)
 {
 	return con_error(c, "usage: %s %s", e->name, e->usage);

@@ -23,6 +23,9 @@ typedef struct ccmd_entry {
 	const char *name;
 	const char *usage;   /* e.g. "KNOB VALUE [KNOB VALUE ...]" */
 	const char *summary; /* one line */
+	const char *daemon;  /* the daemon command it stands for (its request body is
+	                        built from the console's syntax), or NULL: the
+	                        console's own (tests/integration/test_protocol_schema.py) */
 	/* argv[0] is the command; rest is the text after it, as typed. 0 or -1
 	 * (the error already reported). */
 	int (*exec)(console *c, int argc, char **argv, const char *rest);
@@ -42,6 +45,9 @@ const ccmd_entry *ccmd_find(const char *name);
 /* A line: commands separated by ';' (not inside quotes or a JSON body), '#'
  * starts a comment. Stops at the first command that fails: -1. */
 int ccmd_run_line(console *c, const char *line);
+
+/* --dump-commands: the console's commands as JSON (name, usage, summary, daemon). */
+int ccmd_dump(FILE *out);
 
 /* `CMD {json body}` for any daemon command. */
 int ccmd_passthrough(console *c, const char *cmd, const char *rest);

@@ -364,6 +364,36 @@ static json_t *parse_frame(zmq_msg_t *m)
 	return json_loadb(zmq_msg_data(m), zmq_msg_size(m), 0, NULL);
 }
 
+/*
+ * What the daemon now answering is, compared with the one of the last hello
+ * (their run_id and start_id): ": the same process", ": the same run,
+ * restarted from its checkpoint at step N" or ": a different run (run ID)";
+ * "" when either hello has no ids. True when it is another process.
+ */
+bool con_identity_note(const json_t *old, const json_t *now, char *out, size_t outlen)
+{
+	const char *old_run = json_string_value(json_object_get(old, "run_id"));
+	const char *old_start = json_string_value(json_object_get(old, "start_id"));
+	const char *run = json_string_value(json_object_get(now, "run_id"));
+	const char *start = json_string_value(json_object_get(now, "start_id"));
+	const json_t *restart = json_object_get(now, "restart_step");
+	out[0] = '\0';
+	if (!old_run || !old_start || !run || !start)
+		return false;
+	if (!strcmp(old_start, start)) {
+		snprintf(out, outlen, ": the same process");
+		return false;
+	}
+	if (!strcmp(old_run, run) && json_is_integer(restart))
+		snprintf(out, outlen, ": the same run, restarted from its checkpoint at step %lld",
+		         (long long)json_integer_value(restart));
+	else if (!strcmp(old_run, run))
+		snprintf(out, outlen, ": the same run, restarted");
+	else
+		snprintf(out, outlen, ": a different run (run %.8s)", run);
+	return true;
+}
+
 static void probe_reply(console *c, json_t *hdr, json_t *body)
 {
 	c->probe_id = 0;
@@ -372,10 +402,13 @@ static void probe_reply(console *c, json_t *hdr, json_t *body)
 	bool was_lost = c->lost;
 	c->lost = false;
 	c->backoff_ms = 1000;
+	char note[160];
+	bool changed = con_identity_note(c->hello, body, note, sizeof note);
 	con_set_hello(c, json_incref(body));
-	if (was_lost && c->interactive)
-		con_async(c, "%s: connected to steerd (%s, %s, step %llu)", CON_PROG,
-		          schema_str(json_object_get(c->hello, "adapter"), "name"), c->state, c->step);
+	if ((was_lost || changed) && c->interactive)
+		con_async(c, "%s: connected to steerd (%s, %s, step %llu)%s", CON_PROG,
+		          schema_str(json_object_get(c->hello, "adapter"), "name"), c->state, c->step,
+		          note);
 }
 
 static void on_reply(console *c, zmq_msg_t *parts, int n)

@@ -111,6 +111,13 @@ long long con_send(console *c, const char *cmd, json_t *body);
 int con_call(console *c, const char *cmd, json_t *body, json_t **out);
 /* Fetch hello and keep it: the schema used for units, completion, help. */
 int con_hello(console *c);
+/*
+ * The daemon of hello `now` compared with that of hello `old` (run_id,
+ * start_id) as a note for "connected to steerd (...)": ": the same process",
+ * ": the same run, restarted from its checkpoint at step N", ": a different
+ * run (run ID)", or "" when unknown. True when it is another process.
+ */
+bool con_identity_note(const json_t *old, const json_t *now, char *out, size_t outlen);
 void con_set_hello(console *c, json_t *body);
 void con_subscribe(console *c, const char *topic);
 void con_unsubscribe(console *c, const char *topic);

@@ -44,6 +44,8 @@ static void usage(FILE *f)
 	        "  -S, --server-key KEY        steerd's public key: 40-character Z85 or its .key file\n"
 	        "                              (default: \"server_key\" in the connection file)\n"
 	        "  -V, --version               the version\n"
+	        "      --dump-commands         the console's commands as JSON (name, usage, summary,\n"
+	        "                              the daemon command each stands for) and exit\n"
 	        "Without -C or ENDPOINT, the only steerd-*.json in $XDG_RUNTIME_DIR (or /tmp).\n"
 	        "Type `help` at the prompt for the commands.\n",
 	        CON_PROG);
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
 		{ "server-key", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "dump-commands", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	console con, *c = &con;
@@ -117,6 +120,9 @@ int main(int argc, char **argv)
 		case 'C':
 			c->connfile = optarg;
 			break;
+		case 'D': /* the command table, for the tests that check it against steerd's */
+			free(steps);
+			return ccmd_dump(stdout) == 0 ? 0 : 1;
 		case 'j':
 			c->json = true;
 			break;

@@ -312,7 +312,8 @@ static int write_meta(hid_t g, const sa_adapter *sa, const checkpoint_info *info
 	    h5io_attr_str(g, "steerd_version", STEERD_VERSION) < 0 ||
 	    h5io_attr_u64(g, "step", info->step) < 0 || h5io_attr_f64(g, "time", info->time) < 0 ||
 	    h5io_attr_u64(g, "schedule_pos", info->schedule_pos) < 0 ||
-	    h5io_attr_u64(g, "next_ramp_id", info->next_ramp_id) < 0)
+	    h5io_attr_u64(g, "next_ramp_id", info->next_ramp_id) < 0 ||
+	    (info->run_id && h5io_attr_str(g, "run_id", info->run_id) < 0))
 		return -1;
 	return 0;
 }
@@ -930,6 +931,11 @@ static int read_meta(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const 
 		return fail(err, errlen, label, "/steerd time is invalid");
 	if (l->next_ramp_id == 0)
 		return fail(err, errlen, label, "/steerd next_ramp_id is 0");
+	/* Optional (files before run ids lack it); a malformed one is ignored the
+	 * same way: the restarted run then gets a new id (identity_restarted). */
+	if (H5Aexists(g, "run_id") > 0 &&
+	    h5io_attr_get_str(g, "run_id", l->run_id, sizeof l->run_id) < 0)
+		l->run_id[0] = '\0';
 	return 0;
 }
 

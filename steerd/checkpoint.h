@@ -71,6 +71,7 @@ typedef struct checkpoint_info {
 	const char *config_text;    /* the config file's text; NULL: "" */
 	const json_t *journal;      /* array of {step, client, knob, old, new}; NULL: [] */
 	const char *journal_text;   /* or the same as JSON objects, one per line; wins over journal */
+	const char *run_id;         /* the run's identity (identity.h); NULL: not written */
 } checkpoint_info;
 
 /*
@@ -109,6 +110,7 @@ typedef struct checkpoint_loaded {
 	uint64_t next_ramp_id, schedule_pos;
 	char *config_text;    /* NUL-terminated */
 	json_t *journal;      /* an array */
+	char run_id[40];      /* /steerd run_id; "" in files written before run ids */
 } checkpoint_loaded;
 
 /*

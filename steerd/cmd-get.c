@@ -30,6 +30,10 @@ static int get_exec(cmd_ctx *ctx, const json_t *body)
 			json_decref(values);
 					if (!name)
 				return cmd_fail(ctx, E_BAD_ARGUMENT, "'names' must hold strings");
+			if (adapter_diag_index(ctx->sa, name) >= 0)
+				return cmd_fail(ctx, E_BAD_ARGUMENT,
+				                "%.64s is an array diagnostic: get reads knobs and scalars; "
+				                "subscribe to array.%.64s on the stream", name, name);
 			return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob or scalar diagnostic '%.64s'", name);
 		}
 	}

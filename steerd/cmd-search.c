@@ -50,6 +50,8 @@ static int parse_condition(cmd_ctx *ctx, const char *text, search_args *a)
 		strcpy(name, trimmed);
 	}
 	int k = adapter_knob_index(ctx->sa, name), s = cmd_scalar_slot(ctx->sa, name);
+	if (k < 0 && s < 0 && adapter_diag_index(ctx->sa, name) >= 0)
+		return cmd_fail(ctx, E_BAD_ARGUMENT, "'until': %s is an array diagnostic, not a scalar", name);
 	if (k < 0 && s < 0)
 		return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob or scalar diagnostic '%s'", name);
 	a->cond_is_knob = s < 0;
@@ -128,7 +130,8 @@ static const char *const cmd_search_args[] = { "knob", "from", "to", "until", "h
 
 const cmd_entry cmd_search_entry = {
 	.name = "search",
-	.usage = "{\"knob\": KNOB, \"from\": A, \"to\": B, \"until\": COND, \"hold\": STEPS, \"tol\": REL}",
+	.usage = "{\"knob\": KNOB, \"from\": A, \"to\": B, \"until\": COND, \"hold\": STEPS | "
+	         "\"hold_time\": SECONDS, \"tol\": REL, \"max_steps\": N}",
 	.summary = "find the largest KNOB in [A, B] for which COND stays false (answered when done)",
 	.args = cmd_search_args,
 	.changes = true,

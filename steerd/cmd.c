@@ -17,6 +17,24 @@ static const cmd_entry *const cmd_table[] = {
 
 const cmd_entry *const *cmd_all(void) { return cmd_table; }
 
+json_t *cmd_table_json(void)
+{
+	json_t *cmds = json_array();
+	for (size_t i = 0; cmds && cmd_table[i]; i++) {
+		const cmd_entry *c = cmd_table[i];
+		json_t *args = json_array();
+		for (size_t a = 0; args && c->args && c->args[a]; a++)
+			json_array_append_new(args, json_string(c->args[a]));
+		if (json_array_append_new(cmds, json_pack("{s:s, s:s, s:s, s:o*, s:b}", "name", c->name,
+		                                          "usage", c->usage, "summary", c->summary,
+		                                          "args", args, "changes", c->changes)) < 0) {
+			json_decref(cmds);
+			return NULL;
+		}
+	}
+	return cmds;
+}
+
 const cmd_entry *cmd_find(const char *name)
 {
 	for (size_t i = 0; cmd_table[i]; i++)

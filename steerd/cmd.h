@@ -63,7 +63,8 @@ typedef struct cmd_ctx {
 
 typedef struct cmd_entry {
 	const char *name;
-	const char *usage;   /* the body, e.g. {"values": {KNOB: VALUE, ...}} */
+	const char *usage;   /* the body, e.g. {"values": {KNOB: VALUE, ...}}; names every
+	                        key of args (checked by tests/integration/test_protocol_schema.py) */
 	const char *summary; /* one line */
 	const char *const *args; /* the body keys it takes (NULL-terminated); NULL: none */
 	bool changes;        /* a write: may be refused to observers (security issue) */
@@ -78,6 +79,14 @@ extern const cmd_entry cmd_hello_entry, cmd_status_entry, cmd_params_entry, cmd_
     cmd_set_entry, cmd_ramp_entry, cmd_ramps_entry, cmd_cancel_entry, cmd_pause_entry,
     cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry,
     cmd_checkpoint_entry, cmd_snapshot_state_entry, cmd_rewind_entry, cmd_search_entry;
+
+/*
+ * The table as JSON, one object per command in cmd_all() order: name, usage,
+ * summary, args (the body keys it takes) and changes. `hello` lists it and
+ * `steerd --dump-commands` prints it; tests check the schema, PROTOCOL.md and
+ * the console against it. NULL when out of memory.
+ */
+json_t *cmd_table_json(void);
 
 /* The command called name, or NULL. */
 const cmd_entry *cmd_find(const char *name);

@@ -173,11 +173,23 @@ static bool replay(control *c, wire_request *req, change *ch)
 {
 	bool ok = false;
 	json_t *body = NULL;
-	switch (dedup_begin(c->replies, req->client, req->retry_key, &ok, &body)) {
+	/* What the key stands for: the command and its body (keys sorted). */
+	char *text = json_dumps(req->body, JSON_COMPACT | JSON_SORT_KEYS), *request = NULL;
+	if (!text || asprintf(&request, "%s\n%s", req->cmd, text) < 0)
+		request = NULL;
+	free(text);
+	dedup_state seen = request ? dedup_begin(c->replies, req->client, req->retry_key, request, &ok, &body)
+	                           : DEDUP_NEW; /* out of memory: as without a key */
+	free(request);
+	switch (seen) {
 	case DEDUP_NEW:
 		return false;
 	case DEDUP_FULL: /* cannot happen while IN_FLIGHT_MAX < DEDUP_KEYS */
 		wire_reply_error(c->router, req, E_BUSY, "too many writes in flight; retry later");
+		break;
+	case DEDUP_OTHER:
+		wire_reply_error(c->router, req, E_BAD_REQUEST,
+		                 "this retry_key was used for a different request; use a fresh key for each new request");
 		break;
 	case DEDUP_IN_FLIGHT:
 		if (c->n_parked == PARKED_MAX) {

@@ -2,15 +2,18 @@
 /* dedup.c — replies to recent writes by retry key (see dedup.h). */
 #include "dedup.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct dedup {
 	/*
-	 * "client\nkey" -> null (in flight), or the reply as a string: '1' or '0'
-	 * (ok) then the body as compact JSON. Text, not a copy of the objects:
-	 * a remembered `set` reply then costs ~200 bytes instead of ~1 KB.
+	 * "client\nkey" -> the request's hash (16 hex digits), then '-' (in
+	 * flight), 'x' (it failed: forgotten) or '1' and the reply's body as
+	 * compact JSON.
+	 * Text, not a copy of the objects: a remembered `set` reply then costs
+	 * ~200 bytes instead of ~1 KB.
 	 */
 	json_t *replies;
 	char **order;     /* ring of keys, oldest at `head` */
@@ -51,6 +54,18 @@ static char *join(const char *client, const char *key)
 	return asprintf(&s, "%s\n%s", client, key) < 0 ? NULL : s;
 }
 
+#define HASH_DIGITS 16
+
+/* FNV-1a, 64 bits: tells a repeat from another request that reuses its key. */
+static void request_hash(const char *request, char out[HASH_DIGITS + 1])
+{
+	uint64_t h = 14695981039346656037u;
+	for (const unsigned char *p = (const unsigned char *)request; *p; p++)
+		h = (h ^ *p) * 1099511628211u;
+	snprintf(out, HASH_DIGITS + 1, "%016llx", (unsigned long long)h);
+}
+
+
 /*
  * Make room: forget the oldest key whose reply is known. A key in flight is
  * never forgotten (a repeat would then be applied twice): it moves to the
@@ -61,7 +76,7 @@ static bool forget_oldest_done(dedup *d)
 	for (size_t tries = 0; tries < d->count; tries++) {
 		char *k = d->order[d->head];
 		d->head = (d->head + 1) % d->capacity;
-		if (!json_is_null(json_object_get(d->replies, k))) {
+		if (json_string_value(json_object_get(d->replies, k))[HASH_DIGITS] != '-') {
 			json_object_del(d->replies, k);
 			free(k);
 			d->count--;
@@ -72,17 +87,29 @@ static bool forget_oldest_done(dedup *d)
 	return false;
 }
 
-dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok, json_t **body)
+dedup_state dedup_begin(dedup *d, const char *client, const char *key, const char *request,
+                        bool *ok, json_t **body)
 {
 	char *k = join(client, key);
 	if (!k)
 		return DEDUP_NEW; /* out of memory: behave as without a key */
+	char hash[HASH_DIGITS + 2];
+	request_hash(request, hash);
 	json_t *seen = json_object_get(d->replies, k);
 	if (seen) {
-		free(k);
-		if (json_is_null(seen))
-			return DEDUP_IN_FLIGHT;
 		const char *text = json_string_value(seen);
+		if (text[HASH_DIGITS] == 'x') { /* an error reply: forgotten, checked afresh */
+			strcat(hash, "-");
+			json_object_set_new(d->replies, k, json_string(hash));
+			free(k);
+			return DEDUP_NEW;
+		}
+		free(k);
+		if (strncmp(text, hash, HASH_DIGITS) != 0)
+			return DEDUP_OTHER;
+		text += HASH_DIGITS;
+		if (text[0] == '-')
+			return DEDUP_IN_FLIGHT;
 		*ok = text[0] == '1';
 		*body = json_loads(text + 1, 0, NULL);
 		if (!*body)
@@ -93,7 +120,8 @@ dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok,
 		free(k);
 		return DEDUP_FULL;
 	}
-	json_object_set_new(d->replies, k, json_null());
+	strcat(hash, "-");
+	json_object_set_new(d->replies, k, json_string(hash));
 	d->order[(d->head + d->count++) % d->capacity] = k;
 	return DEDUP_NEW;
 }
@@ -105,9 +133,12 @@ void dedup_finish(dedup *d, const char *client, const char *key, bool ok, const 
 		return;
 	/* Only a key still remembered (not forgotten meanwhile) gets its reply. */
 	char *text = NULL;
-	if (json_object_get(d->replies, k)) {
+	const char *seen = json_string_value(json_object_get(d->replies, k));
+	if (seen) {
 		char *dumped = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-		if (asprintf(&text, "%c%s", ok ? '1' : '0', dumped ? dumped : "{}") >= 0)
+		/* An error changed nothing: it is not kept ('x'), a repeat is checked afresh. */
+		if (ok ? asprintf(&text, "%.*s1%s", HASH_DIGITS, seen, dumped ? dumped : "{}") >= 0
+		       : asprintf(&text, "%.*sx", HASH_DIGITS, seen) >= 0)
 			json_object_set_new(d->replies, k, json_string(text));
 		free(dumped);
 	}

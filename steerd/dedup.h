@@ -14,7 +14,8 @@
 
 typedef struct dedup dedup;
 
-typedef enum { DEDUP_NEW, DEDUP_IN_FLIGHT, DEDUP_DONE, DEDUP_FULL } dedup_state;
+/* DEDUP_OTHER: the key was used for a different request (another command or body). */
+typedef enum { DEDUP_NEW, DEDUP_IN_FLIGHT, DEDUP_DONE, DEDUP_FULL, DEDUP_OTHER } dedup_state;
 
 /*
  * Remember up to `capacity` keys: when full, the oldest whose reply is known
@@ -24,14 +25,21 @@ dedup *dedup_new(size_t capacity);
 void dedup_destroy(dedup **dp);
 
 /*
- * Look up (client, key). DEDUP_NEW: now recorded as in flight; the caller
- * must end it with dedup_finish or dedup_forget. DEDUP_DONE: *ok and *body
- * (a new reference) are the first reply. DEDUP_FULL: every key remembered is
- * in flight; nothing recorded.
+ * Look up (client, key) for the request `request` (its command and body as
+ * text; only a hash of it is kept). DEDUP_NEW: now recorded as in flight; the
+ * caller must end it with dedup_finish or dedup_forget. DEDUP_DONE: *ok
+ * (true) and *body (a new reference) are the first reply. DEDUP_OTHER: the key
+ * was first used for another request. DEDUP_FULL: every key remembered is in
+ * flight; nothing recorded.
  */
-dedup_state dedup_begin(dedup *d, const char *client, const char *key, bool *ok, json_t **body);
+dedup_state dedup_begin(dedup *d, const char *client, const char *key, const char *request,
+                        bool *ok, json_t **body);
 
-/* Record the reply of a write begun with dedup_begin (body is copied). */
+/*
+ * Record the reply of a write begun with dedup_begin (body is copied). An
+ * error reply (ok false) is not kept: the write changed nothing, and the same
+ * key is then checked and applied afresh.
+ */
 void dedup_finish(dedup *d, const char *client, const char *key, bool ok, const json_t *body);
 
 /* Forget (client, key): a write begun that was never handed on (nothing changed). */

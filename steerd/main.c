@@ -14,8 +14,10 @@
 
 #include "checkpoint.h"
 #include "config.h"
+#include "cmd.h"
 #include "connfile.h"
 #include "control.h"
+#include "identity.h"
 #include "keygen.h"
 #include "log.h"
 #include "mirror.h"
@@ -44,7 +46,7 @@ static void usage(FILE *out)
 	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
 	        "       steerd --restart CHECKPOINT [-c CONFIG] [--connection-file PATH] ...\n"
 	        "       steerd keygen NAME [--dir DIR]   make a CURVE key pair (security)\n"
-	        "       steerd --help | --version\n"
+	        "       steerd --help | --version | --dump-commands\n"
 	        "\n"
 	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
 	        "and serves the control protocol (PROTOCOL.md) until SIGTERM, SIGINT or a\n"
@@ -62,6 +64,8 @@ static void usage(FILE *out)
 	        "      --check                check the configuration (and its key files) and exit\n"
 	        "  -h, --help                 this text\n"
 	        "  -V, --version              the version\n"
+	        "      --dump-commands        the control commands (name, usage, summary, arguments)\n"
+	        "                             as JSON, the table `hello` lists\n"
 	        "\n"
 	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
 	        "65 the checkpoint cannot be restarted from; 69 an endpoint cannot be bound;\n"
@@ -77,6 +81,17 @@ typedef struct options {
 	int check;
 } options;
 
+/* --dump-commands: the command table as JSON, for tests and tools that check
+ * the schema, PROTOCOL.md and the console against it. */
+static int dump_commands(void)
+{
+	json_t *cmds = cmd_table_json();
+	int rc = cmds && json_dumpf(cmds, stdout, JSON_INDENT(1)) == 0 ? 0 : EX_SOFTWARE;
+	putchar('\n');
+	json_decref(cmds);
+	return rc;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
 	static const struct option longopts[] = {
@@ -87,6 +102,7 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "check", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "dump-commands", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -99,6 +115,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'k': o->check = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("steerd %s (sim-adapter ABI %u)\n", STEERD_VERSION, SA_ABI_VERSION); exit(0);
+		case 'D': exit(dump_commands());
 		default: usage(stderr); return -1;
 		}
 	}
@@ -146,12 +163,14 @@ static int restart_from(run *r, const char *path, char *err, size_t errlen)
 	checkpoint_loaded l;
 	if (checkpoint_read(path, r->sa, &l, err, errlen) < 0)
 		return -1;
-	char why[512];
+	char why[512], run_id[sizeof l.run_id];
+	memcpy(run_id, l.run_id, sizeof run_id); /* run_adopt frees l */
 	if (run_adopt(r, &l, false, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		checkpoint_loaded_free(r->sa, &l);
 		return -1;
 	}
+	identity_restarted(run_id, r->pub.step);
 	log_info("restarted from %s at step %llu", path, (unsigned long long)r->pub.step);
 	return 0;
 }
@@ -227,6 +246,7 @@ int main(int argc, char **argv)
 	options opt = { 0 };
 	if (parse_options(argc, argv, &opt) < 0)
 		return EX_USAGE;
+	identity_init();
 	log_level level = LOG_INFO;
 	if (opt.log_level && parse_level(opt.log_level, &level) < 0) {
 		fprintf(stderr, "steerd: unknown log level '%s'\n", opt.log_level);

@@ -11,12 +11,15 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "identity.h"
 #include "log.h"
 #include "value_json.h"
 
 /* The host's state as the checkpoint module wants it; requested = ramp targets. */
-static void fill_info(run *r, checkpoint_info *info, sa_value *requested)
+/* id: storage for the run's identity, which info points into. */
+static void fill_info(run *r, checkpoint_info *info, sa_value *requested, run_identity *id)
 {
+	*id = identity_get();
 	for (size_t k = 0; k < r->sa->n_knobs; k++)
 		requested[k] = r->pub.knobs[k];
 	for (size_t i = 0; i < r->pub.n_ramps; i++) {
@@ -29,6 +32,7 @@ static void fill_info(run *r, checkpoint_info *info, sa_value *requested)
 		.requested = requested, .ramps = r->pub.ramps, .n_ramps = r->pub.n_ramps,
 		.next_ramp_id = r->next_ramp_id, .schedule_pos = r->sched_pos,
 		.config_text = r->cfg->text, .journal_text = r->journal.text ? r->journal.text : "",
+		.run_id = id->run_id,
 	};
 }
 
@@ -80,12 +84,13 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 
 	sa_value *requested = calloc(r->sa->n_knobs + 1, sizeof *requested);
 	checkpoint_info info;
+	run_identity id;
 	uint64_t bytes = 0;
 	int rc = -1;
 	if (!requested) {
 		snprintf(err, errlen, "out of memory");
 	} else {
-		fill_info(r, &info, requested);
+		fill_info(r, &info, requested, &id);
 		rc = checkpoint_write(path, r->sa, r->sim, &info, &bytes, err, errlen);
 	}
 	free(requested);
@@ -148,7 +153,8 @@ int run_image(run *r, void **image, size_t *len, char *err, size_t errlen)
 		return -1;
 	}
 	checkpoint_info info;
-	fill_info(r, &info, requested);
+	run_identity id;
+	fill_info(r, &info, requested, &id);
 	int rc = checkpoint_to_image(r->sa, r->sim, &info, image, len, err, errlen);
 	free(requested);
 	return rc;

@@ -78,9 +78,10 @@ static void finish(run *r, const char *code, const char *message, bool converged
 		log_error("search: cannot return to the last good state: %s", err);
 	if (code) {
 		change_fail(ch, code, "%s", message);
-		run_event(r, "search_finished", json_pack("{s:s, s:s, s:I, s:O}", "knob", kn->name, "error",
+		/* probes: their number, as when it succeeds (the reply has the list). */
+		run_event(r, "search_finished", json_pack("{s:s, s:s, s:I, s:I}", "knob", kn->name, "error",
 		                                         message, "steps", (json_int_t)s->total_steps,
-		                                         "probes", s->probes));
+		                                         "probes", (json_int_t)json_array_size(s->probes)));
 	} else {
 		ch->result = json_pack("{s:s, s:f, s:[o,o], s:b, s:I, s:I, s:s, s:O}", "knob", kn->name,
 		                       "result", s->good, "bracket", json_real(s->good),

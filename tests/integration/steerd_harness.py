@@ -5,6 +5,12 @@ ports, talk to it over real ZeroMQ sockets, stop it, and report in TAP.
 Every wait here is bounded (a hung daemon fails a test, it never hangs the
 run) and nothing asserts on wall-clock timing: waits poll for a condition.
 
+Every message that passes through these helpers is checked against the
+protocol's JSON Schema, doc/protocol.schema.json (check_message): the
+connection file, every reply header and body, the body of every request that
+was answered ok, and every stream header. A mismatch fails the test and names
+the schema definition and the field.
+
 Environment:
   STEERD_BUILD   build directory holding bin/steerd (default "build"),
                  relative to the repository root or absolute.
@@ -21,6 +27,7 @@ import tempfile
 import time
 import unittest
 
+import jsonschema
 import zmq
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -38,6 +45,65 @@ SANITIZER_PATTERNS = re.compile(
     r"ERROR: UndefinedBehaviorSanitizer|WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer)")
 
 CTX = zmq.Context.instance()
+
+# ------------------------------------------------------------------ schema
+
+SCHEMA_PATH = os.path.join(REPO, "doc", "protocol.schema.json")
+with open(SCHEMA_PATH) as _f:
+    SCHEMA = json.load(_f)
+_VALIDATORS = {}
+
+
+class SchemaMismatch(AssertionError):
+    pass
+
+
+def check_message(definition, instance, what=None):
+    """Validate INSTANCE against $defs/DEFINITION of doc/protocol.schema.json;
+    raise SchemaMismatch naming the definition, the field and the value."""
+    v = _VALIDATORS.get(definition)
+    if v is None:
+        if definition not in SCHEMA["$defs"]:
+            raise SchemaMismatch("doc/protocol.schema.json has no definition %r for %s: %s"
+                                 % (definition, what or "this message", json.dumps(instance)[:500]))
+        v = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/" + definition})
+        _VALIDATORS[definition] = v
+    errors = sorted(v.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        where = "/".join(str(x) for x in err.absolute_path) or "(top)"
+        raise SchemaMismatch("%s does not match doc/protocol.schema.json#/$defs/%s at %s: %s\n"
+                             "  message: %s" % (what or "message", definition, where, err.message,
+                                                json.dumps(instance)[:1000]))
+
+
+def check_reply(header, body):
+    """A reply header and body (ok: reply.CMD, else error_body)."""
+    check_message("reply_header", header, "reply header")
+    if header.get("ok") is True:
+        check_message("reply." + str(header.get("cmd")), body, "reply body of %s" % header.get("cmd"))
+    else:
+        check_message("error_body", body, "error reply body of %s" % header.get("cmd"))
+
+
+def stream_definition(topic):
+    if topic == "scalars" or topic == "heartbeat":
+        return "stream." + topic
+    if topic.startswith("array."):
+        return "stream.array"
+    return topic  # event.NAME
+
+
+def check_stream_message(topic, header, data):
+    definition = stream_definition(topic)
+    check_message(definition, header, "stream header of %s" % topic)
+    if topic.startswith("event."):
+        assert header["event"] == topic[len("event."):], "event %r on topic %s" % (header["event"], topic)
+    if topic == "scalars" or topic.startswith("array."):
+        assert len(data) == 1 and len(data[0]) == 8 * header["shape"][0], \
+            "%s: data frames %r do not hold shape %s float64" % (topic, [len(d) for d in data], header["shape"])
+    else:
+        assert not data, "%s carries %d data frames, the protocol says none" % (topic, len(data))
 
 
 def _die_with_parent():
@@ -205,6 +271,7 @@ class Steerd:
             except (OSError, ValueError):
                 return None
         self.conn = wait_until(ready, START_TIMEOUT, what="the connection file")
+        check_message("connection_file", self.conn, "connection file")
         return self.conn
 
     @property
@@ -350,6 +417,7 @@ class Client:
             assert len(frames) == 2, "reply is not [header, body]: %r" % (frames,)
             header = json.loads(frames[0])
             body = json.loads(frames[1])
+            check_reply(header, body)
             if want_id is None or header.get("id") == want_id:
                 return header, body
 
@@ -364,7 +432,13 @@ class Client:
         if self.kind == zmq.DEALER:
             frames.insert(0, b"")
         self.sock.send_multipart(frames)
-        return self.recv_reply(timeout, want_id=id)
+        reply = self.recv_reply(timeout, want_id=id)
+        if reply[0].get("ok") is True:
+            # Requests that steerd accepted must be what the schema allows (tests send
+            # malformed ones on purpose: those are answered with an error).
+            check_message("request_header", json.loads(frames[-2]), "request header of %s" % cmd)
+            check_message("request." + cmd, json.loads(frames[-1]), "request body of %s" % cmd)
+        return reply
 
     def call(self, cmd, body=None, **kw):
         """As request(), but an error reply raises ErrorReply; returns (header, body)."""
@@ -436,6 +510,7 @@ class Message:
         self.topic = frames[0].decode("ascii")
         self.header = json.loads(frames[1])
         self.data = frames[2:]
+        check_stream_message(self.topic, self.header, self.data)
 
     def __getitem__(self, k):
         return self.header[k]

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -234,8 +235,10 @@ class Reconnect(TmuxTestCase):
         self.tm.type(s, "get anode_voltage")
         self.tm.keys(s, "Enter")
         self.tm.wait_text(s, "get: not sent: not connected to steerd")
-        self.restart_daemon()
+        d2 = self.restart_daemon()
         self.tm.wait_text(s, "connected to steerd")
+        # A fresh steerd on the same connection file is another run (hello's run_id).
+        self.tm.wait_text(s, ": a different run (run %s)" % d2.client()("hello")["run_id"][:8])
         self.tm.wait_prompt(s)
         self.tm.type(s, "get anode_voltage")
         self.tm.keys(s, "Enter")
@@ -254,6 +257,38 @@ class Reconnect(TmuxTestCase):
         self.restart_daemon()
         self.tm.wait_text(s, "connected to steerd")
         self.tm.wait_prompt(s)
+
+    def test_same_process_after_a_silence(self):
+        """A daemon that stops answering for a while and comes back is the same process."""
+        s = self.console("a")
+        os.kill(self.d.pid, signal.SIGSTOP)
+        try:
+            self.tm.wait_text(s, "no heartbeat from steerd")
+        finally:
+            os.kill(self.d.pid, signal.SIGCONT)
+        self.tm.wait_text(s, "connected to steerd")
+        self.tm.wait_text(s, ": the same process")
+        self.assertNotIn("different run", self.tm.screen(s))
+
+    def test_same_run_restarted_from_a_checkpoint(self):
+        """--restart of a checkpoint continues the run: same run_id, new start_id, and the
+        console says from which step."""
+        s = self.console("a")
+        ck = self.c("checkpoint", {"name": "keep.h5"})
+        path = ck["path"] if os.path.isabs(ck["path"]) else os.path.join(self.d.tmp, ck["path"])
+        before = self.c("hello")
+        self.d.stop()
+        self.tm.wait_text(s, "steerd is shutting down")
+        d2 = Steerd(config=self.d.config_text, args=["--restart", path])
+        self.addCleanup(d2.cleanup)
+        d2.conn_path = self.d.conn_path
+        d2.start()
+        after = d2.client()("hello")
+        self.assertEqual(after["run_id"], before["run_id"])
+        self.assertNotEqual(after["start_id"], before["start_id"])
+        self.assertEqual(after["restart_step"], ck["step"])
+        note = ": the same run, restarted from its checkpoint at step %d" % ck["step"]
+        self.tm.wait(s, lambda t: note in t.replace("\n", ""), repr(note))  # the line may wrap
 
 
 if __name__ == "__main__":

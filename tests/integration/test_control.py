@@ -123,8 +123,9 @@ class TestCommands(DaemonTestCase):
         self.assertGreater(v["particles"], 0)
         self.assertEqual(v["virtual_cathode"], 0.0)
         self.assertTrue(close(v["time"], r["time"]))
-        # a rank-1 diagnostic is not a scalar; an unknown name is unknown_name
-        self.assertEqual(self.c.error("get", {"names": ["phi"]}), "unknown_name")
+        # a rank-1 diagnostic exists but is not a scalar (PROTOCOL.md: bad_argument);
+        # an unknown name is unknown_name
+        self.assertEqual(self.c.error("get", {"names": ["phi"]}), "bad_argument")
         self.assertEqual(self.c.error("get", {"names": ["injected_current", "nope"]}), "unknown_name")
 
     def test_set(self):

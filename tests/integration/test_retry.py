@@ -28,7 +28,9 @@ class TestRetry(DaemonTestCase):
         self.assertEqual(r1, r2, "the retry gets the first reply, step included")
         self.assert_applied_once(sub, "injected_current", 1234.0)
 
-    def test_refusal_is_remembered_too(self):
+    def test_same_refusal_again(self):
+        # An error reply is not kept for the key (nothing changed): the repeat is checked
+        # afresh and, being the same request, refused the same way.
         body = {"values": {"injected_current": -5}}
         h1, r1 = self.c.request("set", body, header_extra={"retry_key": "bad"})
         h2, r2 = self.c.request("set", body, header_extra={"retry_key": "bad"})
