@@ -460,5 +460,27 @@ class Console(SecurityTestCase):
         self.assertIn("--key", r.stderr)
 
 
+@unittest.skipUnless(os.path.exists(CONSOLE), "steer-console not built")
+class ConsoleBadKey(SecurityTestCase):
+    """#12 item 14: a --key file that cannot be used is refused without a leak (LeakSanitizer
+    in the ASan build)."""
+
+    def test_bad_key_file_is_refused_without_leaking(self):
+        d = self.secure()
+        junk = os.path.join(d.tmp, "junk.key_secret")
+        with open(junk, "w") as f:
+            f.write("not a key\n")
+        os.chmod(junk, 0o600)
+        env = dict(d.env, ASAN_OPTIONS="detect_leaks=1")
+        for key in (junk, os.path.join(d.tmp, "missing.key_secret"), d.keys):
+            with self.subTest(key=key):
+                r = subprocess.run([CONSOLE, "-C", d.conn_path, "--key", key, "--timeout", "2s",
+                                    "-e", "status"], capture_output=True, text=True, timeout=60,
+                                   stdin=subprocess.DEVNULL, env=env)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(os.path.basename(key), r.stderr)
+                self.assertIsNone(h.sanitizer_report(r.stderr), r.stderr)
+
+
 if __name__ == "__main__":
-    h.run_tests(Admission, Roles, Reload, StartUp, RemoteBinds, Console)
+    h.run_tests(Admission, Roles, Reload, StartUp, RemoteBinds, Console, ConsoleBadKey)
