@@ -299,5 +299,60 @@ class TestConnectionFile(DaemonTestCase):
         self.assertNotRegex(d.stderr(), r"DEBUG")
 
 
+INTERPOSER = r"""
+/* The example adapter, plus a function named like one of steerd's own. */
+#include <string.h>
+#define steerd_adapter_entry oscillator_entry
+#include "oscillator.c"
+#undef steerd_adapter_entry
+const char *zap_role_name(int role);
+const char *zap_role_name(int role) { (void)role; return "the adapter's own"; }
+const sa_adapter *steerd_adapter_entry(void);
+const sa_adapter *steerd_adapter_entry(void)
+{
+	/* NULL (refused by steerd) when the daemon's zap_role_name answered instead. */
+	return strcmp(zap_role_name(0), "the adapter's own") == 0 ? oscillator_entry() : NULL;
+}
+"""
+
+
+class TestAdapterSymbols(CliCase):
+    """#12 item 16: steerd exports none of its own functions, so an adapter's functions are
+    never replaced by same-named ones of the daemon."""
+
+    def test_no_daemon_symbol_is_exported(self):
+        nm = shutil.which("nm")
+        if not nm:
+            self.skipTest("no nm")
+        lib = os.path.join(os.path.dirname(os.path.dirname(BIN)), "libsteerd-core.a")
+        ours = set()
+        for line in subprocess.run([nm, "--defined-only", "-g", lib], capture_output=True,
+                                   text=True, check=True).stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                ours.add(parts[2])
+        self.assertIn("zap_role_name", ours)
+        exported = {line.split()[-1].split("@")[0] for line in subprocess.run(
+            [nm, "-D", "--defined-only", BIN], capture_output=True, text=True,
+            check=True).stdout.splitlines() if line.strip()}
+        self.assertEqual(sorted(ours & exported), [])
+
+    def test_adapter_function_named_like_a_daemon_function_is_its_own(self):
+        cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+        if not cc:
+            self.skipTest("no C compiler")
+        src = self.write(INTERPOSER, "interposer.c")
+        so = os.path.join(self.tmp, "libinterposer.so")
+        r = subprocess.run([cc, "-std=c11", "-shared", "-fPIC", "-I" + os.path.join(REPO, "sim-adapter"),
+                            "-I" + os.path.join(REPO, "examples", "oscillator"), src, "-lm", "-o", so],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cfg = self.write("simulation:\n  adapter: %s\n" % so)
+        rc, out, err = run_steerd(["--check", "-c", cfg])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("adapter oscillator", out)
+
+
 if __name__ == "__main__":
-    run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile)
+    run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile,
+              TestAdapterSymbols)
