@@ -272,8 +272,24 @@ static int check_endpoints_local(cfg_ctx *c)
 			return FAIL(c, at, "endpoints.control and endpoints.diagnostics are the same "
 			                   "('%s'); they need different addresses", cfg->control_endpoint);
 	}
-	if (cfg->allow_remote || cfg->security)
+	if (cfg->security)
 		return 0; /* with CURVE and client keys, any interface may be bound */
+	/*
+	 * A Linux abstract socket (ipc://@name) has no file, so no directory
+	 * permission guards it: every local user can connect. allow_remote is
+	 * about network interfaces and does not allow this either.
+	 */
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		const char *ep = *(char **)((char *)c->cfg + c->endpoints[i].offset);
+		if (!strncmp(ep, "ipc://@", 7))
+			return FAIL(c, c->endpoints[i].node,
+			            "%s: '%s' is an abstract socket, which every local user can connect "
+			            "to; without security use ipc:// with a path in a 0700 directory, or "
+			            "tcp://127.0.0.1",
+			            c->endpoints[i].name, ep);
+	}
+	if (cfg->allow_remote)
+		return 0;
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		const char *ep = *(char **)((char *)c->cfg + c->endpoints[i].offset);
 		if (strncmp(ep, "tcp://", 6))

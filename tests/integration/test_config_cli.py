@@ -299,6 +299,21 @@ class TestConnectionFile(DaemonTestCase):
         self.assertNotRegex(d.stderr(), r"DEBUG")
 
 
+class TestAbstractIpc(CliCase):
+    """#12 item 11: without security an abstract ipc socket (ipc://@name) is refused: no
+    directory permission guards it."""
+
+    def test_refused_without_security(self):
+        for key in ("control", "diagnostics"):
+            for extra in ("", "  allow_remote: true\n"):
+                with self.subTest(key=key, allow_remote=bool(extra)):
+                    text = SIM + "endpoints:\n  %s: ipc://@steerd-test-%d\n%s" % (key, os.getpid(), extra)
+                    for check in (True, False):
+                        err = self.assertConfigError(text, 4, len(key) + 5, "abstract socket",
+                                                     check=check)
+                        self.assertIn("endpoints." + key, err)
+
+
 INTERPOSER = r"""
 /* The example adapter, plus a function named like one of steerd's own. */
 #include <string.h>
@@ -355,4 +370,4 @@ class TestAdapterSymbols(CliCase):
 
 if __name__ == "__main__":
     run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile,
-              TestAdapterSymbols)
+              TestAdapterSymbols, TestAbstractIpc)

@@ -460,6 +460,22 @@ class Console(SecurityTestCase):
         self.assertIn("--key", r.stderr)
 
 
+class AbstractIpcWithSecurity(SecurityTestCase):
+    """#12 item 11: with security an abstract ipc socket is allowed (CURVE guards it)."""
+
+    def test_abstract_ipc_with_curve(self):
+        d = SecureDaemon()
+        name = "ipc://@steerd-test-%d-%s" % (os.getpid(), os.path.basename(d.tmp))
+        d.write_config(config_text([{"key": "keys/alice.key", "role": "operator"}],
+                                   {"control": name + "-ctl", "diagnostics": name + "-diag"}))
+        self.addCleanup(d.cleanup)
+        self._daemons = [d]
+        d.start()
+        self.assertEqual(d.conn["control"], name + "-ctl")
+        self.assertEqual(d.curve_client("alice")("status")["state"], "paused")
+        d.curve_client(zmq.curve_keypair()).nothing()
+
+
 @unittest.skipUnless(os.path.exists(CONSOLE), "steer-console not built")
 class ConsoleBadKey(SecurityTestCase):
     """#12 item 14: a --key file that cannot be used is refused without a leak (LeakSanitizer
@@ -483,4 +499,5 @@ class ConsoleBadKey(SecurityTestCase):
 
 
 if __name__ == "__main__":
-    h.run_tests(Admission, Roles, Reload, StartUp, RemoteBinds, Console, ConsoleBadKey)
+    h.run_tests(Admission, Roles, Reload, StartUp, RemoteBinds, Console, ConsoleBadKey,
+                AbstractIpcWithSecurity)
