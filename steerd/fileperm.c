@@ -11,6 +11,11 @@
 
 static bool ours(uid_t uid) { return uid == 0 || uid == geteuid(); }
 
+static const char *writers(mode_t m)
+{
+	return (m & 020) && (m & 002) ? "its group and others" : (m & 020) ? "its group" : "others";
+}
+
 int fileperm_check(const char *path, const struct stat *st, char *err, size_t errlen)
 {
 	if (!ours(st->st_uid)) {
@@ -21,7 +26,7 @@ int fileperm_check(const char *path, const struct stat *st, char *err, size_t er
 	}
 	if (st->st_mode & 022) {
 		snprintf(err, errlen, "%s: writable by %s (mode %04o): another user could change it; "
-		         "chmod go-w it", path, (st->st_mode & 020) ? "its group" : "others",
+		         "chmod go-w it", path, writers(st->st_mode),
 		         (unsigned)(st->st_mode & 07777));
 		errno = 0;
 		return -1;
@@ -52,7 +57,7 @@ int fileperm_check(const char *path, const struct stat *st, char *err, size_t er
 	if ((ds.st_mode & 022) && !(ds.st_mode & S_ISVTX)) {
 		snprintf(err, errlen, "%s: its directory %s is writable by %s and not sticky (mode %04o): "
 		         "another user could replace the file; chmod go-w (or +t) the directory",
-		         path, dir, (ds.st_mode & 020) ? "its group" : "others",
+		         path, dir, writers(ds.st_mode),
 		         (unsigned)(ds.st_mode & 07777));
 		errno = 0;
 		return -1;
