@@ -1220,10 +1220,13 @@ unsigned config_apply_reload(config *cur, const config *fresh)
 	const sa_adapter *sa = cur->adapter->sa;
 	for (size_t d = 0; d < sa->n_diags; d++)
 		if (cur->every[d] != fresh->every[d]) {
-			log_info("reload: %s published every %u steps (was %u)", sa->diags[d].name,
-			         fresh->every[d], cur->every[d]);
+			/* Scalars go out together, every scalars_every steps (logged above). */
+			if (sa->diags[d].rank != 0) {
+				log_info("reload: array %s published every %u steps (was %u)",
+				         sa->diags[d].name, fresh->every[d], cur->every[d]);
+				applied++;
+			}
 			cur->every[d] = fresh->every[d];
-			applied++;
 		}
 	if (knobs_differ(cur, fresh))
 		read_only_changed("simulation.knobs (change knobs with `set`)", &ignored);

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steerd_harness import (BIN, REPO, DaemonTestCase, Steerd, make_config, run_tests,  # noqa: E402
-                            sanitizer_report, to_yaml)
+                            sanitizer_report, to_yaml, wait_until)
 
 EX_USAGE, EX_UNAVAILABLE, EX_CONFIG, EX_CANTCREAT = 64, 69, 78, 73
 
@@ -314,6 +315,111 @@ class TestAbstractIpc(CliCase):
                         self.assertIn("endpoints." + key, err)
 
 
+class TestSighupReload(DaemonTestCase):
+    """#12 item 7: SIGHUP never ends a run; without security it reloads the settings the
+    config table marks reloadable, and logs what it applied and what needs a restart."""
+    autostart = False
+
+    def start(self, **kw):
+        cfg = make_config(knobs={"cells": 50, "particles_per_step": 4}, **kw)
+        d = self.start_daemon(config=cfg)
+        return d, d.client("x"), cfg
+
+    def rewrite(self, d, cfg):
+        with open(d.config_path, "w") as f:
+            f.write(to_yaml(cfg) + "\n")
+
+    def sighup(self, d, until):
+        before = d.stderr().count("SIGHUP: reloading")
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: d.stderr().count("SIGHUP: reloading") > before and
+                   until in d.stderr().split("SIGHUP: reloading")[-1], what=until)
+        return d.stderr().split("SIGHUP: reloading")[-1]
+
+    def test_sighup_never_ends_a_run(self):
+        ckpt = tempfile.mkdtemp(prefix="steerd-ckpt-")
+        self.addCleanup(shutil.rmtree, ckpt, True)
+        d, c, cfg = self.start(extra={"checkpoint": {"directory": ckpt, "on_exit": True}})
+        c.step_and_wait(3)
+        for _ in range(3):
+            self.sighup(d, "0 settings applied")
+            self.assertTrue(d.alive())
+        self.assertEqual(c("status")["step"], 3)
+        d.stop()  # a clean exit: status 0, connection file removed
+        self.assertTrue(glob.glob(os.path.join(ckpt, "*.h5")), "no on_exit checkpoint")
+
+    def test_reloadable_settings_apply_and_the_others_are_logged(self):
+        d, c, cfg = self.start()
+        sub = d.subscriber("scalars")
+        cfg["diagnostics"]["scalars_every"] = 5
+        cfg["log_level"] = "debug"
+        cfg["run"]["max_steps"] = 1000
+        cfg["simulation"]["knobs"]["cells"] = 60
+        self.rewrite(d, cfg)
+        log = self.sighup(d, "settings applied")
+        self.assertIn("reload: diagnostics.scalars_every: 1 -> 5", log)
+        self.assertIn("reload: log_level: info -> debug", log)
+        self.assertIn("run.max_steps changed in the file but is read only at start", log)
+        self.assertIn("simulation.knobs", log)
+        self.assertIn("2 settings applied, 2 changed settings need a restart", log)
+        steps = []
+        c("step", {"n": 10})
+        sub.expect(lambda m: steps.append(m["step"]) or m["step"] >= 10, what="scalars of step 10")
+        self.assertEqual(steps, [5, 10])
+        c.send_raw([b"", b"{not json", b"{}"])
+        c.recv_raw()
+        wait_until(lambda: "DEBUG" in d.stderr().split("SIGHUP: reloading")[-1],
+                   what="a DEBUG line after the reload")
+        self.assertEqual(c("status")["step"], 10)  # max_steps 1000 is not in effect: still paused
+
+    def test_a_bad_file_changes_nothing(self):
+        d, c, cfg = self.start()
+        good = to_yaml(cfg) + "\n"
+        for text, want in (
+                (good.replace("scalars_every: 1", "scalars_every: lots"), "scalars_every"),
+                (good.replace("tcp://127.0.0.1:*", "ipc://@steerd-reload-%d" % os.getpid(), 1),
+                 "abstract socket")):
+            with self.subTest(want=want):
+                with open(d.config_path, "w") as f:
+                    f.write(text)
+                log = self.sighup(d, "no setting changed")
+                self.assertIn(d.config_path + ":", log)
+                self.assertIn(want, log)
+                self.assertTrue(d.alive())
+        os.chmod(d.config_path, 0o666)
+        log = self.sighup(d, "no setting changed")
+        self.assertIn("writable by", log)
+        os.chmod(d.config_path, 0o644)
+        sub = d.subscriber("scalars")
+        c("step", {"n": 2})
+        steps = []
+        sub.expect(lambda m: steps.append(m["step"]) or m["step"] >= 2, what="scalars of step 2")
+        self.assertEqual(steps, [1, 2])  # scalars_every is still 1
+
+
+class TestConfigPermissions(CliCase):
+    """#12 item 12: a config file another user could change is refused (exit 78, named),
+    with or without security; a sticky directory of root's or ours (like /tmp) is fine."""
+
+    def test_config_writable_by_others(self):
+        path = self.write(SIM)
+        self.assertEqual(run_steerd(["--check", "-c", path])[0], 0)
+        for mode in (0o666, 0o664, 0o646):
+            os.chmod(path, mode)
+            rc, out, err = run_steerd(["--check", "-c", path])
+            self.assertEqual(rc, EX_CONFIG, err)
+            self.assertIn(path + ": writable by", err)
+        os.chmod(path, 0o644)
+        os.chmod(self.tmp, 0o777)
+        rc, out, err = run_steerd(["--check", "-c", path])
+        self.assertEqual(rc, EX_CONFIG, err)
+        self.assertIn("not sticky", err)
+        os.chmod(self.tmp, 0o1777)
+        rc, out, err = run_steerd(["--check", "-c", path])
+        self.assertEqual(rc, 0, err)
+        os.chmod(self.tmp, 0o700)
+
+
 INTERPOSER = r"""
 /* The example adapter, plus a function named like one of steerd's own. */
 #include <string.h>
@@ -370,4 +476,4 @@ class TestAdapterSymbols(CliCase):
 
 if __name__ == "__main__":
     run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile,
-              TestAdapterSymbols, TestAbstractIpc)
+              TestAdapterSymbols, TestAbstractIpc, TestSighupReload, TestConfigPermissions)
