@@ -72,9 +72,7 @@ int cert_paths(const char *dir, const char *name, char *pub, char *sec, size_t l
  */
 static int io_code(int e)
 {
-	return e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG || e == EISDIR
-	           ? CERT_E_INVALID
-	           : CERT_E_IO;
+	return fileperm_transient(e) ? CERT_E_IO : CERT_E_INVALID;
 }
 
 static char *read_key_file(const char *path, bool secret, size_t *len, int *code, char *err,

@@ -1000,9 +1000,7 @@ static char *dir_of(const char *path)
 /* An error of open/read/stat: the file is absent (fix it), or could not be read just now. */
 static int io_code(int e)
 {
-	return e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG || e == EISDIR
-	           ? CONFIG_E_INVALID
-	           : CONFIG_E_IO;
+	return fileperm_transient(e) ? CONFIG_E_IO : CONFIG_E_INVALID;
 }
 
 static int load_file(const char *path, bool security_only, const adapter *borrow, bool *adapter_changed,

@@ -9,6 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+bool fileperm_transient(int e)
+{
+	return !(e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG || e == EISDIR ||
+	         e == EACCES || e == EPERM);
+}
+
 static bool ours(uid_t uid) { return uid == 0 || uid == geteuid(); }
 
 static const char *writers(mode_t m)

@@ -14,6 +14,7 @@
 #ifndef STEERD_FILEPERM_H
 #define STEERD_FILEPERM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -23,5 +24,12 @@
  * error of stat(2) on the directory.
  */
 int fileperm_check(const char *path, const struct stat *st, char *err, size_t errlen);
+
+/*
+ * Did open/stat/read fail for a reason that may pass (EMFILE, ENFILE, EIO,
+ * ENOMEM, ...: the file could not be read just now), rather than because
+ * the file is absent or not a file (ENOENT, ENOTDIR, ELOOP, EISDIR, ...)?
+ */
+bool fileperm_transient(int e);
 
 #endif

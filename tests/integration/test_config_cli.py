@@ -349,8 +349,11 @@ class TestSighupReload(DaemonTestCase):
         self.assertTrue(glob.glob(os.path.join(ckpt, "*.h5")), "no on_exit checkpoint")
 
     def test_reloadable_settings_apply_and_the_others_are_logged(self):
-        d, c, cfg = self.start()
+        ckpt = tempfile.mkdtemp(prefix="steerd-ckpt-")
+        self.addCleanup(shutil.rmtree, ckpt, True)
+        d, c, cfg = self.start(extra={"checkpoint": {"directory": ckpt, "on_exit": False}})
         sub = d.subscriber("scalars")
+        cfg["checkpoint"]["every_steps"] = 5
         cfg["diagnostics"]["scalars_every"] = 5
         cfg["log_level"] = "debug"
         cfg["run"]["max_steps"] = 1000
@@ -361,11 +364,14 @@ class TestSighupReload(DaemonTestCase):
         self.assertIn("reload: log_level: info -> debug", log)
         self.assertIn("run.max_steps changed in the file but is read only at start", log)
         self.assertIn("simulation.knobs", log)
-        self.assertIn("2 settings applied, 2 changed settings need a restart", log)
+        self.assertIn("reload: checkpoint.every_steps: 0 -> 5", log)
+        self.assertIn("3 settings applied, 2 changed settings need a restart", log)
         steps = []
         c("step", {"n": 10})
         sub.expect(lambda m: steps.append(m["step"]) or m["step"] >= 10, what="scalars of step 10")
         self.assertEqual(steps, [5, 10])
+        wait_until(lambda: len(glob.glob(os.path.join(ckpt, "*.h5"))) == 2,
+                   what="checkpoints at steps 5 and 10")
         c.send_raw([b"", b"{not json", b"{}"])
         c.recv_raw()
         wait_until(lambda: "DEBUG" in d.stderr().split("SIGHUP: reloading")[-1],
