@@ -314,7 +314,8 @@ int main(int argc, char **argv)
 	}
 	r->pending = control_pending(ctl);
 	/* SIGHUP reloads run on the simulation thread (reload.h) */
-	reload_ctx reload = { .cfg = cfg, .from_file = opt.config != NULL, .sec = sec, .st = st };
+	reload_ctx reload = { .cfg = cfg, .from_file = opt.config != NULL, .sec = sec, .st = st,
+		              .log_level_fixed = opt.log_level != NULL };
 	r->reload = &reload;
 	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name,
 	                   sec ? security_server(sec)->public_z85 : NULL, err, sizeof err) < 0) {

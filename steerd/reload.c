@@ -21,7 +21,9 @@ static unsigned reload_settings(reload_ctx *rc)
 	unsigned changed = config_apply_reload(rc->cfg, fresh);
 	config_destroy(&fresh);
 	unsigned out = 0;
-	if (changed & CONFIG_RELOADED_LOG_LEVEL)
+	if ((changed & CONFIG_RELOADED_LOG_LEVEL) && rc->log_level_fixed)
+		log_warn("reload: the log level stays as --log-level set it");
+	else if (changed & CONFIG_RELOADED_LOG_LEVEL)
 		log_set_level(rc->cfg->log_level);
 	if (changed & CONFIG_RELOADED_CHECKPOINT_TIMER)
 		out |= RELOAD_CHECKPOINT_TIMER;

@@ -36,6 +36,7 @@ extern volatile sig_atomic_t reload_signal;
 typedef struct reload_ctx {
 	config *cfg;     /* the running config: reloadable settings are updated in place */
 	bool from_file;  /* cfg was read from cfg->path (-c), not from a checkpoint */
+	bool log_level_fixed; /* --log-level was given: it wins over the file's log_level */
 	security *sec;   /* NULL without security */
 	stream *st;
 } reload_ctx;
