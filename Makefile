@@ -97,9 +97,12 @@ $(BUILD)/%.o: %.c
 
 CORE_LIBS = $(BUILD)/libsteerd-core.a $(BUILD)/libsim.a
 
+# No -rdynamic: adapters need nothing from the host (it hands them function
+# pointers), and an exported daemon symbol would replace an adapter's own
+# function of the same name.
 $(BUILD)/bin/steerd: $(BUILD)/steerd/main.o $(CORE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -rdynamic $^ $(LIBS) -o $@
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/bin/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)

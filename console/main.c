@@ -112,7 +112,8 @@ int main(int argc, char **argv)
 	con_init(c);
 	default_name(c);
 	step_src *steps = calloc((size_t)argc, sizeof *steps);
-	int n_steps = 0, opt;
+	int n_steps = 0, opt, rc = 0;
+	char *found = NULL;
 	char err[256];
 	double t;
 	while ((opt = getopt_long(argc, argv, "C:je:f:n:t:k:S:hV", opts, NULL)) != -1) {
@@ -121,8 +122,8 @@ int main(int argc, char **argv)
 			c->connfile = optarg;
 			break;
 		case 'D': /* the command table, for the tests that check it against steerd's */
-			free(steps);
-			return ccmd_dump(stdout) == 0 ? 0 : 1;
+			rc = ccmd_dump(stdout) == 0 ? 0 : 1;
+			goto out;
 		case 'j':
 			c->json = true;
 			break;
@@ -134,14 +135,16 @@ int main(int argc, char **argv)
 			if (!valid_name(optarg)) {
 				fprintf(stderr, "%s: --name: 1 to 63 printable characters, no blanks\n",
 				        CON_PROG);
-				return 2;
+				rc = 2;
+				goto out;
 			}
 			snprintf(c->name, sizeof c->name, "%s", optarg);
 			break;
 		case 't':
 			if (units_duration(optarg, &t, err, sizeof err) < 0 || t <= 0) {
 				fprintf(stderr, "%s: --timeout: %s\n", CON_PROG, t <= 0 ? "must be > 0" : err);
-				return 2;
+				rc = 2;
+				goto out;
 			}
 			c->timeout_ms = (int)(t * 1000 + 0.5);
 			break;
@@ -153,30 +156,34 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			goto out;
 		case 'V':
 			printf("%s %s (protocol %d)\n", CON_PROG, STEERD_VERSION, WIRE_PROTOCOL);
-			return 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto out;
 		}
 	}
 	if (optind < argc)
 		c->endpoint_arg = argv[optind++];
 	if (optind < argc || (c->connfile && c->endpoint_arg)) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto out;
 	}
-	char *found = NULL;
-	if (!c->connfile && !c->endpoint_arg && !(found = c->connfile = find_connfile()))
-		return 1;
+	if (!c->connfile && !c->endpoint_arg && !(found = c->connfile = find_connfile())) {
+		rc = 1;
+		goto out;
+	}
 
 	c->interactive = n_steps == 0 && isatty(0);
 	con_signals();
-	if (con_connect(c) < 0)
-		return 1;
-	int rc = 0;
+	if (con_connect(c) < 0) {
+		rc = 1; /* e.g. a bad --key file: free what was made so far */
+		goto out;
+	}
 	if (con_hello(c) < 0) {
 		if (!c->interactive) {
 			rc = 1;

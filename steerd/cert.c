@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cert.c — CURVE key files in the czmq/pyzmq certificate format (see cert.h). */
 #include "cert.h"
+#include "fileperm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,15 +66,28 @@ int cert_paths(const char *dir, const char *name, char *pub, char *sec, size_t l
 /* ---- reading --------------------------------------------------------------------------- */
 
 /* The whole file, NUL-terminated, after checking what kind of file it is. */
-static char *read_key_file(const char *path, bool secret, size_t *len, char *err, size_t errlen)
+/*
+ * An error of open/read/stat: the file is absent (or not a file), which is
+ * to be fixed in the file system, or it could not be read just now.
+ */
+static int io_code(int e)
 {
+	return fileperm_transient(e) ? CERT_E_IO : CERT_E_INVALID;
+}
+
+static char *read_key_file(const char *path, bool secret, size_t *len, int *code, char *err,
+                           size_t errlen)
+{
+	*code = CERT_E_INVALID;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
+		*code = io_code(errno);
 		say(err, errlen, path, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
+		*code = io_code(errno);
 		say(err, errlen, path, 0, "cannot stat: %s", strerror(errno));
 		close(fd);
 		return NULL;
@@ -95,6 +109,14 @@ static char *read_key_file(const char *path, bool secret, size_t *len, char *err
 		close(fd);
 		return NULL;
 	}
+	/* Who may change it decides who gets in: nobody but us (or root). */
+	char why[768];
+	if (fileperm_check(path, &st, why, sizeof why) < 0) {
+		*code = errno ? io_code(errno) : CERT_E_UNSAFE;
+		snprintf(err, errlen, "%s", why);
+		close(fd);
+		return NULL;
+	}
 	if (st.st_size > CERT_MAX_BYTES) {
 		say(err, errlen, path, 0, "too large for a key file (%lld bytes, at most %d)",
 		    (long long)st.st_size, CERT_MAX_BYTES);
@@ -113,6 +135,7 @@ static char *read_key_file(const char *path, bool secret, size_t *len, char *err
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
+			*code = io_code(errno);
 			say(err, errlen, path, 0, "cannot read: %s", strerror(errno));
 			explicit_bzero(buf, n);
 			free(buf);
@@ -312,9 +335,10 @@ static int load(const char *path, bool secret, cert *out, char *err, size_t errl
 {
 	memset(out, 0, sizeof *out);
 	size_t len = 0;
-	char *buf = read_key_file(path, secret, &len, err, errlen);
+	int code;
+	char *buf = read_key_file(path, secret, &len, &code, err, errlen);
 	if (!buf)
-		return -1;
+		return code;
 	parse_state ps = { .path = path, .err = err, .errlen = errlen };
 	int rc = 0;
 	char *s = buf, *end = buf + len;

@@ -44,9 +44,18 @@ typedef struct cert {
 } cert;
 
 /*
+ * Why a key file was not loaded: the negative return value of cert_load_*.
+ * Every key file is also refused when another user could change it (the
+ * file or its directory: fileperm.h).
+ */
+#define CERT_E_INVALID (-1) /* absent, not a key file, or malformed */
+#define CERT_E_IO (-2)      /* could not be read now (EMFILE, ENFILE, EIO, ...) */
+#define CERT_E_UNSAFE (-3)  /* another user could change it (fileperm.h) */
+
+/*
  * Read the public key from a certificate (NAME.key; a NAME.key_secret file
- * also works, its secret key is then checked but not kept). 0, or -1 with
- * "path[:line]: message" in err.
+ * also works, its secret key is then checked but not kept). 0, or a
+ * CERT_E_* code with "path[:line]: message" in err.
  */
 int cert_load_public(const char *path, cert *out, char *err, size_t errlen);
 
@@ -54,7 +63,7 @@ int cert_load_public(const char *path, cert *out, char *err, size_t errlen);
  * Read both keys from NAME.key_secret. Refused when the file is not a regular
  * file, is accessible by group or others, is owned by someone other than this
  * user (or root), has no secret-key, or its secret-key does not give its
- * public-key. 0, or -1 with a message in err.
+ * public-key. 0, or a CERT_E_* code with a message in err.
  */
 int cert_load_secret(const char *path, cert *out, char *err, size_t errlen);
 

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "config_internal.h"
+#include "fileperm.h"
+#include "log.h"
 #include "zap.h"
 
 #define CONFIG_MAX_BYTES (1u << 20) /* 1 MiB */
@@ -55,15 +57,28 @@ typedef struct setting {
 	const char *const *choices;  /* S_ENUM, NULL-terminated */
 	size_t offset, size;         /* field in struct config (size 0: none) */
 	custom_fn fn;                /* S_CUSTOM; NULL: handled before the walk */
+	bool reload;                 /* SIGHUP applies a new value to the running daemon */
 } setting;
 
 #define FIELD(f) .offset = offsetof(config, f), .size = sizeof(((config *)0)->f)
 #define OPT_SECTION(n) { .name = n, .type = S_SECTION }
-#define OPT_CUSTOM(n, f) { .name = n, .type = S_CUSTOM, .fn = f }
+#define OPT_CUSTOM(n, f, ...) { .name = n, .type = S_CUSTOM, .fn = f, __VA_ARGS__ }
 #define OPT_RESERVED(n) { .name = n, .type = S_RESERVED }
-#define OPT_UINT(n, lo, hi, d, f) { .name = n, .type = S_UINT, .min = lo, .max = hi, .def = d, FIELD(f) }
-#define OPT_BOOL(n, d, f) { .name = n, .type = S_BOOL, .def = d, FIELD(f) }
-#define OPT_ENUM(n, ch, d, f) { .name = n, .type = S_ENUM, .choices = ch, .def = d, FIELD(f) }
+#define OPT_UINT(n, lo, hi, d, f, ...) \
+	{ .name = n, .type = S_UINT, .min = lo, .max = hi, .def = d, FIELD(f), __VA_ARGS__ }
+#define OPT_BOOL(n, d, f, ...) { .name = n, .type = S_BOOL, .def = d, FIELD(f), __VA_ARGS__ }
+#define OPT_ENUM(n, ch, d, f, ...) \
+	{ .name = n, .type = S_ENUM, .choices = ch, .def = d, FIELD(f), __VA_ARGS__ }
+/*
+ * Reloaded on SIGHUP (config_reload): settings read afresh by the simulation
+ * thread at every use, whose change cannot break a client or the run. Not
+ * reloadable: endpoints, the adapter, knobs and schedule (state of the run:
+ * knobs change by `set`), run.*, heartbeat_ms (clients time their liveness
+ * by it), send_hwm and limits (fixed on sockets), checkpoint.directory (the
+ * rotation list is per directory), indicators. The security section has its
+ * own reload (security.h).
+ */
+#define RELOAD .reload = true
 #define OPT_STRING(n, t, d, f) { .name = n, .type = t, .sdef = d, FIELD(f) }
 
 static const char *const start_choices[] = { "running", "paused", NULL }; /* = start_paused */
@@ -92,9 +107,9 @@ static const setting settings[] = {
 	OPT_BOOL("endpoints.allow_remote", false, allow_remote),
 
 	OPT_SECTION("diagnostics"),
-	OPT_UINT("diagnostics.scalars_every", 0, UINT_MAX, 1, scalars_every),
-	OPT_UINT("diagnostics.arrays_every", 0, UINT_MAX, 100, arrays_every),
-	OPT_CUSTOM("diagnostics.every", parse_every),
+	OPT_UINT("diagnostics.scalars_every", 0, UINT_MAX, 1, scalars_every, RELOAD),
+	OPT_UINT("diagnostics.arrays_every", 0, UINT_MAX, 100, arrays_every, RELOAD),
+	OPT_CUSTOM("diagnostics.every", parse_every, RELOAD),
 	OPT_UINT("diagnostics.heartbeat_ms", 10, 60000, 1000, heartbeat_ms),
 	OPT_UINT("diagnostics.send_hwm", 1, 1000000, 1000, send_hwm),
 	OPT_CUSTOM("diagnostics.indicators", parse_indicators),
@@ -104,14 +119,14 @@ static const setting settings[] = {
 	OPT_SECTION("limits"),
 	OPT_UINT("limits.max_message_bytes", 1024, 16777216, 65536, max_message_bytes),
 
-	OPT_ENUM("log_level", log_choices, LOG_INFO, log_level),
+	OPT_ENUM("log_level", log_choices, LOG_INFO, log_level, RELOAD),
 
 	OPT_SECTION("checkpoint"),
 	OPT_STRING("checkpoint.directory", S_PATH, NULL, checkpoint_dir),
-	OPT_UINT("checkpoint.every_steps", 0, INT64_MAX, 0, checkpoint_every_steps),
-	OPT_UINT("checkpoint.every_seconds", 0, 31536000, 0, checkpoint_every_seconds),
-	OPT_UINT("checkpoint.keep", 1, 100000, 3, checkpoint_keep),
-	OPT_BOOL("checkpoint.on_exit", true, checkpoint_on_exit),
+	OPT_UINT("checkpoint.every_steps", 0, INT64_MAX, 0, checkpoint_every_steps, RELOAD),
+	OPT_UINT("checkpoint.every_seconds", 0, 31536000, 0, checkpoint_every_seconds, RELOAD),
+	OPT_UINT("checkpoint.keep", 1, 100000, 3, checkpoint_keep, RELOAD),
+	OPT_BOOL("checkpoint.on_exit", true, checkpoint_on_exit, RELOAD),
 
 	OPT_CUSTOM("security", parse_security), /* its own small schema, below */
 };
@@ -272,8 +287,24 @@ static int check_endpoints_local(cfg_ctx *c)
 			return FAIL(c, at, "endpoints.control and endpoints.diagnostics are the same "
 			                   "('%s'); they need different addresses", cfg->control_endpoint);
 	}
-	if (cfg->allow_remote || cfg->security)
+	if (cfg->security)
 		return 0; /* with CURVE and client keys, any interface may be bound */
+	/*
+	 * A Linux abstract socket (ipc://@name) has no file, so no directory
+	 * permission guards it: every local user can connect. allow_remote is
+	 * about network interfaces and does not allow this either.
+	 */
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		const char *ep = *(char **)((char *)c->cfg + c->endpoints[i].offset);
+		if (!strncmp(ep, "ipc://@", 7))
+			return FAIL(c, c->endpoints[i].node,
+			            "%s: '%s' is an abstract socket, which every local user can connect "
+			            "to; without security use ipc:// with a path in a 0700 directory, or "
+			            "tcp://127.0.0.1",
+			            c->endpoints[i].name, ep);
+	}
+	if (cfg->allow_remote)
+		return 0;
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		const char *ep = *(char **)((char *)c->cfg + c->endpoints[i].offset);
 		if (strncmp(ep, "tcp://", 6))
@@ -563,7 +594,15 @@ static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_
 	if (!*name)
 		return FAIL(c, an, "simulation.adapter must not be empty");
 	char why[512];
-	c->cfg->adapter = adapter_load(name, why, sizeof why);
+	if (c->borrow) {
+		/* A reload: the running adapter, whatever the file names now. */
+		const adapter *a = c->borrow;
+		c->cfg->adapter = (adapter *)a;
+		c->cfg->adapter_borrowed = true;
+		c->adapter_changed = strcmp(name, strcmp(a->source, "builtin") ? a->source : a->sa->name);
+	} else {
+		c->cfg->adapter = adapter_load(name, why, sizeof why);
+	}
 	if (!c->cfg->adapter)
 		return FAIL(c, an, "%s", why);
 
@@ -902,14 +941,15 @@ static int parse(cfg_ctx *c)
 	return check_endpoints_local(c);
 }
 
-static int parse_text(const char *path, const char *base_dir, bool security_only, const char *text,
-                      size_t len, config **out, char *err, size_t errlen)
+static int parse_text(const char *path, const char *base_dir, bool security_only,
+                      const adapter *borrow, bool *adapter_changed, const char *text, size_t len,
+                      config **out, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';
 	*out = NULL;
 	cfg_ctx c = { .path = path ? path : "<config>", .err = err, .errlen = errlen,
-	              .base_dir = base_dir, .security_only = security_only };
+	              .base_dir = base_dir, .security_only = security_only, .borrow = borrow };
 	if (len > CONFIG_MAX_BYTES)
 		return cfg_fail(&c, "the file is too large (%zu bytes; at most %u)", len,
 		                  CONFIG_MAX_BYTES);
@@ -926,6 +966,8 @@ static int parse_text(const char *path, const char *base_dir, bool security_only
 	c.cfg = cfg;
 
 	int rc = parse(&c);
+	if (adapter_changed)
+		*adapter_changed = c.adapter_changed;
 	if (c.have_doc)
 		yaml_document_delete(&c.doc);
 	free(c.str_tagged);
@@ -941,7 +983,7 @@ static int parse_text(const char *path, const char *base_dir, bool security_only
 int config_parse(const char *path, const char *text, size_t len, config **out, char *err,
                  size_t errlen)
 {
-	return parse_text(path, NULL, false, text, len, out, err, errlen);
+	return parse_text(path, NULL, false, NULL, NULL, text, len, out, err, errlen);
 }
 
 /* The directory part of path ("." when it has none); NULL when out of memory. */
@@ -955,20 +997,31 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-static int load_file(const char *path, bool security_only, config **out, char *err, size_t errlen)
+/* An error of open/read/stat: the file is absent (fix it), or could not be read just now. */
+static int io_code(int e)
+{
+	return fileperm_transient(e) ? CONFIG_E_IO : CONFIG_E_INVALID;
+}
+
+static int load_file(const char *path, bool security_only, const adapter *borrow, bool *adapter_changed,
+                     config **out, char *err, size_t errlen)
 {
 	cfg_ctx c = { .path = path, .err = err, .errlen = errlen };
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return cfg_fail(&c, "cannot open: %s", strerror(errno));
+	if (fd < 0) {
+		int e = errno;
+		cfg_fail(&c, "cannot open: %s", strerror(e));
+		return io_code(e);
+	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		return cfg_fail(&c, "cannot stat: %s", strerror(e));
+		cfg_fail(&c, "cannot stat: %s", strerror(e));
+		return io_code(e);
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
@@ -977,6 +1030,14 @@ static int load_file(const char *path, bool security_only, config **out, char *e
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return cfg_fail(&c, "not a regular file");
+	}
+	/* It says who may steer and which code runs: no other user may change it. */
+	char why[768];
+	if (fileperm_check(path, &st, why, sizeof why) < 0) {
+		int e = errno;
+		close(fd);
+		snprintf(err, errlen, "%s", why);
+		return e ? io_code(e) : CONFIG_E_UNSAFE;
 	}
 	if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
 		close(fd);
@@ -1013,7 +1074,8 @@ static int load_file(const char *path, bool security_only, config **out, char *e
 			int e = errno;
 			free(buf);
 			close(fd);
-			return cfg_fail(&c, "cannot read: %s", strerror(e));
+			cfg_fail(&c, "cannot read: %s", strerror(e));
+			return io_code(e);
 		}
 		if (r == 0)
 			break;
@@ -1021,7 +1083,8 @@ static int load_file(const char *path, bool security_only, config **out, char *e
 	}
 	close(fd);
 	char *base = dir_of(path);
-	int rc = base ? parse_text(path, base, security_only, buf, len, out, err, errlen)
+	int rc = base ? parse_text(path, base, security_only, borrow, adapter_changed, buf, len, out,
+	                           err, errlen)
 	              : cfg_fail(&c, "out of memory");
 	free(base);
 	free(buf);
@@ -1030,19 +1093,148 @@ static int load_file(const char *path, bool security_only, config **out, char *e
 
 int config_load(const char *path, config **out, char *err, size_t errlen)
 {
-	return load_file(path, false, out, err, errlen);
+	return load_file(path, false, NULL, NULL, out, err, errlen);
 }
 
 int config_load_security(const char *path, config_security **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	config *cfg = NULL;
-	if (load_file(path, true, &cfg, err, errlen) < 0)
-		return -1;
+	int rc = load_file(path, true, NULL, NULL, &cfg, err, errlen);
+	if (rc < 0)
+		return rc;
 	*out = cfg->security;
 	cfg->security = NULL;
 	config_destroy(&cfg);
 	return 0;
+}
+
+int config_reload(const config *cur, config **out, char *err, size_t errlen)
+{
+	bool adapter_changed = false;
+	int rc = load_file(cur->path, false, cur->adapter, &adapter_changed, out, err, errlen);
+	if (rc == 0 && adapter_changed)
+		log_warn("reload: simulation.adapter changed in %s; it is read only at start (restart "
+		         "steerd to use another adapter)", cur->path);
+	return rc;
+}
+
+static uint64_t load_uint(const config *cfg, const setting *s)
+{
+	const char *field = (const char *)cfg + s->offset;
+	switch (s->size) {
+	case 1: { uint8_t x; memcpy(&x, field, 1); return x; }
+	case 2: { uint16_t x; memcpy(&x, field, 2); return x; }
+	case 4: { uint32_t x; memcpy(&x, field, 4); return x; }
+	default: { uint64_t x; memcpy(&x, field, 8); return x; }
+	}
+}
+
+static void value_text(const config *cfg, const setting *s, char *buf, size_t len)
+{
+	uint64_t v = load_uint(cfg, s);
+	if (s->type == S_BOOL)
+		snprintf(buf, len, "%s", v ? "true" : "false");
+	else if (s->type == S_ENUM)
+		snprintf(buf, len, "%s", s->choices[v]);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static void read_only_changed(const char *name, size_t *n)
+{
+	log_warn("reload: %s changed in the file but is read only at start; restart steerd to "
+	         "apply it", name);
+	(*n)++;
+}
+
+/* The custom settings that are not a field: did the file change them? */
+static bool knobs_differ(const config *a, const config *b)
+{
+	const sa_adapter *sa = a->adapter->sa;
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		if (!adapter_value_equal(&sa->knobs[k], a->knobs[k], b->knobs[k]))
+			return true;
+	return false;
+}
+
+static bool schedule_differs(const config *a, const config *b)
+{
+	if (a->n_schedule != b->n_schedule)
+		return true;
+	for (size_t i = 0; i < a->n_schedule; i++) {
+		const sched_entry *x = &a->schedule[i], *y = &b->schedule[i];
+		if (x->at != y->at || x->kind != y->kind || x->knob != y->knob || x->steps != y->steps ||
+		    x->rate != y->rate ||
+		    !adapter_value_equal(&a->adapter->sa->knobs[x->knob], x->value, y->value))
+			return true;
+	}
+	return false;
+}
+
+static bool indicators_differ(const config *a, const config *b)
+{
+	if (a->n_indicators != b->n_indicators)
+		return true;
+	for (size_t i = 0; i < a->n_indicators; i++)
+		if (strcmp(a->indicators[i], b->indicators[i]))
+			return true;
+	return false;
+}
+
+unsigned config_apply_reload(config *cur, const config *fresh)
+{
+	unsigned changed = 0;
+	size_t applied = 0, ignored = 0;
+	char was[64], now[64];
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const setting *s = &settings[i];
+		if (!s->size)
+			continue;
+		if (s->type == S_ENDPOINT || s->type == S_PATH) {
+			const char *a = *(char *const *)((const char *)cur + s->offset);
+			const char *b = *(char *const *)((const char *)fresh + s->offset);
+			if ((a || b) && (!a || !b || strcmp(a, b)))
+				read_only_changed(s->name, &ignored); /* none is reloadable */
+			continue;
+		}
+		if (load_uint(cur, s) == load_uint(fresh, s))
+			continue;
+		if (!s->reload) {
+			read_only_changed(s->name, &ignored);
+			continue;
+		}
+		value_text(cur, s, was, sizeof was);
+		value_text(fresh, s, now, sizeof now);
+		store_uint(cur, s, load_uint(fresh, s));
+		log_info("reload: %s: %s -> %s", s->name, was, now);
+		applied++;
+		if (s->offset == offsetof(config, log_level))
+			changed |= CONFIG_RELOADED_LOG_LEVEL;
+		if (s->offset == offsetof(config, checkpoint_every_seconds))
+			changed |= CONFIG_RELOADED_CHECKPOINT_TIMER;
+	}
+	/* diagnostics.every and the two defaults above it give each diagnostic's cadence. */
+	const sa_adapter *sa = cur->adapter->sa;
+	for (size_t d = 0; d < sa->n_diags; d++)
+		if (cur->every[d] != fresh->every[d]) {
+			/* Scalars go out together, every scalars_every steps (logged above). */
+			if (sa->diags[d].rank != 0) {
+				log_info("reload: array %s published every %u steps (was %u)",
+				         sa->diags[d].name, fresh->every[d], cur->every[d]);
+				applied++;
+			}
+			cur->every[d] = fresh->every[d];
+		}
+	if (knobs_differ(cur, fresh))
+		read_only_changed("simulation.knobs (change knobs with `set`)", &ignored);
+	if (schedule_differs(cur, fresh))
+		read_only_changed("schedule", &ignored);
+	if (indicators_differ(cur, fresh))
+		read_only_changed("diagnostics.indicators", &ignored);
+	log_info("reload: %zu setting%s applied, %zu changed setting%s need a restart", applied,
+	         applied == 1 ? "" : "s", ignored, ignored == 1 ? "" : "s");
+	return changed;
 }
 
 void config_destroy(config **cp)
@@ -1052,7 +1244,8 @@ void config_destroy(config **cp)
 	config *cfg = *cp;
 	free(cfg->path);
 	free(cfg->text);
-	adapter_destroy(&cfg->adapter);
+	if (!cfg->adapter_borrowed)
+		adapter_destroy(&cfg->adapter);
 	free(cfg->knobs);
 	free(cfg->control_endpoint);
 	free(cfg->diagnostics_endpoint);

@@ -94,12 +94,19 @@ typedef struct config {
 	log_level log_level;      /* log_level: error|warn|info|debug, default info */
 
 	config_security *security; /* the security section; NULL: not configured */
+	bool adapter_borrowed;     /* config_reload: adapter is the running config's, not owned */
 } config;
+
+/* Why config_load failed (its negative return value). */
+#define CONFIG_E_INVALID (-1) /* absent, unreadable as a config, or a schema error */
+#define CONFIG_E_IO (-2)      /* could not be read now (EMFILE, ENFILE, EIO, ...) */
+#define CONFIG_E_UNSAFE (-3)  /* another user could change it (fileperm.h) */
 
 /*
  * Read and check the file at path. On success *out owns a new config.
- * On failure returns -1 and writes "path:line:col: message" (or "path: message"
- * when no position applies) into err.
+ * On failure returns a CONFIG_E_* code (below) and writes "path:line:col:
+ * message" (or "path: message" when no position applies) into err. The file
+ * is refused when another user could change it (fileperm.h).
  */
 int config_load(const char *path, config **out, char *err, size_t errlen);
 
@@ -117,6 +124,26 @@ void config_destroy(config **cp);
  * new section.
  */
 int config_load_security(const char *path, config_security **out, char *err, size_t errlen);
+
+/*
+ * SIGHUP: read cur->path again, checked as at start but against the running
+ * adapter (no adapter is loaded; a change of simulation.adapter is only
+ * logged). *out is the file's config (config_destroy it). Errors as
+ * config_load.
+ */
+int config_reload(const config *cur, config **out, char *err, size_t errlen);
+
+/*
+ * Copy into cur the settings marked reloadable in the table (config.c:
+ * log_level, checkpoint.every_steps/every_seconds/keep/on_exit, the
+ * diagnostics cadences) that differ in fresh, logging each (INFO), and log a
+ * WARN for every other setting that differs (read only at start). Returns
+ * CONFIG_RELOADED_* flags for what the caller must act on. Call on the
+ * thread that reads those settings (the simulation thread).
+ */
+#define CONFIG_RELOADED_LOG_LEVEL 1u
+#define CONFIG_RELOADED_CHECKPOINT_TIMER 2u
+unsigned config_apply_reload(config *cur, const config *fresh);
 
 /* Free a security section; sets *sp to NULL. NULL-safe. */
 void config_security_free(config_security **sp);

@@ -47,6 +47,8 @@ typedef struct cfg_ctx {
 	const char *base_dir;      /* relative paths of the security section are
 	                              resolved against it; NULL: kept as given */
 	bool security_only;        /* config_load_security: parse that section alone */
+	const adapter *borrow;     /* config_reload: use this adapter, load none */
+	bool adapter_changed;      /* config_reload: the file names another adapter */
 } cfg_ctx;
 
 /* What a scalar holds, resolved with the YAML 1.2 core schema. */

@@ -156,9 +156,11 @@ static int authorize(control *c, wire_request *req, const cmd_entry *cmd)
 {
 	char who[CERT_NAME_MAX], msg[256];
 	const char *what = cmd ? cmd->name : req->cmd[0] ? req->cmd : "request";
-	if (zap_authorize(c->zap, &req->peer, what, cmd && cmd->changes, who, sizeof who, msg,
-	                  sizeof msg) < 0) {
-		wire_reply_error(c->router, req, E_FORBIDDEN, msg);
+	int rc = zap_authorize(c->zap, &req->peer, what, cmd && cmd->changes, who, sizeof who, msg,
+	                       sizeof msg);
+	if (rc < 0) {
+		wire_reply_error(c->router, req, rc == ZAP_UNAVAILABLE ? ZAP_E_KEYS_UNAVAILABLE : E_FORBIDDEN,
+		                 msg);
 		return -1;
 	}
 	snprintf(req->client, sizeof req->client, "%s", who);

@@ -21,6 +21,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "mirror.h"
+#include "reload.h"
 #include "run.h"
 #include "security.h"
 #include "service.h"
@@ -33,7 +34,7 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
-/* SIGHUP with security on: reload the client keys (security.h). */
+/* SIGHUP: reload keys and reloadable settings (reload.h); never ends the run. */
 static void on_reload_signal(int sig)
 {
 	(void)sig;
@@ -51,7 +52,9 @@ static void usage(FILE *out)
 	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
 	        "and serves the control protocol (PROTOCOL.md) until SIGTERM, SIGINT or a\n"
 	        "`shutdown` command. With a security section, both sockets use CURVE, only\n"
-	        "the listed client keys get in, and SIGHUP reloads that list.\n"
+	        "the listed client keys get in, and SIGHUP reloads that list. SIGHUP also\n"
+	        "reloads log_level, the checkpoint policy and the diagnostics cadences\n"
+	        "from CONFIG; other changed settings are logged as needing a restart.\n"
 	        "\n"
 	        "  -c, --config FILE          the run's configuration (required)\n"
 	        "  -C, --connection-file PATH where to write the JSON connection file (mode 0600);\n"
@@ -215,17 +218,16 @@ static size_t count_scalars(const sa_adapter *sa)
 	return n;
 }
 
-static void install_signal_handlers(bool security)
+static void install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (security) {
-		struct sigaction hup = { .sa_handler = on_reload_signal };
-		sigemptyset(&hup.sa_mask);
-		sigaction(SIGHUP, &hup, NULL);
-	}
+	/* With or without security: SIGHUP's default action would end the run. */
+	struct sigaction hup = { .sa_handler = on_reload_signal };
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Over a file size limit a write fails with EFBIG (a failed checkpoint), not a dead run. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
 		conn_path = default_conn;
 	}
 
-	install_signal_handlers(cfg->security != NULL);
+	install_signal_handlers();
 	const sa_adapter *sa = cfg->adapter->sa;
 	int status = EX_SOFTWARE;
 	/* Before any thread exists, so that all of them inherit it. */
@@ -333,7 +335,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	r->pending = control_pending(ctl);
-	r->security = sec; /* SIGHUP reloads run on the simulation thread */
+	/* SIGHUP reloads run on the simulation thread (reload.h) */
+	reload_ctx reload = { .cfg = cfg, .from_file = opt.config != NULL, .sec = sec, .st = st,
+		              .log_level_fixed = opt.log_level != NULL };
+	r->reload = &reload;
 	if (connfile_write(conn_path, control_endpoint(ctl), stream_endpoint(st), sa->name,
 	                   sec ? security_server(sec)->public_z85 : NULL, err, sizeof err) < 0) {
 		log_error("%s", err);

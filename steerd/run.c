@@ -436,6 +436,34 @@ static void wait_for_input(run *r, long timeout_ms)
 		log_warn("poll: %s", zmq_strerror(errno));
 }
 
+/*
+ * After a reload revoked keys, or found the key list unreadable: no ramp or
+ * search a key started goes on unless that key is still admitted (by name,
+ * as the ramp records it; scheduled ramps are the config's).
+ */
+static void cancel_unadmitted(run *r)
+{
+	zap *z = r->reload ? security_zap(r->reload->sec) : NULL;
+	if (!z)
+		return;
+	for (size_t i = r->pub.n_ramps; i-- > 0;) {
+		ramp *rp = &r->pub.ramps[i];
+		if (strcmp(rp->client, "schedule") == 0 || zap_name_admitted(z, rp->client))
+			continue;
+		log_warn("ramp %llu of %s cancelled: key '%s' is not admitted now",
+		         (unsigned long long)rp->id, r->sa->knobs[rp->knob].name, rp->client);
+		remove_ramp(r, rp, "ramp_cancelled", "steerd");
+	}
+	const char *who = run_search_client(r);
+	if (who && !zap_name_admitted(z, who)) {
+		char why[200];
+		snprintf(why, sizeof why, "search cancelled: key '%s' is not admitted now (revoked, or "
+		         "the key list cannot be read)", who);
+		log_warn("%s", why);
+		run_search_abort(r, E_FORBIDDEN, why);
+	}
+}
+
 void run_loop(run *r, volatile sig_atomic_t *signalled)
 {
 	read_scalars(r);
@@ -459,7 +487,11 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 			serve_changes(r);
 		double now = clock_seconds();
 		if (!stepping || now >= r->next_signal_check) {
-			security_poll(r->security, r->stream); /* SIGHUP: may rebind the stream */
+			unsigned what = reload_poll(r->reload); /* SIGHUP: may rebind the stream */
+			if (what & RELOAD_KEYS)
+				cancel_unadmitted(r);
+			if (what & RELOAD_CHECKPOINT_TIMER)
+				r->next_ckpt_time = 0; /* counts from now */
 			r->next_signal_check = now + SIGNAL_CHECK_S;
 		}
 		if (*signalled)

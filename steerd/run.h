@@ -22,7 +22,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "journal.h"
-#include "security.h"
+#include "reload.h"
 #include "mirror.h"
 #include "stream.h"
 
@@ -79,7 +79,7 @@ struct run {
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
 	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
-	security *security;     /* keys reloaded on SIGHUP, or NULL (no security); not owned */
+	reload_ctx *reload;     /* SIGHUP: what to reload (reload.h), or NULL; not owned */
 	uint64_t steps_taken;   /* steps computed by this process (searches included) */
 	double rate_t0, rate_t1, rate_last; /* steps_per_second's window (run.c, update_rate) */
 	uint64_t rate_n0, rate_n1;
@@ -152,6 +152,9 @@ void run_search_boundary(run *r);
 
 /* Stop the search: its request is answered with code/message. 0 if none ran. */
 int run_search_abort(run *r, const char *code, const char *message);
+
+/* The client (key name with security) that started the search under way, or NULL. */
+const char *run_search_client(const run *r);
 
 /* Refuse ch with bad_state when a search is under way (true if refused). */
 bool run_busy(run *r, change *ch);

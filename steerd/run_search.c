@@ -259,6 +259,11 @@ int run_search_abort(run *r, const char *code, const char *message)
 	return 1;
 }
 
+const char *run_search_client(const run *r)
+{
+	return r->search ? r->search->ch->req.client : NULL;
+}
+
 bool run_busy(run *r, change *ch)
 {
 	if (!r->search)

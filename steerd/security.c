@@ -7,9 +7,10 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "clock.h"
 #include "log.h"
 
-volatile sig_atomic_t reload_signal;
+#define RETRY_S 1.0 /* an unreadable key list is read again this often */
 
 struct security {
 	void *zctx;
@@ -17,6 +18,9 @@ struct security {
 	cert server;
 	char *config_path;            /* re-read on reload; NULL: use `initial` */
 	const config_security *initial; /* the config's section (the config outlives us) */
+	bool unavailable;             /* the list could not be read: writes refused (zap.h) */
+	double next_retry;            /* clock_seconds() of the next attempt while unavailable */
+	unsigned retries;
 };
 
 /* The key files of a section, as zap_keys_load takes them (pointers into sec). */
@@ -46,7 +50,11 @@ static int load_all(const config_security *sec, zap_key **keys, size_t *n, char 
 	return rc;
 }
 
-/* On reload: a key file that cannot be read is left out (revoked), with a warning. */
+/*
+ * On reload: a key file that is absent or malformed is left out (revoked),
+ * with a warning. One that could not be read now (CERT_E_IO) or that another
+ * user could change (CERT_E_UNSAFE) fails the whole reload with that code.
+ */
 static int load_each(const config_security *sec, zap_key **keys, size_t *n, char *err,
                      size_t errlen)
 {
@@ -62,8 +70,15 @@ static int load_each(const config_security *sec, zap_key **keys, size_t *n, char
 	for (size_t i = 0; i < sec->n_clients; i++) {
 		zap_key *one = NULL;
 		size_t n_one = 0;
-		char why[512];
-		if (zap_keys_load(&files[i], 1, &one, &n_one, why, sizeof why) < 0) {
+		char why[1024];
+		int rc = zap_keys_load(&files[i], 1, &one, &n_one, why, sizeof why);
+		if (rc == CERT_E_IO || rc == CERT_E_UNSAFE) {
+			snprintf(err, errlen, "%s", why);
+			free(files);
+			free(all);
+			return rc;
+		}
+		if (rc < 0) {
 			log_warn("security: reload: %s; that key is not admitted", why);
 			continue;
 		}
@@ -151,28 +166,47 @@ const cert *security_server(const security *s) { return s ? &s->server : NULL; }
 zap *security_zap(security *s) { return s ? s->zap : NULL; }
 size_t security_key_count(security *s) { return s ? zap_key_count(s->zap) : 0; }
 
-int security_reload(security *s, stream *st, char *err, size_t errlen)
+/* The fresh list: 0, or CERT_E_IO (unreadable now), or -1/CERT_E_UNSAFE (keep the old one). */
+static int read_list(security *s, zap_key **keys, size_t *n, char *err, size_t errlen)
 {
 	config_security *fresh = NULL;
 	const config_security *sec = s->initial;
 	if (s->config_path) {
-		if (config_load_security(s->config_path, &fresh, err, errlen) < 0)
-			return -1;
+		int rc = config_load_security(s->config_path, &fresh, err, errlen);
+		if (rc < 0)
+			return rc == CONFIG_E_IO ? CERT_E_IO : rc == CONFIG_E_UNSAFE ? CERT_E_UNSAFE : -1;
 		sec = fresh;
 		if (strcmp(fresh->server_key, s->initial->server_key) != 0)
 			log_warn("security: reload: server_key changed to %s; it is not reloaded, restart "
 			         "steerd to use it", fresh->server_key);
 	}
+	int rc = load_each(sec, keys, n, err, errlen);
+	config_security_free(&fresh);
+	return rc;
+}
+
+int security_reload(security *s, stream *st, char *err, size_t errlen)
+{
 	zap_key *keys = NULL;
 	size_t n = 0;
-	int lost = load_each(sec, &keys, &n, err, errlen);
-	if (lost == 0)
-		lost = zap_set_keys(s->zap, keys, n, err, errlen);
-	config_security_free(&fresh);
+	int rc = read_list(s, &keys, &n, err, errlen);
+	int lost = rc == 0 ? zap_set_keys(s->zap, keys, n, err, errlen) : rc;
 	if (lost < 0) {
 		free(keys);
+		if (rc == CERT_E_IO) {
+			if (!s->unavailable)
+				zap_set_unavailable(s->zap);
+			s->unavailable = true;
+			s->next_retry = clock_seconds() + RETRY_S;
+			return SECURITY_UNAVAILABLE;
+		}
 		return -1;
 	}
+	if (s->unavailable)
+		log_info("security: the client key list is readable again; writes are accepted from "
+		         "the keys it lists");
+	s->unavailable = false;
+	s->retries = 0;
 	log_info("security: reloaded %zu client key%s (%d removed)", n, n == 1 ? "" : "s", lost);
 	log_keys(keys, n);
 	free(keys);
@@ -189,16 +223,43 @@ int security_reload(security *s, stream *st, char *err, size_t errlen)
 	return lost;
 }
 
-void security_poll(security *s, stream *st)
+/* Reload and log the outcome; true when the table changed or became unavailable. */
+static bool reload_logged(security *s, stream *st)
 {
-	if (!reload_signal || !s)
-		return;
-	reload_signal = 0;
 	char err[1024];
+	bool was_unavailable = s->unavailable;
+	int rc = security_reload(s, st, err, sizeof err);
+	if (rc == SECURITY_UNAVAILABLE) {
+		log_error("security: the client key list cannot be read (%s): every key's writes are "
+		          "refused and new connections too, until it can (retried every %.0f s)",
+		          err, RETRY_S);
+		return !was_unavailable;
+	}
+	if (rc < 0) {
+		if (s->unavailable)
+			log_error("security: reload failed, writes stay refused: %s", err);
+		else
+			log_error("security: reload failed, the keys in effect stay: %s", err);
+		if (s->unavailable)
+			s->next_retry = clock_seconds() + RETRY_S;
+		return false;
+	}
+	return true;
+}
+
+bool security_sighup(security *s, stream *st)
+{
 	log_info("security: SIGHUP: reloading client keys from %s",
 	         s->config_path ? s->config_path : "the key files configured at start");
-	if (security_reload(s, st, err, sizeof err) < 0)
-		log_error("security: reload failed, the keys in effect stay: %s", err);
+	return reload_logged(s, st);
+}
+
+bool security_retry(security *s, stream *st)
+{
+	if (!s || !s->unavailable || clock_seconds() < s->next_retry)
+		return false;
+	log_info("security: reading the client key list again (attempt %u)", ++s->retries);
+	return reload_logged(s, st);
 }
 
 void security_stop(security **sp)

@@ -4,15 +4,20 @@
  * pair, the ZAP handler (zap.h) with the table of client keys and roles, the
  * start-up self-test, and reloading the client keys on SIGHUP.
  *
- * Reload: SIGHUP only sets reload_signal. The simulation thread, which owns
- * the diagnostics socket, does the work the next time it takes in
- * subscriptions (run_loop calls security_poll: every 10 ms while stepping,
+ * Reload: SIGHUP only sets reload_signal (reload.h). The simulation thread,
+ * which owns the diagnostics socket, does the work the next time it takes in
+ * subscriptions (run_loop calls reload_poll: every 10 ms while stepping,
  * at every wake-up while paused): it reads the config file's
  * security section again (config_load_security; only the file named with -c:
  * a config taken from a checkpoint keeps its list of files) and every key
- * file it lists. A key file that cannot be read is left out (a WARN names
- * it): that key is revoked. A config file that cannot be parsed changes
- * nothing (an ERROR says why). When a key is gone, its connections are cut:
+ * file it lists. A key file that is absent or malformed is left out (a WARN
+ * names it): that key is revoked. A config file that cannot be parsed, or a
+ * config or key file that another user could change (fileperm.h), changes
+ * nothing (an ERROR says why). When the list cannot be read at all (an I/O
+ * error, no file descriptors: CERT_E_IO), nobody knows which keys it still
+ * holds, so every key's writes (ZAP_E_KEYS_UNAVAILABLE) and every new
+ * connection are refused until a retry, every second (security_retry,
+ * logged), reads it. When a key is gone, its connections are cut:
  * commands on the control socket are refused at once (zap_authorize reads the
  * current table), and the diagnostics socket is bound anew (stream_rebind),
  * so every subscriber reconnects through ZAP, the revoked ones in vain, the
@@ -22,16 +27,13 @@
 #ifndef STEERD_SECURITY_H
 #define STEERD_SECURITY_H
 
-#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cert.h"
 #include "config.h"
 #include "stream.h"
 #include "zap.h"
-
-/* Set by the SIGHUP handler (main.c); cleared when the reload is done. */
-extern volatile sig_atomic_t reload_signal;
 
 typedef struct security security;
 
@@ -64,13 +66,22 @@ size_t security_key_count(security *s);
 
 /*
  * Reload the client keys now (simulation thread: it may rebind st). Returns
- * how many keys were removed (>= 0), or -1 with a message in err (then the
- * table in effect is unchanged).
+ * how many keys were removed (>= 0); SECURITY_UNAVAILABLE when the list
+ * could not be read (writes refused from now on, a retry is due in a
+ * second); or -1 with a message in err (then the table in effect is
+ * unchanged).
  */
+#define SECURITY_UNAVAILABLE (-2)
 int security_reload(security *s, stream *st, char *err, size_t errlen);
 
-/* When reload_signal is set: clear it, reload and log the outcome. */
-void security_poll(security *s, stream *st);
+/*
+ * SIGHUP: reload and log the outcome. True when the table changed or became
+ * unavailable (what revoked keys started is then to be cancelled).
+ */
+bool security_sighup(security *s, stream *st);
+
+/* While the list is unavailable, once a second: try again, as security_sighup. NULL-safe. */
+bool security_retry(security *s, stream *st);
 
 /* Stop the handler (after every CURVE socket is closed) and wipe the secret. NULL-safe. */
 void security_stop(security **sp);

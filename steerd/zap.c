@@ -30,6 +30,7 @@ struct zap {
 	pthread_mutex_t lock; /* guards everything below */
 	zap_key *keys;
 	size_t n_keys;
+	bool unavailable;     /* the key list could not be read: writes and new handshakes refused */
 	bool st_active;       /* a self-test is running: */
 	char st_domain[64];   /* its ZAP domain (random) */
 	uint8_t st_key[CERT_KEY_BYTES]; /* and the one key admitted there */
@@ -190,6 +191,8 @@ static void handle_request(zap *z)
 				found.role = ZAP_ROLE_OBSERVER;
 				self_test = true;
 			}
+		} else if (z->unavailable) {
+			why = "the list of client keys cannot be read now";
 		} else {
 			for (size_t i = 0; i < z->n_keys; i++)
 				if (memcmp(z->keys[i].key, key, CERT_KEY_BYTES) == 0) {
@@ -198,7 +201,7 @@ static void handle_request(zap *z)
 				}
 		}
 		pthread_mutex_unlock(&z->lock);
-		if (found.role == ZAP_ROLE_NONE)
+		if (!why && found.role == ZAP_ROLE_NONE)
 			why = "unknown key";
 	}
 
@@ -358,9 +361,27 @@ int zap_set_keys(zap *z, const zap_key *keys, size_t n, char *err, size_t errlen
 	zap_key *old = z->keys;
 	z->keys = copy;
 	z->n_keys = n;
+	z->unavailable = false;
 	pthread_mutex_unlock(&z->lock);
 	free(old);
 	return lost;
+}
+
+void zap_set_unavailable(zap *z)
+{
+	pthread_mutex_lock(&z->lock);
+	z->unavailable = true;
+	pthread_mutex_unlock(&z->lock);
+}
+
+bool zap_name_admitted(zap *z, const char *name)
+{
+	bool found = false;
+	pthread_mutex_lock(&z->lock);
+	for (size_t i = 0; i < z->n_keys && !z->unavailable && !found; i++)
+		found = strcmp(z->keys[i].name, name) == 0;
+	pthread_mutex_unlock(&z->lock);
+	return found;
 }
 
 size_t zap_key_count(zap *z)
@@ -406,9 +427,10 @@ int zap_keys_load(const zap_key_file *files, size_t n_files, zap_key **out, size
 	}
 	for (size_t i = 0; i < n_files; i++) {
 		cert c;
-		if (cert_load_public(files[i].path, &c, err, errlen) < 0) {
+		int rc = cert_load_public(files[i].path, &c, err, errlen);
+		if (rc < 0) {
 			free(keys);
-			return -1;
+			return rc;
 		}
 		zap_key *k = &keys[i];
 		memcpy(k->key, c.public_key, CERT_KEY_BYTES);
@@ -523,6 +545,15 @@ int zap_authorize(zap *z, const zap_peer *peer, const char *cmd, bool changes, c
 		snprintf(msg, msglen, "%s refused: key '%s' has been revoked", cmd, who);
 		log_warn("refused %s from %s: key revoked", cmd, who);
 		return -1;
+	}
+	pthread_mutex_lock(&z->lock);
+	bool unavailable = z->unavailable;
+	pthread_mutex_unlock(&z->lock);
+	if (unavailable && changes) {
+		snprintf(msg, msglen, "%s refused: the list of client keys cannot be read now, so no key "
+		         "may change the run until it can (steerd retries every second)", cmd);
+		log_warn("refused %s from %s: the client key list is unavailable", cmd, who);
+		return ZAP_UNAVAILABLE;
 	}
 	if (!zap_role_allows(role, changes)) {
 		snprintf(msg, msglen, "%s changes the run and needs the operator role; key '%s' is an %s",

@@ -39,6 +39,8 @@
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN "steerd"      /* set on steerd's sockets by zap_curve_server */
 #define ZAP_E_FORBIDDEN "forbidden" /* suggested protocol error code for refused commands */
+/* The error code of a write refused while the key list cannot be read (zap_set_unavailable). */
+#define ZAP_E_KEYS_UNAVAILABLE "keys_unavailable"
 
 typedef enum { ZAP_ROLE_NONE = 0, ZAP_ROLE_OBSERVER, ZAP_ROLE_OPERATOR } zap_role;
 
@@ -84,12 +86,25 @@ void zap_stop(zap **zp);
  */
 int zap_set_keys(zap *z, const zap_key *keys, size_t n, char *err, size_t errlen);
 
+/*
+ * The key list could not be read (a reload failed for want of descriptors,
+ * an I/O error): until the next zap_set_keys, every write (zap_authorize)
+ * and every new handshake is refused, since a key removed from the list may
+ * be among those connected. Reads of established connections go on.
+ */
+void zap_set_unavailable(zap *z);
+
+/* Is a key of this name in the table (false while unavailable)? */
+bool zap_name_admitted(zap *z, const char *name);
+
 /* Keys in the table now. */
 size_t zap_key_count(zap *z);
 
 /*
  * Read client key files into a new table (*out, free() it; *n entries).
  * Errors name the file ("path:line: message"); a key listed twice is refused.
+ * The return value on error is -1 or the CERT_E_* code of the key file
+ * (cert.h) that failed.
  */
 int zap_keys_load(const zap_key_file *files, size_t n_files, zap_key **out, size_t *n, char *err,
                   size_t errlen);
@@ -115,6 +130,7 @@ typedef struct zap_peer {
 /* Fill *peer from frame's metadata; 0, or ZAP_NO_AUTH (peer zeroed) when it has none. */
 #define ZAP_NO_AUTH (-1)
 #define ZAP_REVOKED (-2)
+#define ZAP_UNAVAILABLE (-3)
 int zap_peer_of(zmq_msg_t *frame, zap_peer *peer);
 
 /*
@@ -134,7 +150,9 @@ int zap_role_of(zap *z, zmq_msg_t *frame, char *name, size_t namelen, zap_role *
  * write, cmd_entry.changes). Otherwise -1, a one-line reason in msg (e.g. "set
  * changes the run and needs the operator role; key 'bob' is an observer",
  * "status refused: key 'alice' has been revoked") and a WARN log line naming
- * the client. name receives the key's name ("?" when not authenticated).
+ * the client; ZAP_UNAVAILABLE instead of -1 for a write while the key list
+ * is unavailable (zap_set_unavailable). name receives the key's name ("?"
+ * when not authenticated).
  */
 int zap_authorize(zap *z, const zap_peer *peer, const char *cmd, bool changes, char *name,
                   size_t namelen, char *msg, size_t msglen);

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -298,5 +299,189 @@ class TestConnectionFile(DaemonTestCase):
         self.assertNotRegex(d.stderr(), r"DEBUG")
 
 
+class TestAbstractIpc(CliCase):
+    """#12 item 11: without security an abstract ipc socket (ipc://@name) is refused: no
+    directory permission guards it."""
+
+    def test_refused_without_security(self):
+        for key in ("control", "diagnostics"):
+            for extra in ("", "  allow_remote: true\n"):
+                with self.subTest(key=key, allow_remote=bool(extra)):
+                    text = SIM + "endpoints:\n  %s: ipc://@steerd-test-%d\n%s" % (key, os.getpid(), extra)
+                    for check in (True, False):
+                        err = self.assertConfigError(text, 4, len(key) + 5, "abstract socket",
+                                                     check=check)
+                        self.assertIn("endpoints." + key, err)
+
+
+class TestSighupReload(DaemonTestCase):
+    """#12 item 7: SIGHUP never ends a run; without security it reloads the settings the
+    config table marks reloadable, and logs what it applied and what needs a restart."""
+    autostart = False
+
+    def start(self, **kw):
+        cfg = make_config(knobs={"cells": 50, "particles_per_step": 4}, **kw)
+        d = self.start_daemon(config=cfg)
+        return d, d.client("x"), cfg
+
+    def rewrite(self, d, cfg):
+        with open(d.config_path, "w") as f:
+            f.write(to_yaml(cfg) + "\n")
+
+    def sighup(self, d, until):
+        before = d.stderr().count("SIGHUP: reloading")
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: d.stderr().count("SIGHUP: reloading") > before and
+                   until in d.stderr().split("SIGHUP: reloading")[-1], what=until)
+        return d.stderr().split("SIGHUP: reloading")[-1]
+
+    def test_sighup_never_ends_a_run(self):
+        ckpt = tempfile.mkdtemp(prefix="steerd-ckpt-")
+        self.addCleanup(shutil.rmtree, ckpt, True)
+        d, c, cfg = self.start(extra={"checkpoint": {"directory": ckpt, "on_exit": True}})
+        c.step_and_wait(3)
+        for _ in range(3):
+            self.sighup(d, "0 settings applied")
+            self.assertTrue(d.alive())
+        self.assertEqual(c("status")["step"], 3)
+        d.stop()  # a clean exit: status 0, connection file removed
+        self.assertTrue(glob.glob(os.path.join(ckpt, "*.h5")), "no on_exit checkpoint")
+
+    def test_reloadable_settings_apply_and_the_others_are_logged(self):
+        ckpt = tempfile.mkdtemp(prefix="steerd-ckpt-")
+        self.addCleanup(shutil.rmtree, ckpt, True)
+        d, c, cfg = self.start(extra={"checkpoint": {"directory": ckpt, "on_exit": False}})
+        sub = d.subscriber("scalars")
+        cfg["checkpoint"]["every_steps"] = 5
+        cfg["diagnostics"]["scalars_every"] = 5
+        cfg["log_level"] = "debug"
+        cfg["run"]["max_steps"] = 1000
+        cfg["simulation"]["knobs"]["cells"] = 60
+        self.rewrite(d, cfg)
+        log = self.sighup(d, "settings applied")
+        self.assertIn("reload: diagnostics.scalars_every: 1 -> 5", log)
+        self.assertIn("reload: log_level: info -> debug", log)
+        self.assertIn("run.max_steps changed in the file but is read only at start", log)
+        self.assertIn("simulation.knobs", log)
+        self.assertIn("reload: checkpoint.every_steps: 0 -> 5", log)
+        self.assertIn("3 settings applied, 2 changed settings need a restart", log)
+        steps = []
+        c("step", {"n": 10})
+        sub.expect(lambda m: steps.append(m["step"]) or m["step"] >= 10, what="scalars of step 10")
+        self.assertEqual(steps, [5, 10])
+        wait_until(lambda: len(glob.glob(os.path.join(ckpt, "*.h5"))) == 2,
+                   what="checkpoints at steps 5 and 10")
+        c.send_raw([b"", b"{not json", b"{}"])
+        c.recv_raw()
+        wait_until(lambda: "DEBUG" in d.stderr().split("SIGHUP: reloading")[-1],
+                   what="a DEBUG line after the reload")
+        # The stream may be ahead of status by a boundary: wait for status to reach step 10.
+        st = wait_until(lambda: (lambda s: s if s["step"] == 10 else None)(c("status")),
+                        what="status at step 10")
+        self.assertEqual(st["state"], "paused")  # max_steps 1000 is not in effect: still paused
+
+    def test_a_bad_file_changes_nothing(self):
+        d, c, cfg = self.start()
+        good = to_yaml(cfg) + "\n"
+        for text, want in (
+                (good.replace("scalars_every: 1", "scalars_every: lots"), "scalars_every"),
+                (good.replace("tcp://127.0.0.1:*", "ipc://@steerd-reload-%d" % os.getpid(), 1),
+                 "abstract socket")):
+            with self.subTest(want=want):
+                with open(d.config_path, "w") as f:
+                    f.write(text)
+                log = self.sighup(d, "no setting changed")
+                self.assertIn(d.config_path + ":", log)
+                self.assertIn(want, log)
+                self.assertTrue(d.alive())
+        os.chmod(d.config_path, 0o666)
+        log = self.sighup(d, "no setting changed")
+        self.assertIn("writable by", log)
+        os.chmod(d.config_path, 0o644)
+        sub = d.subscriber("scalars")
+        c("step", {"n": 2})
+        steps = []
+        sub.expect(lambda m: steps.append(m["step"]) or m["step"] >= 2, what="scalars of step 2")
+        self.assertEqual(steps, [1, 2])  # scalars_every is still 1
+
+
+class TestConfigPermissions(CliCase):
+    """#12 item 12: a config file another user could change is refused (exit 78, named),
+    with or without security; a sticky directory of root's or ours (like /tmp) is fine."""
+
+    def test_config_writable_by_others(self):
+        path = self.write(SIM)
+        self.assertEqual(run_steerd(["--check", "-c", path])[0], 0)
+        for mode in (0o666, 0o664, 0o646):
+            os.chmod(path, mode)
+            rc, out, err = run_steerd(["--check", "-c", path])
+            self.assertEqual(rc, EX_CONFIG, err)
+            self.assertIn(path + ": writable by", err)
+        os.chmod(path, 0o644)
+        os.chmod(self.tmp, 0o777)
+        rc, out, err = run_steerd(["--check", "-c", path])
+        self.assertEqual(rc, EX_CONFIG, err)
+        self.assertIn("not sticky", err)
+        os.chmod(self.tmp, 0o1777)
+        rc, out, err = run_steerd(["--check", "-c", path])
+        self.assertEqual(rc, 0, err)
+        os.chmod(self.tmp, 0o700)
+
+
+INTERPOSER = r"""
+/* The example adapter, plus a function named like one of steerd's own. */
+#include <string.h>
+#define steerd_adapter_entry oscillator_entry
+#include "oscillator.c"
+#undef steerd_adapter_entry
+const char *zap_role_name(int role);
+const char *zap_role_name(int role) { (void)role; return "the adapter's own"; }
+const sa_adapter *steerd_adapter_entry(void);
+const sa_adapter *steerd_adapter_entry(void)
+{
+	/* NULL (refused by steerd) when the daemon's zap_role_name answered instead. */
+	return strcmp(zap_role_name(0), "the adapter's own") == 0 ? oscillator_entry() : NULL;
+}
+"""
+
+
+class TestAdapterSymbols(CliCase):
+    """#12 item 16: steerd exports none of its own functions, so an adapter's functions are
+    never replaced by same-named ones of the daemon."""
+
+    def test_no_daemon_symbol_is_exported(self):
+        nm = shutil.which("nm")
+        if not nm:
+            self.skipTest("no nm")
+        lib = os.path.join(os.path.dirname(os.path.dirname(BIN)), "libsteerd-core.a")
+        ours = set()
+        for line in subprocess.run([nm, "--defined-only", "-g", lib], capture_output=True,
+                                   text=True, check=True).stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                ours.add(parts[2])
+        self.assertIn("zap_role_name", ours)
+        exported = {line.split()[-1].split("@")[0] for line in subprocess.run(
+            [nm, "-D", "--defined-only", BIN], capture_output=True, text=True,
+            check=True).stdout.splitlines() if line.strip()}
+        self.assertEqual(sorted(ours & exported), [])
+
+    def test_adapter_function_named_like_a_daemon_function_is_its_own(self):
+        cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+        if not cc:
+            self.skipTest("no C compiler")
+        src = self.write(INTERPOSER, "interposer.c")
+        so = os.path.join(self.tmp, "libinterposer.so")
+        r = subprocess.run([cc, "-std=c11", "-shared", "-fPIC", "-I" + os.path.join(REPO, "sim-adapter"),
+                            "-I" + os.path.join(REPO, "examples", "oscillator"), src, "-lm", "-o", so],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cfg = self.write("simulation:\n  adapter: %s\n" % so)
+        rc, out, err = run_steerd(["--check", "-c", cfg])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("adapter oscillator", out)
+
+
 if __name__ == "__main__":
-    run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile)
+    run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile,
+              TestAdapterSymbols, TestAbstractIpc, TestSighupReload, TestConfigPermissions)

@@ -26,6 +26,7 @@ import zmq.auth  # noqa: E402
 
 # The protocol's error code for a refused command (PROTOCOL.md, Security).
 h.ERROR_CODES.add("forbidden")
+h.ERROR_CODES.add("keys_unavailable")
 
 CONSOLE = os.path.join(os.path.dirname(h.BIN), "steer-console")
 NOTHING_S = 1.0  # how long a refused client is watched for any message
@@ -460,5 +461,179 @@ class Console(SecurityTestCase):
         self.assertIn("--key", r.stderr)
 
 
+class AbstractIpcWithSecurity(SecurityTestCase):
+    """#12 item 11: with security an abstract ipc socket is allowed (CURVE guards it)."""
+
+    def test_abstract_ipc_with_curve(self):
+        d = SecureDaemon()
+        name = "ipc://@steerd-test-%d-%s" % (os.getpid(), os.path.basename(d.tmp))
+        d.write_config(config_text([{"key": "keys/alice.key", "role": "operator"}],
+                                   {"control": name + "-ctl", "diagnostics": name + "-diag"}))
+        self.addCleanup(d.cleanup)
+        self._daemons = [d]
+        d.start()
+        self.assertEqual(d.conn["control"], name + "-ctl")
+        self.assertEqual(d.curve_client("alice")("status")["state"], "paused")
+        d.curve_client(zmq.curve_keypair()).nothing()
+
+
+def lowest_free_fd(pid):
+    used = {int(n) for n in os.listdir("/proc/%d/fd" % pid)}
+    fd = 0
+    while fd in used:
+        fd += 1
+    return fd
+
+
+class FilePermissions(SecurityTestCase):
+    """#12 item 12: key files and the config that another user could change are refused,
+    naming the file, at start (exit 78) and on reload (the keys in effect stay)."""
+
+    def start_refused(self, d, name):
+        d.start(wait=False)
+        self.assertEqual(d.wait_exit(), 78, d.stderr())
+        self.assertIn(name, d.stderr())
+        self.assertFalse(os.path.exists(d.conn_path))
+        d.check_sanitizers()
+
+    def test_writable_key_file_or_config_refused_at_start(self):
+        for what, mode in (("alice.key", 0o666), ("alice.key", 0o620), ("config.yaml", 0o664),
+                           ("config.yaml", 0o646)):
+            with self.subTest(file=what, mode=oct(mode)):
+                d = SecureDaemon()
+                self.addCleanup(d.cleanup)
+                os.chmod(os.path.join(d.keys, what) if what.endswith(".key") else d.config_path, mode)
+                self.start_refused(d, what)
+                self.assertIn("writable by", d.stderr())
+
+    def test_key_directory_writable_by_others(self):
+        d = SecureDaemon()
+        self.addCleanup(d.cleanup)
+        os.chmod(d.keys, 0o777)
+        self.start_refused(d, "/keys is writable by its group and others")
+        self.assertIn("not sticky", d.stderr())
+        # A sticky directory of ours (like /tmp) is fine.
+        os.chmod(d.keys, 0o1777)
+        d2 = self.secure()
+        self.assertEqual(d2.curve_client("alice")("status")["state"], "paused")
+
+    def test_swapped_writable_key_is_not_admitted_on_reload(self):
+        d = self.secure(extra_keys=("mallory",))
+        alice = d.curve_client("alice")
+        alice("status")
+        # Someone could write alice.key: they put mallory's key in it.
+        alice_key = os.path.join(d.keys, "alice.key")
+        with open(os.path.join(d.keys, "mallory.key")) as src, open(alice_key, "w") as dst:
+            dst.write(src.read())
+        os.chmod(alice_key, 0o666)
+        d.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: "the keys in effect stay" in d.stderr(), what="the reload refused")
+        self.assertIn("alice.key", d.stderr().split("SIGHUP")[-1])
+        d.curve_client("mallory").nothing()
+        alice("set", {"values": {"anode_voltage": 1100.0}})
+        # The config file too.
+        os.chmod(alice_key, 0o644)
+        os.chmod(d.config_path, 0o666)
+        before = d.stderr().count("the keys in effect stay")
+        d.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: d.stderr().count("the keys in effect stay") > before,
+                     what="the reload refused")
+        self.assertIn("config.yaml", d.stderr().split("SIGHUP")[-1])
+        d.curve_client("mallory").nothing()
+        alice("status")
+
+
+class RevocationFailsClosed(SecurityTestCase):
+    """#12 item 13: a key list that cannot be read on SIGHUP (here: no file descriptor left,
+    RLIMIT_NOFILE lowered on the running daemon) refuses every key's writes until a retry
+    reads it; what a revoked key started is cancelled."""
+
+    def test_unreadable_list_refuses_writes_until_a_retry_reads_it(self):
+        d = self.secure(extra_keys=("carol",), clients=[
+            {"key": "keys/alice.key", "role": "operator"},
+            {"key": "keys/carol.key", "role": "operator"}])
+        alice, carol = d.curve_client("alice"), d.curve_client("carol")
+        sub = d.curve_subscriber("alice", "event.")
+        carol("ramp", {"ramps": [{"knob": "injected_current", "to": 1500, "steps": 10 ** 6}]})
+        sub.event("ramp_started", client="carol")
+        # Carol is removed from the list, but the list cannot be read.
+        d.write_config(config_text([{"key": "keys/alice.key", "role": "operator"}]))
+        import resource
+        soft, hard = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (lowest_free_fd(d.pid), hard))
+        restored = [False]
+
+        def restore():
+            if not restored[0]:
+                resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (soft, hard))
+                restored[0] = True
+        self.addCleanup(restore)
+        d.proc.send_signal(signal.SIGHUP)
+        h.wait_until(lambda: "client key list cannot be read" in d.stderr(),
+                     what="the unreadable list logged")
+        for who in (alice, carol):
+            self.assertEqual(who.error("set", {"values": {"anode_voltage": 1200.0}}),
+                             "keys_unavailable")
+        hdr, body = alice.request("resume")
+        self.assertEqual(body["error"]["code"], "keys_unavailable", body)
+        self.assertIn("cannot be read", body["error"]["message"])
+        self.assertEqual(alice("status")["state"], "paused")  # reads go on
+        ev = sub.event("ramp_cancelled", knob="injected_current")
+        self.assertEqual(ev["client"], "steerd")
+        # Retried every second, logged; nothing changes while it fails.
+        h.wait_until(lambda: "(attempt 2)" in d.stderr(), what="two retries")
+        self.assertEqual(alice.error("set", {"values": {"anode_voltage": 1200.0}}),
+                         "keys_unavailable")
+        restore()
+        h.wait_until(lambda: "readable again" in d.stderr(), what="a retry that reads the list")
+        alice("set", {"values": {"anode_voltage": 1200.0}})
+        self.assertEqual(carol.error("status"), "forbidden")
+        self.assertEqual(alice.get1("anode_voltage"), 1200.0)
+
+    def test_revoked_key_search_is_cancelled(self):
+        d = self.secure(extra_keys=("carol",), clients=[
+            {"key": "keys/alice.key", "role": "operator"},
+            {"key": "keys/carol.key", "role": "operator"}])
+        alice, carol = d.curve_client("alice"), d.curve_client("carol")
+        sub = d.curve_subscriber("alice", "event.")
+        rid = carol.next_id()
+        carol.send_raw([b"", json.dumps({"cmd": "search", "id": rid, "client": "carol"}).encode(),
+                        json.dumps({"knob": "injected_current", "from": 100, "to": 300,
+                                    "until": "virtual_cathode", "hold": 10 ** 7}).encode()])
+        sub.event("search_started")
+        d.write_config(config_text([{"key": "keys/alice.key", "role": "operator"}]))
+        d.proc.send_signal(signal.SIGHUP)
+        # (The search_finished event goes out as the revocation binds the stream anew: the
+        # subscribers, reconnecting, see it or a seq gap.)
+        hdr, body = carol.recv_reply(want_id=rid)
+        self.assertFalse(hdr["ok"])
+        self.assertEqual(body["error"]["code"], "forbidden")
+        self.assertIn("key 'carol' is not admitted", body["error"]["message"])
+        alice("set", {"values": {"injected_current": 150.0}})  # no search under way
+
+
+@unittest.skipUnless(os.path.exists(CONSOLE), "steer-console not built")
+class ConsoleBadKey(SecurityTestCase):
+    """#12 item 14: a --key file that cannot be used is refused without a leak (LeakSanitizer
+    in the ASan build)."""
+
+    def test_bad_key_file_is_refused_without_leaking(self):
+        d = self.secure()
+        junk = os.path.join(d.tmp, "junk.key_secret")
+        with open(junk, "w") as f:
+            f.write("not a key\n")
+        os.chmod(junk, 0o600)
+        env = dict(d.env, ASAN_OPTIONS="detect_leaks=1")
+        for key in (junk, os.path.join(d.tmp, "missing.key_secret"), d.keys):
+            with self.subTest(key=key):
+                r = subprocess.run([CONSOLE, "-C", d.conn_path, "--key", key, "--timeout", "2s",
+                                    "-e", "status"], capture_output=True, text=True, timeout=60,
+                                   stdin=subprocess.DEVNULL, env=env)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(os.path.basename(key), r.stderr)
+                self.assertIsNone(h.sanitizer_report(r.stderr), r.stderr)
+
+
 if __name__ == "__main__":
-    h.run_tests(Admission, Roles, Reload, StartUp, RemoteBinds, Console)
+    h.run_tests(Admission, Roles, Reload, StartUp, RemoteBinds, Console, ConsoleBadKey,
+                AbstractIpcWithSecurity, FilePermissions, RevocationFailsClosed)

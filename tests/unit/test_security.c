@@ -633,6 +633,72 @@ static void malformed_zap_requests_get_400(void **state)
 
 /* ---- reload --------------------------------------------------------------------------------- */
 
+/* #12 item 12: a key file another user could change (or swap, in its directory) is refused. */
+static void key_files_others_could_change_are_refused(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), err[1024], pub[512], sec[512];
+	assert_int_equal(cert_write_pair(dir, "k", NULL, err, sizeof err), 0);
+	cert_paths(dir, "k", pub, sec, sizeof pub);
+	cert c;
+	assert_int_equal(cert_load_public(pub, &c, err, sizeof err), 0);
+	static const mode_t loose[] = { 0666, 0664, 0646, 0622 };
+	for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
+		chmod(pub, loose[i]);
+		assert_int_equal(cert_load_public(pub, &c, err, sizeof err), CERT_E_UNSAFE);
+		assert_non_null(strstr(err, pub));
+		assert_non_null(strstr(err, "writable by"));
+	}
+	chmod(pub, 0644);
+	chmod(dir, 0777);
+	assert_int_equal(cert_load_public(pub, &c, err, sizeof err), CERT_E_UNSAFE);
+	assert_non_null(strstr(err, "not sticky"));
+	assert_int_equal(cert_load_secret(sec, &c, err, sizeof err), CERT_E_UNSAFE);
+	chmod(dir, 01777); /* like /tmp: only a file's owner may rename or remove it */
+	assert_int_equal(cert_load_public(pub, &c, err, sizeof err), 0);
+	assert_int_equal(cert_load_secret(sec, &c, err, sizeof err), 0);
+	cert_wipe(&c);
+	chmod(dir, 0700);
+	char missing[600];
+	snprintf(missing, sizeof missing, "%s/nobody.key", dir);
+	assert_int_equal(cert_load_public(missing, &c, err, sizeof err), CERT_E_INVALID);
+	remove_tmpdir(dir);
+}
+
+/* #12 item 13: while the key list cannot be read, no key may write; reads go on. */
+static void unavailable_list_refuses_every_write(void **state)
+{
+	fixture *f = *state;
+	char ep[256], text[64], name[64], msg[256], err[256];
+	void *router = curve_server(f, ZMQ_ROUTER, ep, sizeof ep);
+	void *a = client(f, ZMQ_DEALER, ep, &f->server, &f->alice);
+	send_request(a, "hello");
+	zmq_msg_t id;
+	assert_true(router_recv(router, 3000, &id, text, sizeof text));
+	zap_peer peer;
+	assert_int_equal(zap_peer_of(&id, &peer), 0);
+	zmq_msg_close(&id);
+	assert_true(zap_name_admitted(f->z, "alice"));
+
+	zap_set_unavailable(f->z);
+	assert_int_equal(zap_authorize(f->z, &peer, "set", true, name, sizeof name, msg, sizeof msg),
+	                 ZAP_UNAVAILABLE);
+	assert_non_null(strstr(msg, "cannot be read"));
+	assert_int_equal(zap_authorize(f->z, &peer, "status", false, name, sizeof name, msg, sizeof msg), 0);
+	assert_false(zap_name_admitted(f->z, "alice"));
+	/* A new connection, even with a listed key, is refused meanwhile. */
+	void *a2 = client(f, ZMQ_DEALER, ep, &f->server, &f->alice);
+	send_request(a2, "new");
+	assert_false(router_recv(router, 500, &id, text, sizeof text));
+
+	/* The list read again: writes from the keys it lists are accepted. */
+	zap_key t[] = { table_entry(&f->alice, "alice", ZAP_ROLE_OPERATOR) };
+	assert_int_equal(zap_set_keys(f->z, t, 1, err, sizeof err), 1); /* bob is gone */
+	assert_int_equal(zap_authorize(f->z, &peer, "set", true, name, sizeof name, msg, sizeof msg), 0);
+	assert_true(zap_name_admitted(f->z, "alice"));
+	assert_false(zap_name_admitted(f->z, "bob"));
+}
+
 static void reload_revokes_and_demotes(void **state)
 {
 	fixture *f = *state;
@@ -864,6 +930,9 @@ int main(void)
 		cmocka_unit_test(self_test_fails_without_handler),
 		cmocka_unit_test_setup_teardown(malformed_zap_requests_get_400, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(reload_revokes_and_demotes, fixture_up, fixture_down),
+		cmocka_unit_test(key_files_others_could_change_are_refused),
+		cmocka_unit_test_setup_teardown(unavailable_list_refuses_every_write, fixture_up,
+		                                fixture_down),
 		cmocka_unit_test_setup_teardown(rebind_drops_revoked_subscribers, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(key_files_load_into_a_table, fixture_up, fixture_down),
 		cmocka_unit_test(keygen_makes_a_pair_once),

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* fileperm.c — refuse trusted files others may change (see fileperm.h). */
+#include "fileperm.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+bool fileperm_transient(int e)
+{
+	return !(e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG || e == EISDIR ||
+	         e == EACCES || e == EPERM);
+}
+
+static bool ours(uid_t uid) { return uid == 0 || uid == geteuid(); }
+
+static const char *writers(mode_t m)
+{
+	return (m & 020) && (m & 002) ? "its group and others" : (m & 020) ? "its group" : "others";
+}
+
+int fileperm_check(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (!ours(st->st_uid)) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root or steerd's user (uid %u): "
+		         "its owner could change it", path, (unsigned)st->st_uid, (unsigned)geteuid());
+		errno = 0;
+		return -1;
+	}
+	if (st->st_mode & 022) {
+		snprintf(err, errlen, "%s: writable by %s (mode %04o): another user could change it; "
+		         "chmod go-w it", path, writers(st->st_mode),
+		         (unsigned)(st->st_mode & 07777));
+		errno = 0;
+		return -1;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct stat ds;
+	if (stat(dir, &ds) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: its directory %s: %s", path, dir, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (!ours(ds.st_uid)) {
+		snprintf(err, errlen, "%s: its directory %s is owned by uid %u, not by root or steerd's "
+		         "user (uid %u): its owner could replace the file", path, dir,
+		         (unsigned)ds.st_uid, (unsigned)geteuid());
+		errno = 0;
+		return -1;
+	}
+	if ((ds.st_mode & 022) && !(ds.st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "%s: its directory %s is writable by %s and not sticky (mode %04o): "
+		         "another user could replace the file; chmod go-w (or +t) the directory",
+		         path, dir, writers(ds.st_mode),
+		         (unsigned)(ds.st_mode & 07777));
+		errno = 0;
+		return -1;
+	}
+	return 0;
+}
