@@ -111,6 +111,7 @@ static const setting settings[] = {
 	OPT_UINT("checkpoint.every_steps", 0, INT64_MAX, 0, checkpoint_every_steps),
 	OPT_UINT("checkpoint.every_seconds", 0, 31536000, 0, checkpoint_every_seconds),
 	OPT_UINT("checkpoint.keep", 1, 100000, 3, checkpoint_keep),
+	OPT_UINT("checkpoint.keep_named", 1, 100000, 16, checkpoint_keep_named),
 	OPT_BOOL("checkpoint.on_exit", true, checkpoint_on_exit),
 
 	OPT_CUSTOM("security", parse_security), /* its own small schema, below */
