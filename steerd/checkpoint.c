@@ -1091,48 +1091,53 @@ int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *o
 	return rc;
 }
 
+/* The /steerd group of the checkpoint at path, and the open file in *fid (close both). */
+static hid_t open_steerd(const char *path, hid_t *fid, char *err, size_t errlen)
+{
+	*fid = open_checkpoint(path, err, errlen);
+	if (*fid < 0)
+		return H5I_INVALID_HID;
+	hid_t g = h5io_open_group(*fid, "steerd");
+	if (g < 0) {
+		fail(err, errlen, path, "not a steerd checkpoint (no /steerd group)");
+		H5Fclose(*fid);
+		*fid = H5I_INVALID_HID;
+	}
+	return g;
+}
+
 int checkpoint_read_config(const char *path, char **text, char *err, size_t errlen)
 {
 	*text = NULL;
-	hid_t fid = open_checkpoint(path, err, errlen);
-	if (fid < 0)
+	hid_t fid, g = open_steerd(path, &fid, err, errlen);
+	if (g < 0)
 		return -1;
-	int rc = -1;
 	char why[256];
 	size_t len;
-	hid_t g = h5io_open_group(fid, "steerd");
-	if (g < 0)
-		fail(err, errlen, path, "not a steerd checkpoint (no /steerd group)");
-	else if (h5io_text_get(g, "config", CHECKPOINT_MAX_CONFIG, text, &len, why, sizeof why) < 0)
+	int rc = h5io_text_get(g, "config", CHECKPOINT_MAX_CONFIG, text, &len, why, sizeof why);
+	if (rc < 0)
 		fail(err, errlen, path, "/steerd/config %s", why);
-	else
-		rc = 0;
-	if (g >= 0)
-		H5Gclose(g);
+	H5Gclose(g);
 	H5Fclose(fid);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 int checkpoint_peek(const char *path, uint64_t *write_seq, uint64_t *step, char *err,
                     size_t errlen)
 {
 	*write_seq = *step = 0;
-	hid_t fid = open_checkpoint(path, err, errlen);
-	if (fid < 0)
+	hid_t fid, g = open_steerd(path, &fid, err, errlen);
+	if (g < 0)
 		return -1;
 	int rc = -1;
-	hid_t g = h5io_open_group(fid, "steerd");
-	if (g < 0)
-		fail(err, errlen, path, "not a steerd checkpoint (no /steerd group)");
-	else if (check_format(g, path, err, errlen) == 0 &&
-	         read_write_seq(g, write_seq, path, err, errlen) == 0) {
+	if (check_format(g, path, err, errlen) == 0 &&
+	    read_write_seq(g, write_seq, path, err, errlen) == 0) {
 		if (h5io_attr_get(g, "step", SA_U64, step) < 0)
 			fail(err, errlen, path, "/steerd attribute step is missing or malformed");
 		else
 			rc = 0;
 	}
-	if (g >= 0)
-		H5Gclose(g);
+	H5Gclose(g);
 	H5Fclose(fid);
 	return rc;
 }

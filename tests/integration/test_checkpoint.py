@@ -33,6 +33,23 @@ def state_arrays(path):
     return out
 
 
+def start_without_config(test, restart, cwd):
+    """steerd --restart RESTART without -c: it must start; stopped with
+    SIGTERM, it must exit 0. Returns its stderr."""
+    conn = os.path.join(cwd, "no-config.json")
+    with open(os.path.join(cwd, "no-config.log"), "w+b") as log:
+        p = subprocess.Popen([BIN, "--restart", restart, "-C", conn], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=log, cwd=cwd)
+        try:
+            wait_until(lambda: os.path.exists(conn) or p.poll() is not None, 30, what="start")
+            test.assertIsNone(p.poll(), "steerd --restart %s exited with %s" % (restart, p.poll()))
+        finally:
+            p.send_signal(signal.SIGTERM)
+            test.assertEqual(p.wait(30), 0)
+        log.seek(0)
+        return log.read().decode(errors="replace")
+
+
 def scalar_names(client):
     return [d["name"] for d in client("hello")["diagnostics"] if d["rank"] == 0]
 
@@ -90,15 +107,7 @@ class TestRestart(DaemonTestCase):
         c.step_and_wait(20)
         path = os.path.join(d.tmp, "ckpt", c("checkpoint")["path"].split("/")[-1])
         d.stop()
-        conn = os.path.join(d.tmp, "again.json")
-        p = subprocess.Popen([BIN, "--restart", path, "-C", conn], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=d.tmp)
-        try:
-            wait_until(lambda: os.path.exists(conn) or p.poll() is not None, 30, what="start")
-            self.assertIsNone(p.poll(), p.stderr.read().decode() if p.poll() is not None else "")
-        finally:
-            p.send_signal(signal.SIGTERM)
-            self.assertEqual(p.wait(30), 0)
+        start_without_config(self, path, d.tmp)
 
 
 class TestRefusals(DaemonTestCase):
@@ -365,16 +374,8 @@ class TestRestartDirectory(DaemonTestCase):
         self.assertGreater(r["write_seq"], last["write_seq"])
         again.stop()
         # and without -c, the same choice
-        conn = os.path.join(d.tmp, "nc.json")
-        p = subprocess.Popen([BIN, "--restart", ck, "-C", conn], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=d.tmp)
-        try:
-            wait_until(lambda: os.path.exists(conn) or p.poll() is not None, 30, what="start")
-            self.assertIsNone(p.poll())
-        finally:
-            p.send_signal(signal.SIGTERM)
-            self.assertEqual(p.wait(30), 0)
-        self.assertIn("restarted from %s at step 10" % os.path.join(ck, "a.h5"), p.stderr.read().decode())
+        err = start_without_config(self, ck, d.tmp)
+        self.assertIn("restarted from %s at step 10" % os.path.join(ck, "a.h5"), err)
 
     def test_sequence_continues_from_the_directory_after_restart_from_an_older_file(self):
         d = self.daemon()
