@@ -133,6 +133,16 @@ static bool is_path(const char *name)
 	return strchr(name, '/') || (n > 3 && strcmp(name + n - 3, ".so") == 0);
 }
 
+static bool external_refused_mode, external_was_refused;
+
+void adapter_refuse_external(bool refuse)
+{
+	external_refused_mode = refuse;
+	external_was_refused = false;
+}
+
+bool adapter_external_refused(void) { return external_was_refused; }
+
 adapter *adapter_load(const char *name, char *err, size_t errlen)
 {
 	const sa_adapter *sa = NULL;
@@ -155,6 +165,11 @@ adapter *adapter_load(const char *name, char *err, size_t errlen)
 			snprintf(err + used, errlen - used, "; or give the path of a .so)");
 			return NULL;
 		}
+	} else if (external_refused_mode) {
+		external_was_refused = true;
+		fail(err, errlen, "external adapter %s not loaded: loading shared objects is not allowed here",
+		     name);
+		return NULL;
 	} else {
 		dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
 		if (!dl) {

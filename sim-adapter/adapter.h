@@ -25,6 +25,15 @@ typedef struct adapter {
  */
 adapter *adapter_load(const char *name, char *err, size_t errlen);
 
+/*
+ * While refuse is true, adapter_load refuses external adapters (shared
+ * objects) without opening them, and adapter_external_refused() then says
+ * so: a config read from a checkpoint must not run code on its own word.
+ * Process-wide, not thread-safe: set it around loading, before threads exist.
+ */
+void adapter_refuse_external(bool refuse);
+bool adapter_external_refused(void);
+
 /* Unload and free; sets *ap to NULL. NULL-safe. */
 void adapter_destroy(adapter **ap);
 

@@ -313,7 +313,8 @@ static int write_meta(hid_t g, const sa_adapter *sa, const checkpoint_info *info
 	    h5io_attr_u64(g, "step", info->step) < 0 || h5io_attr_f64(g, "time", info->time) < 0 ||
 	    h5io_attr_u64(g, "schedule_pos", info->schedule_pos) < 0 ||
 	    h5io_attr_u64(g, "next_ramp_id", info->next_ramp_id) < 0 ||
-	    (info->run_id && h5io_attr_str(g, "run_id", info->run_id) < 0))
+	    (info->run_id && h5io_attr_str(g, "run_id", info->run_id) < 0) ||
+	    h5io_attr_u64(g, "write_seq", info->write_seq) < 0)
 		return -1;
 	return 0;
 }
@@ -890,8 +891,8 @@ static int read_journal(hid_t g, checkpoint_loaded *l, const char *label, char *
 	return 0;
 }
 
-static int read_meta(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const char *label,
-                     char *err, size_t errlen)
+/* format and format_version of /steerd. */
+static int check_format(hid_t g, const char *label, char *err, size_t errlen)
 {
 	char s[256];
 	uint32_t v;
@@ -903,6 +904,27 @@ static int read_meta(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const 
 	if (v != CHECKPOINT_FORMAT_VERSION)
 		return fail(err, errlen, label, "checkpoint format version %u, this steerd reads version %u",
 		            v, CHECKPOINT_FORMAT_VERSION);
+	return 0;
+}
+
+/* write_seq of /steerd: 0 when absent (steerd 0.1 wrote none), refused when malformed. */
+static int read_write_seq(hid_t g, uint64_t *seq, const char *label, char *err, size_t errlen)
+{
+	*seq = 0;
+	htri_t has = H5Aexists(g, "write_seq");
+	if (has < 0 || (has > 0 && h5io_attr_get(g, "write_seq", SA_U64, seq) < 0))
+		return fail(err, errlen, label, "/steerd attribute write_seq is malformed");
+	return 0;
+}
+
+static int read_meta(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const char *label,
+                     char *err, size_t errlen)
+{
+	char s[256];
+	uint32_t v;
+	if (check_format(g, label, err, errlen) < 0 ||
+	    read_write_seq(g, &l->write_seq, label, err, errlen) < 0)
+		return -1;
 	if (h5io_attr_get_u32(g, "abi_version", &v) < 0)
 		return fail(err, errlen, label, "/steerd lacks abi_version");
 	if (v != SA_ABI_VERSION)
@@ -1075,24 +1097,53 @@ int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *o
 	return rc;
 }
 
+/* The /steerd group of the checkpoint at path, and the open file in *fid (close both). */
+static hid_t open_steerd(const char *path, hid_t *fid, char *err, size_t errlen)
+{
+	*fid = open_checkpoint(path, err, errlen);
+	if (*fid < 0)
+		return H5I_INVALID_HID;
+	hid_t g = h5io_open_group(*fid, "steerd");
+	if (g < 0) {
+		fail(err, errlen, path, "not a steerd checkpoint (no /steerd group)");
+		H5Fclose(*fid);
+		*fid = H5I_INVALID_HID;
+	}
+	return g;
+}
+
 int checkpoint_read_config(const char *path, char **text, char *err, size_t errlen)
 {
 	*text = NULL;
-	hid_t fid = open_checkpoint(path, err, errlen);
-	if (fid < 0)
+	hid_t fid, g = open_steerd(path, &fid, err, errlen);
+	if (g < 0)
 		return -1;
-	int rc = -1;
 	char why[256];
 	size_t len;
-	hid_t g = h5io_open_group(fid, "steerd");
-	if (g < 0)
-		fail(err, errlen, path, "not a steerd checkpoint (no /steerd group)");
-	else if (h5io_text_get(g, "config", CHECKPOINT_MAX_CONFIG, text, &len, why, sizeof why) < 0)
+	int rc = h5io_text_get(g, "config", CHECKPOINT_MAX_CONFIG, text, &len, why, sizeof why);
+	if (rc < 0)
 		fail(err, errlen, path, "/steerd/config %s", why);
-	else
-		rc = 0;
-	if (g >= 0)
-		H5Gclose(g);
+	H5Gclose(g);
+	H5Fclose(fid);
+	return rc < 0 ? -1 : 0;
+}
+
+int checkpoint_peek(const char *path, uint64_t *write_seq, uint64_t *step, char *err,
+                    size_t errlen)
+{
+	*write_seq = *step = 0;
+	hid_t fid, g = open_steerd(path, &fid, err, errlen);
+	if (g < 0)
+		return -1;
+	int rc = -1;
+	if (check_format(g, path, err, errlen) == 0 &&
+	    read_write_seq(g, write_seq, path, err, errlen) == 0) {
+		if (h5io_attr_get(g, "step", SA_U64, step) < 0)
+			fail(err, errlen, path, "/steerd attribute step is missing or malformed");
+		else
+			rc = 0;
+	}
+	H5Gclose(g);
 	H5Fclose(fid);
 	return rc;
 }

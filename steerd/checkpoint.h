@@ -14,7 +14,10 @@
  *   /steerd                 attrs format="steerd-checkpoint", format_version,
  *                           abi_version, adapter, adapter_version,
  *                           steerd_version, step, time, schedule_pos,
- *                           next_ramp_id
+ *                           next_ramp_id, write_seq (uint64: the run's
+ *                           checkpoint write sequence, which only grows:
+ *                           the highest one in a directory was written
+ *                           last; files of steerd 0.1 lack it and read 0)
  *   /steerd/knobs           compound[n_knobs] {name, type, applied, requested,
  *                           applied_int, requested_int}: the *_int fields are
  *                           exact for int/bool/enum knobs, the others hold
@@ -68,6 +71,7 @@ typedef struct checkpoint_info {
 	size_t n_ramps;
 	uint64_t next_ramp_id;
 	uint64_t schedule_pos;      /* next schedule entry */
+	uint64_t write_seq;         /* the checkpoint write sequence number */
 	const char *config_text;    /* the config file's text; NULL: "" */
 	const json_t *journal;      /* array of {step, client, knob, old, new}; NULL: [] */
 	const char *journal_text;   /* or the same as JSON objects, one per line; wins over journal */
@@ -108,6 +112,7 @@ typedef struct checkpoint_loaded {
 	ramp *ramps;          /* [n_ramps] */
 	size_t n_ramps;
 	uint64_t next_ramp_id, schedule_pos;
+	uint64_t write_seq;   /* 0 when the file has none (steerd 0.1) */
 	char *config_text;    /* NUL-terminated */
 	json_t *journal;      /* an array */
 	char run_id[40];      /* /steerd run_id; "" in files written before run ids */
@@ -127,6 +132,14 @@ int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *o
  * by the caller), to learn the adapter before reading the rest.
  */
 int checkpoint_read_config(const char *path, char **text, char *err, size_t errlen);
+
+/*
+ * Only what ordering checkpoints needs: the write sequence (0 for a file
+ * without one) and the step. The file is opened as untrusted and /steerd's
+ * format checked; the rest is not read (checkpoint_read does that).
+ */
+int checkpoint_peek(const char *path, uint64_t *write_seq, uint64_t *step, char *err,
+                    size_t errlen);
 
 int checkpoint_from_image(const void *image, size_t len, const sa_adapter *sa,
                           checkpoint_loaded *out, char *err, size_t errlen);

@@ -20,6 +20,7 @@ static const char *const capabilities[] = {
 	"run_identity",   /* hello: run_id, start_id, restart_step */
 	"command_args",   /* hello: commands[].args */
 	"topic_sequences", /* stream: prev_seq, topic_seq per event name, every message numbered */
+	"checkpoint_write_seq", /* checkpoint reply and checkpoint_written: write_seq, absolute path */
 	NULL,
 };
 

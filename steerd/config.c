@@ -126,6 +126,7 @@ static const setting settings[] = {
 	OPT_UINT("checkpoint.every_steps", 0, INT64_MAX, 0, checkpoint_every_steps, RELOAD),
 	OPT_UINT("checkpoint.every_seconds", 0, 31536000, 0, checkpoint_every_seconds, RELOAD),
 	OPT_UINT("checkpoint.keep", 1, 100000, 3, checkpoint_keep, RELOAD),
+	OPT_UINT("checkpoint.keep_named", 1, 100000, 16, checkpoint_keep_named, RELOAD),
 	OPT_BOOL("checkpoint.on_exit", true, checkpoint_on_exit, RELOAD),
 
 	OPT_CUSTOM("security", parse_security), /* its own small schema, below */

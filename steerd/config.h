@@ -88,6 +88,7 @@ typedef struct config {
 	uint64_t checkpoint_every_steps;   /* checkpoint.every_steps; 0 = off */
 	unsigned checkpoint_every_seconds; /* checkpoint.every_seconds (wall time); 0 = off */
 	unsigned checkpoint_keep;          /* checkpoint.keep: newest periodic ones kept, default 3 */
+	unsigned checkpoint_keep_named;    /* checkpoint.keep_named: newest named ones kept, default 16 */
 	bool checkpoint_on_exit;           /* checkpoint.on_exit, default true */
 
 	size_t max_message_bytes; /* limits.max_message_bytes, default 65536 */

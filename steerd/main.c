@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "checkpoint.h"
+#include "checkpoint_dir.h"
 #include "config.h"
 #include "cmd.h"
 #include "connfile.h"
@@ -45,7 +46,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
-	        "       steerd --restart CHECKPOINT [-c CONFIG] [--connection-file PATH] ...\n"
+	        "       steerd --restart CHECKPOINT|DIR [-c CONFIG] [--trust-checkpoint-adapter] ...\n"
 	        "       steerd keygen NAME [--dir DIR]   make a CURVE key pair (security)\n"
 	        "       steerd --help | --version | --dump-commands\n"
 	        "\n"
@@ -62,7 +63,11 @@ static void usage(FILE *out)
 	        "                             $XDG_RUNTIME_DIR (or /tmp)/steerd-PID.json\n"
 	        "  -r, --restart CHECKPOINT   continue the run saved in CHECKPOINT, bitwise as if it\n"
 	        "                             had never stopped; its own config is used unless -c\n"
-	        "                             is given (whose fixed knobs must then match)\n"
+	        "                             is given (whose fixed knobs must then match). A\n"
+	        "                             directory: the checkpoint written last in it (highest\n"
+	        "                             write sequence), damaged ones skipped with a warning\n"
+	        "      --trust-checkpoint-adapter  without -c, load the external adapter (.so)\n"
+	        "                             the checkpoint's config names (refused otherwise)\n"
 	        "  -l, --log-level LEVEL      error, warn, info (default) or debug\n"
 	        "      --check                check the configuration (and its key files) and exit\n"
 	        "  -h, --help                 this text\n"
@@ -72,6 +77,8 @@ static void usage(FILE *out)
 	        "\n"
 	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
 	        "65 the checkpoint cannot be restarted from; 69 an endpoint cannot be bound;\n"
+	        "77 a checkpoint names an external adapter and neither -c nor\n"
+	        "--trust-checkpoint-adapter was given;\n"
 	        "73 the connection file cannot be written;\n"
 	        "70 internal error (also: the security self-test failed).\n");
 }
@@ -82,6 +89,7 @@ typedef struct options {
 	const char *log_level;
 	const char *restart;
 	int check;
+	int trust_adapter; /* --trust-checkpoint-adapter */
 } options;
 
 /* --dump-commands: the command table as JSON, for tests and tools that check
@@ -103,6 +111,7 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "restart", required_argument, NULL, 'r' },
 		{ "check", no_argument, NULL, 'k' },
+		{ "trust-checkpoint-adapter", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "dump-commands", no_argument, NULL, 'D' },
@@ -116,6 +125,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'l': o->log_level = optarg; break;
 		case 'r': o->restart = optarg; break;
 		case 'k': o->check = 1; break;
+		case 't': o->trust_adapter = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("steerd %s (sim-adapter ABI %u)\n", STEERD_VERSION, SA_ABI_VERSION); exit(0);
 		case 'D': exit(dump_commands());
@@ -145,36 +155,126 @@ static int parse_level(const char *name, log_level *out)
 	return -1;
 }
 
-/* The config named by -c, else the one saved in the checkpoint to restart from. */
-static int load_config(const options *o, config **cfg, char *err, size_t errlen)
+static void warn_skipped(const char *message) { log_warn("skipping %s", message); }
+
+/*
+ * The checkpoints --restart names, to try in this order: the file given, or
+ * every readable checkpoint in the directory given, newest first
+ * (checkpoint_dir.h). *is_dir says which. 0, or -1 with err.
+ */
+static int restart_candidates(const char *arg, checkpoint_entry **list, size_t *n, bool *is_dir,
+                              char *err, size_t errlen)
 {
-	if (o->config)
-		return config_load(o->config, cfg, err, errlen);
-	char *text = NULL;
-	if (checkpoint_read_config(o->restart, &text, err, errlen) < 0)
+	struct stat st;
+	*is_dir = stat(arg, &st) == 0 && S_ISDIR(st.st_mode);
+	if (*is_dir)
+		return checkpoint_dir_list(arg, warn_skipped, list, n, err, errlen);
+	*n = 0;
+	*list = calloc(1, sizeof **list);
+	if (!*list || !((*list)[0].path = strdup(arg))) {
+		free(*list);
+		*list = NULL;
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	char label[1100];
-	snprintf(label, sizeof label, "%s:/steerd/config", o->restart);
+	}
+	*n = 1;
+	return 0;
+}
+
+/*
+ * The config saved in the checkpoint at path. It may not load an external
+ * adapter (a .so: code) on its own word, only with --trust-checkpoint-adapter.
+ * 0, or an exit status with err.
+ */
+static int config_from_checkpoint(const options *o, const char *path, config **cfg, char *err,
+                                  size_t errlen)
+{
+	char *text = NULL;
+	if (checkpoint_read_config(path, &text, err, errlen) < 0)
+		return EX_DATAERR;
+	char label[PATH_MAX + 32];
+	snprintf(label, sizeof label, "%s:/steerd/config", path);
+	adapter_refuse_external(!o->trust_adapter);
 	int rc = config_parse(label, text, strlen(text), cfg, err, errlen);
+	bool refused = adapter_external_refused();
+	adapter_refuse_external(false);
 	free(text);
-	return rc;
+	if (rc == 0)
+		return 0;
+	if (refused) {
+		size_t used = strlen(err);
+		snprintf(err + used, errlen - used,
+		         "; an external adapter named by a checkpoint is loaded only with -c CONFIG "
+		         "or --trust-checkpoint-adapter");
+		return EX_NOPERM;
+	}
+	return EX_DATAERR; /* the checkpoint's own config is part of the checkpoint */
+}
+
+/*
+ * Load the configuration (-c, else the one saved in the checkpoint) and, with
+ * --restart, read the checkpoint to continue from into *l: the file given, or
+ * the newest usable one in the directory given, damaged ones skipped with a
+ * warning naming each. *chosen gets its path (malloc'd). 0, or an exit status
+ * with err: 78 a bad -c config, 65 no usable checkpoint, 77 an external
+ * adapter not trusted.
+ */
+static int load(const options *o, config **cfg, checkpoint_loaded *l, char **chosen, char *err,
+                size_t errlen)
+{
+	*chosen = NULL;
+	if (o->config && config_load(o->config, cfg, err, errlen) < 0)
+		return EX_CONFIG;
+	if (!o->restart)
+		return 0;
+	checkpoint_entry *list = NULL;
+	size_t n = 0;
+	bool is_dir = false;
+	if (restart_candidates(o->restart, &list, &n, &is_dir, err, errlen) < 0) {
+		config_destroy(cfg);
+		return EX_DATAERR;
+	}
+	int status = EX_DATAERR;
+	for (size_t i = 0; i < n && status == EX_DATAERR; i++) {
+		const char *path = list[i].path;
+		if (!o->config && (status = config_from_checkpoint(o, path, cfg, err, errlen)) != 0) {
+			if (status == EX_DATAERR && is_dir)
+				warn_skipped(err);
+			continue;
+		}
+		if (checkpoint_read(path, (*cfg)->adapter->sa, l, err, errlen) == 0) {
+			*chosen = list[i].path;
+			list[i].path = NULL;
+			status = 0;
+			break;
+		}
+		status = EX_DATAERR;
+		if (is_dir)
+			warn_skipped(err);
+		if (!o->config)
+			config_destroy(cfg);
+	}
+	checkpoint_dir_free(&list, n);
+	if (status == EX_DATAERR && is_dir)
+		snprintf(err, errlen, "%s: no usable checkpoint in this directory (skipped ones are named above)",
+		         o->restart);
+	if (status != 0)
+		config_destroy(cfg);
+	return status;
 }
 
 /* Replace the fresh simulation with the checkpoint's; nothing is half-restored. */
-static int restart_from(run *r, const char *path, char *err, size_t errlen)
+static int restart_from(run *r, checkpoint_loaded *l, const char *path, char *err, size_t errlen)
 {
-	checkpoint_loaded l;
-	if (checkpoint_read(path, r->sa, &l, err, errlen) < 0)
-		return -1;
-	char why[512], run_id[sizeof l.run_id];
-	memcpy(run_id, l.run_id, sizeof run_id); /* run_adopt frees l */
-	if (run_adopt(r, &l, false, why, sizeof why) < 0) {
+	char why[512], run_id[sizeof l->run_id];
+	memcpy(run_id, l->run_id, sizeof run_id); /* run_adopt takes l's contents */
+	if (run_adopt(r, l, false, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);
-		checkpoint_loaded_free(r->sa, &l);
 		return -1;
 	}
 	identity_restarted(run_id, r->pub.step);
-	log_info("restarted from %s at step %llu", path, (unsigned long long)r->pub.step);
+	log_info("restarted from %s at step %llu (write_seq %llu)", path,
+	         (unsigned long long)r->pub.step, (unsigned long long)r->ckpt_seq);
 	return 0;
 }
 
@@ -257,21 +357,31 @@ int main(int argc, char **argv)
 
 	char err[1024];
 	config *cfg = NULL;
-	if (load_config(&opt, &cfg, err, sizeof err) < 0) {
+	checkpoint_loaded restored = { 0 };
+	char *restored_path = NULL;
+	if (opt.log_level)
+		log_set_level(level);
+	int loaded = load(&opt, &cfg, &restored, &restored_path, err, sizeof err);
+	if (loaded != 0) {
 		fprintf(stderr, "steerd: %s\n", err);
-		return EX_CONFIG;
+		return loaded;
 	}
 	log_set_level(opt.log_level ? level : cfg->log_level);
 	if (opt.check) {
+		int rc = 0;
 		if (cfg->security && security_check(cfg->security, err, sizeof err) < 0) {
 			fprintf(stderr, "steerd: %s\n", err);
-			config_destroy(&cfg);
-			return EX_CONFIG;
+			rc = EX_CONFIG;
+		} else {
+			printf("%s: ok (adapter %s%s)\n", opt.config ? opt.config : restored_path,
+			       cfg->adapter->sa->name, cfg->security ? ", security on" : "");
+			if (restored_path && opt.config)
+				printf("%s: ok (step %llu)\n", restored_path, (unsigned long long)restored.step);
 		}
-		printf("%s: ok (adapter %s%s)\n", opt.config ? opt.config : opt.restart,
-		       cfg->adapter->sa->name, cfg->security ? ", security on" : "");
+		checkpoint_loaded_free(cfg->adapter->sa, &restored);
+		free(restored_path);
 		config_destroy(&cfg);
-		return 0;
+		return rc;
 	}
 
 	char default_conn[512];
@@ -289,6 +399,8 @@ int main(int argc, char **argv)
 	/* Before any thread exists, so that all of them inherit it. */
 	if (cfg->simulation_cpu >= 0 && cpu_pin_others_away(cfg->simulation_cpu, err, sizeof err) < 0) {
 		log_error("%s", err);
+		checkpoint_loaded_free(sa, &restored);
+		free(restored_path);
 		config_destroy(&cfg);
 		return EX_CONFIG;
 	}
@@ -329,7 +441,7 @@ int main(int argc, char **argv)
 		status = EX_CONFIG;
 		goto out;
 	}
-	if (opt.restart && restart_from(r, opt.restart, err, sizeof err) < 0) {
+	if (restored_path && restart_from(r, &restored, restored_path, err, sizeof err) < 0) {
 		log_error("cannot restart: %s", err);
 		status = EX_DATAERR;
 		goto out;
@@ -383,6 +495,8 @@ int main(int argc, char **argv)
 out:
 	service_destroy(&svc);
 	run_destroy(&r);
+	checkpoint_loaded_free(sa, &restored);
+	free(restored_path);
 	control_destroy(&ctl);
 	stream_destroy(&st);
 	/* Only now that no CURVE socket is left may the handler go (zap.h). */

@@ -76,6 +76,10 @@ struct run {
 	size_t n_states;
 	char **ckpt_files;      /* rotated checkpoints written, oldest first */
 	size_t n_ckpt_files;
+	char **named_files;     /* named checkpoints written, oldest first (checkpoint.keep_named) */
+	size_t n_named_files;
+	uint64_t ckpt_seq;      /* write sequence of the last checkpoint (checkpoint_dir.h) */
+	bool ckpt_seq_scanned;  /* the checkpoint directory's highest sequence was taken into ckpt_seq */
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
 	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
@@ -114,9 +118,10 @@ void run_stop(run *r, const char *reason);
 /* --- checkpoints (run_checkpoint.c) --- */
 
 /*
- * Write a checkpoint now: `name` (a checked file name) or ckpt_STEP.h5 in the
+ * Write a checkpoint now: `name` (a checked file name) or
+ * ckpt_SEQ_stepSTEP.h5 (SEQ: the write sequence, 20 digits) in the
  * checkpoint directory. Publishes checkpoint_written or checkpoint_failed;
- * the run goes on either way. Reply body in *result.
+ * the run goes on either way. Reply body in *result (absolute path).
  */
 int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint_dir.h"
 #include "clock.h"
 #include "identity.h"
 #include "log.h"
@@ -31,6 +32,7 @@ static void fill_info(run *r, checkpoint_info *info, sa_value *requested, run_id
 		.step = r->pub.step, .time = r->pub.time, .knobs = r->pub.knobs,
 		.requested = requested, .ramps = r->pub.ramps, .n_ramps = r->pub.n_ramps,
 		.next_ramp_id = r->next_ramp_id, .schedule_pos = r->sched_pos,
+		.write_seq = r->ckpt_seq,
 		.config_text = r->cfg->text, .journal_text = r->journal.text ? r->journal.text : "",
 		.run_id = id->run_id,
 	};
@@ -41,45 +43,93 @@ static const char *checkpoint_dir(const run *r)
 	return r->cfg->checkpoint_dir ? r->cfg->checkpoint_dir : ".";
 }
 
-/* Forget the oldest rotated checkpoints beyond checkpoint.keep. */
-static void rotate(run *r, char *path)
+/* Drop path from a list of written checkpoints (it has been written again). */
+static void forget(char **files, size_t *n, const char *path)
 {
-	char **grown = realloc(r->ckpt_files, (r->n_ckpt_files + 1) * sizeof *grown);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(files[i], path) == 0) {
+			free(files[i]);
+			memmove(files + i, files + i + 1, (--*n - i) * sizeof *files);
+			return;
+		}
+}
+
+/*
+ * Add path (taken over) as the newest of a list and remove the oldest files
+ * beyond keep. Every name is unique (periodic ones carry the write sequence;
+ * a name written again was forgotten first), so the file just announced is
+ * never the one removed.
+ */
+static void rotate(char ***files, size_t *n, unsigned keep, char *path)
+{
+	char **grown = realloc(*files, (*n + 1) * sizeof *grown);
 	if (!grown) {
 		free(path);
 		return;
 	}
-	r->ckpt_files = grown;
-	r->ckpt_files[r->n_ckpt_files++] = path;
-	unsigned keep = r->cfg->checkpoint_keep ? r->cfg->checkpoint_keep : 1;
-	while (r->n_ckpt_files > keep) {
-		if (unlink(r->ckpt_files[0]) != 0 && errno != ENOENT)
-			log_warn("cannot remove old checkpoint %s: %s", r->ckpt_files[0], strerror(errno));
-		free(r->ckpt_files[0]);
-		memmove(r->ckpt_files, r->ckpt_files + 1, --r->n_ckpt_files * sizeof *r->ckpt_files);
+	*files = grown;
+	grown[(*n)++] = path;
+	if (keep == 0)
+		keep = 1;
+	while (*n > keep) {
+		if (unlink(grown[0]) != 0 && errno != ENOENT)
+			log_warn("cannot remove old checkpoint %s: %s", grown[0], strerror(errno));
+		free(grown[0]);
+		memmove(grown, grown + 1, --*n * sizeof *grown);
 	}
+}
+
+/* The checkpoint directory as an absolute path (malloc'd): replies name files absolutely. */
+static char *absolute_dir(const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+	if (abs || dir[0] == '/')
+		return abs ? abs : strdup(dir);
+	char *cwd = getcwd(NULL, 0);
+	if (cwd && asprintf(&abs, "%s/%s", cwd, dir) < 0)
+		abs = NULL;
+	free(cwd);
+	return abs;
+}
+
+static void make_dir(run *r, const char *dir)
+{
+	if (!r->cfg->checkpoint_dir)
+		return;
+	if (mkdir(dir, 0755) == 0) {
+		if (r->ckpt_dir_made) { /* it was there before: someone removed it */
+			log_warn("checkpoint directory %s had disappeared; created it again", dir);
+			run_event(r, "checkpoint_directory_recreated", json_pack("{s:s}", "path", dir));
+		}
+	} else if (errno != EEXIST) {
+		log_warn("cannot create checkpoint directory %s: %s", dir, strerror(errno));
+	}
+	r->ckpt_dir_made = true;
 }
 
 int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t errlen)
 {
 	const char *dir = checkpoint_dir(r);
+	make_dir(r, dir);
+	if (!r->ckpt_seq_scanned) {
+		/* Above every checkpoint already there, so that the highest one in
+		 * the directory is always the one written last (checkpoint_dir.h). */
+		uint64_t there = checkpoint_dir_max_seq(dir);
+		if (there > r->ckpt_seq)
+			r->ckpt_seq = there;
+		r->ckpt_seq_scanned = true;
+	}
+	uint64_t seq = ++r->ckpt_seq;
+	char *abs = absolute_dir(dir);
 	char *path = NULL;
-	int n = name ? asprintf(&path, "%s/%s", dir, name)
-	             : asprintf(&path, "%s/ckpt_%09llu.h5", dir, (unsigned long long)r->pub.step);
+	int n = !abs ? -1
+	        : name ? asprintf(&path, "%s/%s", abs, name)
+	               : asprintf(&path, "%s/ckpt_%020llu_step%llu.h5", abs, (unsigned long long)seq,
+	                          (unsigned long long)r->pub.step);
+	free(abs);
 	if (n < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
-	}
-	if (r->cfg->checkpoint_dir) {
-		if (mkdir(dir, 0755) == 0) {
-			if (r->ckpt_dir_made) { /* it was there before: someone removed it */
-				log_warn("checkpoint directory %s had disappeared; created it again", dir);
-				run_event(r, "checkpoint_directory_recreated", json_pack("{s:s}", "path", dir));
-			}
-		} else if (errno != EEXIST) {
-			log_warn("cannot create checkpoint directory %s: %s", dir, strerror(errno));
-		}
-		r->ckpt_dir_made = true;
 	}
 
 	sa_value *requested = calloc(r->sa->n_knobs + 1, sizeof *requested);
@@ -101,19 +151,22 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 		free(path);
 		return -1;
 	}
-	log_info("checkpoint %s written (step %llu, %llu bytes)", path,
-	         (unsigned long long)r->pub.step, (unsigned long long)bytes);
-	json_t *desc = json_pack("{s:s, s:I, s:I}", "path", path, "step", (json_int_t)r->pub.step,
-	                         "bytes", (json_int_t)bytes);
+	log_info("checkpoint %s written (step %llu, write_seq %llu, %llu bytes)", path,
+	         (unsigned long long)r->pub.step, (unsigned long long)seq, (unsigned long long)bytes);
+	json_t *desc = json_pack("{s:s, s:I, s:I, s:I}", "path", path, "step", (json_int_t)r->pub.step,
+	                         "bytes", (json_int_t)bytes, "write_seq", (json_int_t)seq);
 	run_event(r, "checkpoint_written", json_incref(desc));
 	if (result)
 		*result = desc;
 	else
 		json_decref(desc);
+	/* A name written again replaced its file: it is only the newest now. */
+	forget(r->ckpt_files, &r->n_ckpt_files, path);
+	forget(r->named_files, &r->n_named_files, path);
 	if (name)
-		free(path); /* named checkpoints are the client's to keep */
+		rotate(&r->named_files, &r->n_named_files, r->cfg->checkpoint_keep_named, path);
 	else
-		rotate(r, path);
+		rotate(&r->ckpt_files, &r->n_ckpt_files, r->cfg->checkpoint_keep, path);
 	return 0;
 }
 
@@ -245,6 +298,8 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 	r->pub.steps_left = 0;
 	r->next_ramp_id = l->next_ramp_id;
 	r->sched_pos = l->schedule_pos;
+	if (l->write_seq > r->ckpt_seq) /* the sequence never goes back */
+		r->ckpt_seq = l->write_seq;
 	if (!keep_journal && journal_load(&r->journal, l->journal) < 0)
 		log_error("out of memory: the checkpoint's journal is lost");
 	checkpoint_loaded_free(sa, l);
@@ -261,4 +316,9 @@ void run_checkpoint_free(run *r)
 	free(r->ckpt_files);
 	r->ckpt_files = NULL;
 	r->n_ckpt_files = 0;
+	for (size_t i = 0; i < r->n_named_files; i++)
+		free(r->named_files[i]);
+	free(r->named_files);
+	r->named_files = NULL;
+	r->n_named_files = 0;
 }

@@ -3,7 +3,7 @@
 
     # a checkpoint (the `checkpoint` command, or checkpoint.every_steps):
     # the fields phi, efield, rho and the electrons' phase space x-v
-    python3 plot_run.py checkpoint ckpt_000120000.h5 -o ckpt.png
+    python3 plot_run.py checkpoint ckpt/ckpt_00000000000000000042_step120000.h5 -o ckpt.png
 
     # record the scalars and events of a live run for a while, then plot them
     python3 plot_run.py record -C build/diode.json --seconds 5 -o run.jsonl

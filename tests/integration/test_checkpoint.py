@@ -33,6 +33,23 @@ def state_arrays(path):
     return out
 
 
+def start_without_config(test, restart, cwd):
+    """steerd --restart RESTART without -c: it must start; stopped with
+    SIGTERM, it must exit 0. Returns its stderr."""
+    conn = os.path.join(cwd, "no-config.json")
+    with open(os.path.join(cwd, "no-config.log"), "w+b") as log:
+        p = subprocess.Popen([BIN, "--restart", restart, "-C", conn], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=log, cwd=cwd)
+        try:
+            wait_until(lambda: os.path.exists(conn) or p.poll() is not None, 30, what="start")
+            test.assertIsNone(p.poll(), "steerd --restart %s exited with %s" % (restart, p.poll()))
+        finally:
+            p.send_signal(signal.SIGTERM)
+            test.assertEqual(p.wait(30), 0)
+        log.seek(0)
+        return log.read().decode(errors="replace")
+
+
 def scalar_names(client):
     return [d["name"] for d in client("hello")["diagnostics"] if d["rank"] == 0]
 
@@ -90,15 +107,7 @@ class TestRestart(DaemonTestCase):
         c.step_and_wait(20)
         path = os.path.join(d.tmp, "ckpt", c("checkpoint")["path"].split("/")[-1])
         d.stop()
-        conn = os.path.join(d.tmp, "again.json")
-        p = subprocess.Popen([BIN, "--restart", path, "-C", conn], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=d.tmp)
-        try:
-            wait_until(lambda: os.path.exists(conn) or p.poll() is not None, 30, what="start")
-            self.assertIsNone(p.poll(), p.stderr.read().decode() if p.poll() is not None else "")
-        finally:
-            p.send_signal(signal.SIGTERM)
-            self.assertEqual(p.wait(30), 0)
+        start_without_config(self, path, d.tmp)
 
 
 class TestRefusals(DaemonTestCase):
@@ -170,13 +179,14 @@ class TestPolicy(DaemonTestCase):
         ev = [sub.expect(lambda m: m.topic == "event.checkpoint_written")[0] for _ in range(5)]
         self.assertEqual([m["step"] for m in ev], [10, 20, 30, 40, 50])
         self.assertTrue(all(m["bytes"] > 0 for m in ev))
-        files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(self.d.tmp, "ckpt", "*.h5")))
-        self.assertEqual(files, ["ckpt_000000040.h5", "ckpt_000000050.h5"])
+        files = sorted(glob.glob(os.path.join(self.d.tmp, "ckpt", "*.h5")))
+        self.assertEqual([saved_step(p) for p in files], [40, 50])
+        self.assertEqual(files, sorted(m["path"] for m in ev[3:]))
 
     def test_final_checkpoint_on_sigterm(self):
         self.c.step_and_wait(7)
         self.d.stop()
-        self.assertTrue(os.path.exists(os.path.join(self.d.tmp, "ckpt", "ckpt_000000007.h5")))
+        self.assertEqual(len(glob.glob(os.path.join(self.d.tmp, "ckpt", "ckpt_*_step7.h5"))), 1)
 
     def test_name_is_a_file_name_only(self):
         for bad in ("../x.h5", "/tmp/x.h5", ".hidden", "a/b", ""):
@@ -238,13 +248,279 @@ class TestKill9(DaemonTestCase):
             for path in finals:  # every file under a final name is whole
                 with h5py.File(path, "r") as f:
                     self.assertIn("steerd/state/particles/x", f)
-            newest = finals[-1]
+            newest = max(finals, key=write_seq)
+            self.assertEqual(newest, finals[-1], "names sort like the write sequence")
             again = self.start_daemon(config=make_config(knobs=knobs, extra=CKPT),
-                                      args=["--restart", newest])
-            step = int(os.path.basename(newest)[5:14])
+                                      args=["--restart", os.path.dirname(newest)])
+            step = saved_step(newest)
             self.assertEqual(again.client()("status")["step"], step, "round %d" % round_)
             again.stop()
 
 
+# ------------------------------------------------------------------ data safety (issue 12)
+
+
+def steerd_run(args, cwd, timeout=60):
+    """Run steerd to its exit (no -c unless ARGS give it); (status, stderr)."""
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+    p = subprocess.run([BIN] + list(args), cwd=cwd, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+
+
+def write_seq(path):
+    with h5py.File(path, "r") as f:
+        return int(f["steerd"].attrs["write_seq"])
+
+
+def saved_step(path):
+    with h5py.File(path, "r") as f:
+        return int(f["steerd"].attrs["step"])
+
+
+def rotated(directory):
+    return sorted(glob.glob(os.path.join(directory, "ckpt_*.h5")))
+
+
+class TestRotationNeverRemovesTheNewest(DaemonTestCase):
+    config = {"start": "paused", "knobs": FAST_KNOBS,
+              "extra": {"checkpoint": {"directory": "ckpt", "keep": 3, "keep_named": 2}}}
+
+    def test_repeated_checkpoints_at_one_step_do_not_collide(self):
+        """Paused, four `checkpoint` commands at one step: four files, the
+        three newest kept, every announced newest one on disk."""
+        replies = []
+        for _ in range(4):
+            r = self.c("checkpoint")
+            self.assertTrue(os.path.isabs(r["path"]), r)
+            self.assertTrue(os.path.exists(r["path"]), "announced newest %s is gone" % r["path"])
+            replies.append(r)
+        self.assertEqual(len({r["path"] for r in replies}), 4, replies)
+        seqs = [r["write_seq"] for r in replies]
+        self.assertEqual(seqs, sorted(set(seqs)), "write_seq must increase")
+        kept = rotated(os.path.join(self.d.tmp, "ckpt"))
+        self.assertEqual(kept, sorted(r["path"] for r in replies[1:]))
+        self.assertEqual([write_seq(p) for p in kept], seqs[1:])
+        # names sort like the sequence
+        self.assertEqual(kept, sorted(kept, key=write_seq))
+
+    def test_path_is_absolute_in_reply_and_event(self):
+        sub = self.d.subscriber("event.checkpoint_written")
+        r = self.c("checkpoint", {"name": "abs.h5"})
+        self.assertEqual(r["path"], os.path.realpath(os.path.join(self.d.tmp, "ckpt", "abs.h5")))
+        ev = sub.event("checkpoint_written")
+        self.assertEqual(ev["path"], r["path"])
+        self.assertEqual(ev["write_seq"], r["write_seq"])
+
+    def test_named_checkpoints_are_bounded(self):
+        """checkpoint.keep_named: the oldest named checkpoint goes; writing a
+        name again replaces that file and counts once."""
+        ck = os.path.join(self.d.tmp, "ckpt")
+        for name in ("a.h5", "b.h5", "b.h5", "c.h5"):
+            self.c("checkpoint", {"name": name})
+        self.assertFalse(os.path.exists(os.path.join(ck, "a.h5")))
+        self.assertTrue(os.path.exists(os.path.join(ck, "b.h5")))
+        self.assertTrue(os.path.exists(os.path.join(ck, "c.h5")))
+        self.c("checkpoint")  # a periodic-style one does not count against named ones
+        self.assertTrue(os.path.exists(os.path.join(ck, "b.h5")))
+
+
+class TestOnExitAtTheSameStep(DaemonTestCase):
+    autostart = False
+
+    def test_keep1_every_steps_and_on_exit_at_one_step_leave_a_checkpoint(self):
+        d = self.start_daemon(config=make_config(start="paused", knobs=FAST_KNOBS, extra={
+            "checkpoint": {"directory": "ckpt", "keep": 1, "every_steps": 5, "on_exit": True}}))
+        sub = d.subscriber("event.checkpoint_written")
+        c = d.client()
+        c.step_and_wait(5)
+        sub.event("checkpoint_written", step=5)
+        d.stop()
+        kept = rotated(os.path.join(d.tmp, "ckpt"))
+        self.assertEqual(len(kept), 1, kept)
+        with h5py.File(kept[0], "r") as f:
+            self.assertEqual(int(f["steerd"].attrs["step"]), 5)
+
+
+class TestRestartDirectory(DaemonTestCase):
+    autostart = False
+
+    def daemon(self, args=(), directory="ckpt"):
+        # no checkpoint on exit: the tests choose which one is written last
+        return self.start_daemon(config=make_config(start="paused", knobs=FAST_KNOBS, extra={
+            "checkpoint": {"directory": directory, "on_exit": False}}), args=list(args))
+
+    def test_picks_the_checkpoint_written_last_named_ones_included(self):
+        """A named checkpoint written after a rewind (lower step, name sorting
+        first) is the one `--restart DIR` continues from."""
+        d = self.daemon()
+        c = d.client()
+        c.step_and_wait(10)
+        c("snapshot-state", {"name": "s"})
+        c.step_and_wait(20)
+        c("checkpoint")
+        c("rewind", {"name": "s"})
+        last = c("checkpoint", {"name": "a.h5"})
+        self.assertEqual(last["step"], 10)
+        d.stop()
+        ck = os.path.join(d.tmp, "ckpt")
+        again = self.daemon(args=["--restart", ck])
+        c = again.client()
+        self.assertEqual(c.status()["step"], 10)
+        self.assertIn(os.path.join(ck, "a.h5"), again.stderr())
+        # the sequence goes on above everything in the directory
+        r = c("checkpoint")
+        self.assertGreater(r["write_seq"], last["write_seq"])
+        again.stop()
+        # and without -c, the same choice
+        err = start_without_config(self, ck, d.tmp)
+        self.assertIn("restarted from %s at step 10" % os.path.join(ck, "a.h5"), err)
+
+    def test_sequence_continues_from_the_directory_after_restart_from_an_older_file(self):
+        d = self.daemon()
+        c = d.client()
+        c.step_and_wait(3)
+        old = c("checkpoint", {"name": "old.h5"})
+        c.step_and_wait(3)
+        newer = c("checkpoint")
+        d.stop()
+        ck = os.path.dirname(old["path"])
+        again = self.daemon(args=["--restart", old["path"]], directory=ck)
+        r = again.client()("checkpoint", {"name": "after.h5"})
+        self.assertGreater(r["write_seq"], newer["write_seq"])
+        again.stop()
+        again2 = self.daemon(args=["--restart", ck])
+        self.assertEqual(again2.client().status()["step"], 3)
+        self.assertIn(r["path"], again2.stderr())
+        again2.stop()
+
+    def test_damaged_newest_is_skipped_with_a_warning(self):
+        d = self.daemon()
+        c = d.client()
+        c.step_and_wait(4)
+        c("checkpoint", {"name": "good.h5"})
+        c.step_and_wait(4)
+        bad1 = c("checkpoint")["path"]
+        c.step_and_wait(4)
+        bad2 = c("checkpoint", {"name": "z.h5"})["path"]
+        d.stop()
+        with open(bad1, "r+b") as f:  # truncated
+            f.truncate(os.path.getsize(bad1) // 2)
+        with h5py.File(bad2, "r+") as f:  # state corrupt
+            f["steerd/state/particles/x"][0] = float("nan")
+        ck = os.path.dirname(bad1)
+        again = self.daemon(args=["--restart", ck])
+        self.assertEqual(again.client().status()["step"], 4)
+        err = again.stderr()
+        self.assertIn(bad1, err)
+        self.assertIn(bad2, err)
+        again.stop()
+
+    def test_directory_without_a_usable_checkpoint_exits_65(self):
+        d = Steerd(config=make_config(knobs=FAST_KNOBS))
+        self.addCleanup(d.cleanup)
+        ck = os.path.join(d.tmp, "empty")
+        os.makedirs(ck)
+        with open(os.path.join(ck, "junk.h5"), "w") as f:
+            f.write("not hdf5")
+        for args in (["-c", d.config_path, "--restart", ck], ["--restart", ck]):
+            rc, err = steerd_run(args + ["-C", os.path.join(d.tmp, "c.json")], d.tmp)
+            self.assertEqual(rc, 65, err)
+            self.assertIn(ck, err)
+            self.assertIn("junk.h5", err)
+
+
+class TestRefusalsBothForms(DaemonTestCase):
+    """Every unusable checkpoint exits 65 naming the file and the reason,
+    with -c and without (then the config would come from the checkpoint)."""
+    autostart = False
+
+    def good(self):
+        d = self.start_daemon(config=make_config(knobs=FAST_KNOBS, extra=CKPT))
+        c = d.client()
+        c.step_and_wait(3)
+        path = c("checkpoint", {"name": "good.h5"})["path"]
+        d.stop()
+        self.cfg = d.config_path
+        self.tmp = d.tmp
+        return path
+
+    def both(self, path, reason):
+        for extra in (["-c", self.cfg], []):
+            rc, err = steerd_run(extra + ["--restart", path, "-C", os.path.join(self.tmp, "c.json")],
+                                 self.tmp)
+            self.assertEqual(rc, 65, "%s %s: %s" % (extra, path, err))
+            self.assertIn(path, err)
+            self.assertIn(reason, err.lower(), err)
+
+    def test_every_kind_of_unusable_file(self):
+        good = self.good()
+        data = open(good, "rb").read()
+        t = self.tmp
+        cases = []
+        p = os.path.join(t, "empty.h5")
+        open(p, "wb").close()
+        cases.append((p, "not an hdf5 file"))
+        p = os.path.join(t, "text.h5")
+        with open(p, "w") as f:
+            f.write("hello\n" * 50)
+        cases.append((p, "not an hdf5 file"))
+        p = os.path.join(t, "cut.h5")
+        with open(p, "wb") as f:
+            f.write(data[: len(data) // 2])
+        cases.append((p, "corrupt"))
+        cases.append((os.path.join(t, "missing.h5"), "no such file"))
+        p = os.path.join(t, "old.h5")
+        with h5py.File(p, "w", libver="earliest") as f:
+            f.create_group("steerd")
+        cases.append((p, "older than 1.8"))
+        p = os.path.join(t, "foreign.h5")
+        with h5py.File(p, "w", libver="latest") as f:
+            f["data"] = np.arange(4.0)
+        cases.append((p, "no /steerd group"))
+        p = os.path.join(t, "loop.h5")
+        os.symlink(p, p)
+        cases.append((p, "symbolic links"))
+        p = os.path.join(t, "nothing_here")
+        os.makedirs(p)
+        cases.append((p, "no usable checkpoint"))
+        for path, reason in cases:
+            with self.subTest(path=path):
+                self.both(path, reason)
+
+
+class TestExternalAdapterFromCheckpoint(DaemonTestCase):
+    """A checkpoint names its adapter; an external one (a .so) is not loaded
+    on the checkpoint's word alone."""
+    autostart = False
+
+    def test_external_adapter_needs_a_config_or_the_flag(self):
+        so = os.path.join(os.path.dirname(os.path.dirname(BIN)), "examples", "liboscillator.so")
+        if not os.path.exists(so):
+            self.skipTest("no %s" % so)
+        cfg = {"simulation": {"adapter": so, "knobs": {}},
+               "run": {"start": "paused", "max_steps": 0},
+               "endpoints": {"control": "tcp://127.0.0.1:*", "diagnostics": "tcp://127.0.0.1:*"},
+               "checkpoint": {"directory": "ckpt"}}
+        d = self.start_daemon(config=cfg)
+        path = d.client()("checkpoint", {"name": "osc.h5"})["path"]
+        d.stop()
+        conn = os.path.join(d.tmp, "x.json")
+        for args in (["--restart", path], ["--check", "--restart", path],
+                     ["--restart", os.path.dirname(path)]):
+            rc, err = steerd_run(args + ["-C", conn], d.tmp)
+            self.assertEqual(rc, 77, "%s: %s" % (args, err))
+            self.assertIn(so, err)
+            self.assertIn("--trust-checkpoint-adapter", err)
+            self.assertFalse(os.path.exists(conn))
+        rc, err = steerd_run(["--check", "--trust-checkpoint-adapter", "--restart", path], d.tmp)
+        self.assertEqual(rc, 0, err)
+        rc, err = steerd_run(["--check", "-c", d.config_path, "--restart", path], d.tmp)
+        self.assertEqual(rc, 0, err)
+
+
 if __name__ == "__main__":
-    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9)
+    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9,
+              TestRotationNeverRemovesTheNewest, TestOnExitAtTheSameStep, TestRestartDirectory,
+              TestRefusalsBothForms, TestExternalAdapterFromCheckpoint)

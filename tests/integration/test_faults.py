@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 import steerd_harness as H  # noqa: E402
 from steerd_harness import (FAST_KNOBS, REPO, DaemonTestCase, Steerd, make_config,  # noqa: E402
-                            run_tests)
+                            run_tests, wait_until)
 from load import Load, rss_kb  # noqa: E402
 
 SEED = int(os.environ.get("STEERD_FAULT_SEED", "20261125"))
@@ -57,13 +57,21 @@ def note(msg):
     print("# " + msg, flush=True)
 
 
-def ckpt_step(path):
-    return int(os.path.basename(path)[5:14])
+def saved(path):
+    """(write_seq, step) recorded in a checkpoint."""
+    with h5py.File(path, "r") as f:
+        a = f["steerd"].attrs
+        return int(a["write_seq"]), int(a["step"])
 
 
 def finals(directory):
-    """Checkpoints under their final names (the rotated ones), oldest first."""
+    """Periodic checkpoints under their final names (the rotated ones), oldest first."""
     return sorted(glob.glob(os.path.join(directory, "ckpt_*.h5")))
+
+
+def every_checkpoint(directory):
+    """Every checkpoint under a final name, periodic and named."""
+    return sorted(glob.glob(os.path.join(directory, "*.h5")))
 
 
 def temporaries(directory):
@@ -129,12 +137,14 @@ class TestKill9Restart(FaultTestCase):
     EVERY = 25
 
     def test_kill_restart_chain_loses_only_steps_since_newest_checkpoint(self):
-        """A chain of runs, each killed with SIGKILL at a random moment (at
-        random, in the middle of a periodic checkpoint write, or in the middle
-        of a `checkpoint` command) and restarted from the newest checkpoint:
-        every checkpoint announced was durable, every file under a final name
-        is whole, the restart resumes at exactly the newest checkpoint's step
-        with the steering applied before it, and the run goes on."""
+        """A chain of runs, each killed with SIGKILL at a random moment (after
+        a random number of steps, in the middle of a periodic checkpoint
+        write, or in the middle of a `checkpoint` command) and restarted with
+        `--restart DIR`: every checkpoint announced was durable, every file
+        under a final name is whole, the restart resumes at exactly the step
+        of the checkpoint written last (highest write_seq, the named one
+        included) with the steering applied before it, and the run goes
+        on."""
         rng = random.Random(SEED)
         base = self.fault_daemon(make_config(start="running", knobs=HEAVY_KNOBS,
                                              extra={"checkpoint": {"directory": "ckpt",
@@ -155,44 +165,47 @@ class TestKill9Restart(FaultTestCase):
             new_value = 1000.0 + 10 * (rnd + 1)
             set_step = c("set", {"values": {"injected_current": new_value}})["step"]
             # at least one checkpoint of this daemon, past the set
-            announced = [sub.expect(lambda m: m.topic == "event.checkpoint_written" and m["step"] > set_step,
-                                    what="a checkpoint after the set")[0]["step"]]
+            first = sub.expect(lambda m: m.topic == "event.checkpoint_written" and m["step"] > set_step,
+                               what="a checkpoint after the set")[0]
+            announced = [first["write_seq"]]
             stale = set(temporaries(ckdir))  # left by earlier kills
-            delay = rng.uniform(0.0, 0.3)
+            steps = rng.randint(0, 2 * self.EVERY)
             if mode == "random":
-                time.sleep(delay)
+                c.wait_step(first["step"] + steps)
             elif mode == "mid-write":
-                deadline = time.monotonic() + 60
-                while not set(temporaries(ckdir)) - stale:  # poll tightly: a write takes a few ms
-                    self.assertLess(time.monotonic(), deadline, "no checkpoint write within 60 s")
-                    time.sleep(0.0005)
+                # poll tightly for the file: a write takes a few ms
+                wait_until(lambda: set(temporaries(ckdir)) - stale, 60, interval=0.0005,
+                           what="a checkpoint write")
             else:
                 c.send_raw([b"", b'{"cmd":"checkpoint","id":"k"}', b'{"name":"cmd.h5"}'])
-                time.sleep(delay / 30)
+                # until its write has begun (or is already answered)
+                wait_until(lambda: any(n.startswith("cmd.h5.tmp.") for n in set(temporaries(ckdir)) - stale)
+                           or c.sock.poll(0), 60, interval=0.0005, what="the checkpoint command's write")
             in_flight = set(temporaries(ckdir)) - stale
             d.proc.kill()
             self.assertEqual(d.wait_exit(), -signal.SIGKILL)
             # every event received was published after its file was renamed and synced
-            announced += [m["step"] for m in sub.drain(0.05) if m.topic == "event.checkpoint_written"]
+            announced += [m["write_seq"] for m in sub.drain(0.05) if m.topic == "event.checkpoint_written"]
             d._close_clients()
 
-            files = finals(ckdir)
+            files = every_checkpoint(ckdir)
             self.assertTrue(files, "round %d: no checkpoint left" % rnd)
-            for path in files + glob.glob(os.path.join(ckdir, "cmd.h5")):
+            for path in files:
                 assert_whole(self, path)  # nothing torn under a final name
-            newest = files[-1]
-            step = ckpt_step(newest)
-            self.assertGreaterEqual(step, max(announced), "round %d: an announced checkpoint is gone" % rnd)
+            seq, step = max(saved(p) for p in files)
+            self.assertGreaterEqual(seq, max(announced), "round %d: an announced checkpoint is gone" % rnd)
+            self.assertEqual(finals(ckdir), sorted(finals(ckdir), key=lambda p: saved(p)[0]),
+                             "periodic names sort like the write sequence")
             if in_flight and mode == "mid-write":
                 hit_mid_write += 1
-            note("round %d (%s, delay %.3f s): killed with %d write(s) in flight, newest checkpoint "
-                 "step %d (last announced %d), %d stale temporary file(s) in the directory"
-                 % (rnd, mode, delay, len(in_flight), step, max(announced), len(temporaries(ckdir))))
+            note("round %d (%s, %d steps): killed with %d write(s) in flight, last written checkpoint "
+                 "write_seq %d step %d (last announced write_seq %d), %d stale temporary file(s)"
+                 % (rnd, mode, steps, len(in_flight), seq, step, max(announced), len(temporaries(ckdir))))
 
-            d = self.fault_daemon(cfg, args=["--restart", newest])
+            d = self.fault_daemon(cfg, args=["--restart", ckdir])
             c = d.client("chain")
             st = c.status()
-            self.assertEqual(st["step"], step, "round %d: restart is not at the newest checkpoint" % rnd)
+            self.assertEqual(st["step"], step, "round %d: restart is not at the checkpoint written last" % rnd)
             self.assertGreaterEqual(step, restored_step)
             got = c.get1("injected_current")
             if step > set_step:
@@ -203,12 +216,12 @@ class TestKill9Restart(FaultTestCase):
                 self.assertIn(got, (value, new_value))
             value, restored_step = got, step
         self.assertGreater(hit_mid_write, 0, "no kill landed inside a checkpoint write")
-        # the last restarted run goes on, and checkpoints again
+        # the last restarted run goes on, and checkpoints again, above every sequence so far
         c = d.client("last")
         sub = d.subscriber("event.checkpoint_written")
         c("resume")
         c.wait_step(restored_step + self.EVERY + 1)
-        sub.event("checkpoint_written")
+        self.assertGreater(sub.event("checkpoint_written")["write_seq"], seq)
         d.stop()
 
 
@@ -321,7 +334,7 @@ class TestFullDisk(FaultTestCase):
         self.assertEqual(r["step"], c.status()["step"])
         step = c.status()["step"]
         c.step_and_wait(self.EVERY - step % self.EVERY)
-        self.assertEqual(sub.event("checkpoint_written", path=os.path.join("ckpt", "after.h5"))["step"], step)
+        self.assertEqual(sub.event("checkpoint_written", path=os.path.realpath(os.path.join(ckdir, "after.h5")))["step"], step)
         sub.event("checkpoint_written")
         if ASAN:
             # known bug: memory leaked by each failed write (see the test below)
@@ -391,11 +404,16 @@ class TestFullDisk(FaultTestCase):
         d.known_bug = True
         c = d.client()
         c.step_and_wait(3)
+        body = {}
         try:
             h, body = c.request("checkpoint", {"name": "big.h5"}, timeout=3)
         finally:
-            time.sleep(0.2)
-            died = d.proc.poll()  # records the exit, so tearDown does not stop it again
+            # a reply: the daemon was alive after the write; none: wait for the exit
+            # that explains it (records it, so tearDown does not stop it again)
+            try:
+                died = d.proc.poll() if body else d.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                died = None
         self.assertIsNone(died, "steerd died (exit %s) writing a checkpoint over RLIMIT_FSIZE" % died)
         self.assertEqual(body.get("error", {}).get("code"), "refused")
         d.stop()
@@ -493,6 +511,7 @@ class TestLoad(FaultTestCase):
                                           diagnostics={"heartbeat_ms": 200, "send_hwm": 1000}),
                               env=SMALL_QUARANTINE)
         c = d.client("probe")
+        beats = d.subscriber("heartbeat")
         c.wait_step(100)
         idle = rss_kb(d.pid)
         load = Load(d.conn, subscribers=50, stalled=10, getters=10).start()
@@ -502,7 +521,7 @@ class TestLoad(FaultTestCase):
             while time.monotonic() < t_end:
                 steps.append(c.status()["step"])
                 samples.append(rss_kb(d.pid))
-                time.sleep(0.2)
+                beats.recv(2.0)  # one sample a heartbeat (heartbeat_ms 200)
             self.assertTrue(d.alive())
         finally:
             load.stop()

@@ -26,6 +26,7 @@
 #include <hdf5.h>
 
 #include "checkpoint.h"
+#include "checkpoint_dir.h"
 #include "h5io.h"
 #include "pic1d/pic1d.h"
 #include "pic1d/pic1d_internal.h"
@@ -1051,6 +1052,109 @@ static void xxh64_known_values(void **state)
 	assert_true(h5io_xxh64("abc", 3, 0) == 0x44BC2CF5AD770999ULL);
 }
 
+/* ---- write sequence and directories -------------------------------------- */
+
+static unsigned n_skipped;
+static char last_skipped[1024];
+
+static void count_skipped(const char *message)
+{
+	n_skipped++;
+	snprintf(last_skipped, sizeof last_skipped, "%s", message);
+}
+
+static void write_seq_orders_a_directory(void **state)
+{
+	(void)state;
+	run r;
+	pic_run(&r, 10, 5);
+	char dir[PATH_MAX], path[PATH_MAX + 64], err[512];
+	tpath(dir, sizeof dir, "seqdir");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	/* Written in the order z (seq 7, step 5), a (seq 9, step 5), b (seq 8, later step). */
+	const struct { const char *name; uint64_t seq; unsigned more_steps; } files[] = {
+		{ "z.h5", 7, 0 }, { "a.h5", 9, 0 }, { "b.h5", 8, 3 },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		run_steps(&r, files[i].more_steps);
+		r.info.write_seq = files[i].seq;
+		snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+		assert_int_equal(checkpoint_write(path, r.sa, r.sim, &r.info, NULL, err, sizeof err), 0);
+	}
+	/* read back whole */
+	snprintf(path, sizeof path, "%s/a.h5", dir);
+	checkpoint_loaded l;
+	if (checkpoint_read(path, r.sa, &l, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(l.write_seq, 9);
+	checkpoint_loaded_free(r.sa, &l);
+	/* junk named *.h5 is skipped with its reason; other names are not looked at */
+	snprintf(path, sizeof path, "%s/junk.h5", dir);
+	spit(path, "not hdf5", 8);
+	snprintf(path, sizeof path, "%s/notes.txt", dir);
+	spit(path, "x", 1);
+	checkpoint_entry *list;
+	size_t n;
+	n_skipped = 0;
+	assert_int_equal(checkpoint_dir_list(dir, count_skipped, &list, &n, err, sizeof err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(n_skipped, 1);
+	assert_non_null(strstr(last_skipped, "junk.h5"));
+	assert_non_null(strstr(list[0].path, "/a.h5"));
+	assert_non_null(strstr(list[1].path, "/b.h5"));
+	assert_non_null(strstr(list[2].path, "/z.h5"));
+	assert_int_equal(list[0].write_seq, 9);
+	assert_int_equal(list[1].step, 8);
+	checkpoint_dir_free(&list, n);
+	assert_null(list);
+	assert_int_equal(checkpoint_dir_max_seq(dir), 9);
+	tpath(path, sizeof path, "no-such-dir");
+	assert_int_equal(checkpoint_dir_max_seq(path), 0);
+	assert_int_equal(checkpoint_dir_list(path, NULL, &list, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "no-such-dir"));
+	assert_int_equal(rm_tree(dir), 0);
+	run_free(&r);
+}
+
+static void missing_write_seq_reads_0_malformed_is_refused(void **state)
+{
+	(void)state;
+	run r;
+	pic_run(&r, 10, 4);
+	r.info.write_seq = 5;
+	char good[PATH_MAX], path[PATH_MAX], err[512];
+	tpath(good, sizeof good, "seq_good.h5");
+	assert_int_equal(checkpoint_write(good, r.sa, r.sim, &r.info, NULL, err, sizeof err), 0);
+	uint64_t seq = 0, step = 0;
+	assert_int_equal(checkpoint_peek(good, &seq, &step, err, sizeof err), 0);
+	assert_int_equal(seq, 5);
+	assert_int_equal(step, 4);
+
+	/* as steerd 0.1 wrote it: no write_seq */
+	hid_t f = edit_copy(good, "seq_legacy.h5", path, sizeof path);
+	hid_t g = H5Gopen2(f, "/steerd", H5P_DEFAULT);
+	assert_true(H5Adelete(g, "write_seq") >= 0);
+	H5Gclose(g);
+	H5Fclose(f);
+	assert_int_equal(checkpoint_peek(path, &seq, &step, err, sizeof err), 0);
+	assert_int_equal(seq, 0);
+	checkpoint_loaded l;
+	if (checkpoint_read(path, r.sa, &l, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(l.write_seq, 0);
+	checkpoint_loaded_free(r.sa, &l);
+
+	/* write_seq of the wrong type */
+	f = edit_copy(good, "seq_bad.h5", path, sizeof path);
+	set_u32(f, "/steerd", "write_seq", 3);
+	H5Fclose(f);
+	assert_int_equal(checkpoint_peek(path, &seq, &step, err, sizeof err), -1);
+	assert_non_null(strstr(err, "write_seq"));
+	assert_int_equal(checkpoint_read(path, r.sa, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, "write_seq"));
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1091,6 +1195,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(foreign_and_incompatible_are_refused),
 		cmocka_unit_test(malformed_contents_are_refused),
 		cmocka_unit_test(corrupt_bytes_are_refused),
+		cmocka_unit_test(write_seq_orders_a_directory),
+		cmocka_unit_test(missing_write_seq_reads_0_malformed_is_refused),
 	};
 	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER='*refused*' */
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
