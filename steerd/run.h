@@ -41,8 +41,9 @@ typedef struct run_search run_search; /* run_search.c */
 typedef struct search_args {
 	size_t knob;
 	double from, to, tol;
-	uint64_t hold;         /* steps; 0 when hold_time is given */
-	double hold_time;      /* s; converted at the start with the time per step */
+	uint64_t hold;         /* steps; 0 when hold_time is given or by default */
+	double hold_time;      /* s; converted at the start with the time per step; 0: not given */
+	bool down;             /* direction down: from a state where the condition holds */
 	uint64_t max_steps;
 	bool cond_is_knob;     /* condition on a knob, else on a scalar */
 	size_t cond_index;     /* knob index or scalar slot */
@@ -50,6 +51,11 @@ typedef struct search_args {
 	double cond_value;
 	char cond_text[128];
 } search_args;
+
+/* The largest hold of a probe, in steps (hold, hold_time, or the default). */
+#define SEARCH_MAX_HOLD ((uint64_t)1 << 40)
+/* The default hold: this many transit times (the adapter's transit_time). */
+#define SEARCH_HOLD_TRANSITS 50.0
 
 enum { SEARCH_NONZERO, SEARCH_EQ, SEARCH_NE, SEARCH_LT, SEARCH_LE, SEARCH_GT, SEARCH_GE };
 
