@@ -57,6 +57,14 @@ typedef struct search_args {
 /* The default hold: this many transit times (the adapter's transit_time). */
 #define SEARCH_HOLD_TRANSITS 50.0
 
+/* A search left at its result: warn once if its condition turns true there. */
+typedef struct search_watch {
+	bool on;
+	double value;     /* the knob's value at the result; steering it ends the watch */
+	search_args cond; /* the knob and the condition */
+	char client[64];
+} search_watch;
+
 enum { SEARCH_NONZERO, SEARCH_EQ, SEARCH_NE, SEARCH_LT, SEARCH_LE, SEARCH_GT, SEARCH_GE };
 
 struct run {
@@ -85,6 +93,7 @@ struct run {
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
 	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
+	search_watch watch;     /* the result of the last search, watched (run_search.c) */
 	security *security;     /* keys reloaded on SIGHUP, or NULL (no security); not owned */
 	double rate_t0;         /* for steps_per_second */
 	uint64_t rate_step0;
@@ -157,6 +166,10 @@ void run_search_boundary(run *r);
 
 /* Stop the search: its request is answered with code/message. 0 if none ran. */
 int run_search_abort(run *r, const char *code, const char *message);
+
+/* At every boundary: warn (event search_warning) if the condition of the last
+ * search turns true while its knob is still at the result. */
+void run_search_watch(run *r);
 
 /* Refuse ch with bad_state when a search is under way (true if refused). */
 bool run_busy(run *r, change *ch);

@@ -158,11 +158,14 @@ static void journal_knob(run *r, const char *what, sa_value old, json_t *extra)
 	                          value_to_json(kn, old), "new", value_to_json(kn, now), "search", what);
 	if (extra)
 		json_object_update(entry, extra);
+	json_t *ev = json_pack("{s:s, s:o, s:o, s:s, s:s}", "knob", kn->name, "old",
+	                       value_to_json(kn, old), "new", value_to_json(kn, now), "client",
+	                       client_of(s), "search", what);
+	if (extra)
+		json_object_update(ev, extra);
 	json_decref(extra);
 	run_journal_add(r, entry);
-	run_event(r, "knob_changed",
-	          json_pack("{s:s, s:o, s:o, s:s, s:s}", "knob", kn->name, "old", value_to_json(kn, old),
-	                    "new", value_to_json(kn, now), "client", client_of(s), "search", what));
+	run_event(r, "knob_changed", ev);
 }
 
 /* Go back to a kept state (journaled as a restore). */
@@ -219,6 +222,9 @@ static change *conclude(run *r, const char *code, const char *message, bool conv
 		                                         converged, "steps", (json_int_t)s->total_steps,
 		                                         "probes", (json_int_t)json_array_size(s->probes),
 		                                         "direction", dir));
+		r->watch = (search_watch){ .on = true, .cond = s->a,
+		                           .value = adapter_value_as_double(kn, r->pub.knobs[s->a.knob]) };
+		snprintf(r->watch.client, sizeof r->watch.client, "%s", client_of(s));
 		log_info("search %s of %s done: %g (bracket [%g, %g]), %llu steps", dir, kn->name, s->good,
 		         s->good, s->have_bad ? s->bad : NAN, (unsigned long long)s->total_steps);
 	}
@@ -399,6 +405,7 @@ void run_search_start(run *r, change *ch)
 		            "here; give hold or hold_time");
 		return;
 	}
+	r->watch.on = false;
 	run_search *s = calloc(1, sizeof *s);
 	if (!s || !(s->probes = json_array())) {
 		free(s);
@@ -438,6 +445,27 @@ void run_search_start(run *r, change *ch)
 		return;
 	}
 	ch->deferred = true;
+}
+
+void run_search_watch(run *r)
+{
+	search_watch *w = &r->watch;
+	if (!w->on)
+		return;
+	const sa_knob *kn = &r->sa->knobs[w->cond.knob];
+	if (adapter_value_as_double(kn, r->pub.knobs[w->cond.knob]) != w->value) {
+		w->on = false; /* steered since: no longer the search's result */
+		return;
+	}
+	if (!cond_true(r, &w->cond))
+		return;
+	w->on = false;
+	log_warn("the condition '%s' of the search of %s holds now at its result %g: the search's "
+	         "answer does not describe this run any more", w->cond.cond_text, kn->name, w->value);
+	run_event(r, "search_warning",
+	          json_pack("{s:s, s:f, s:s, s:s, s:s}", "knob", kn->name, "result", w->value, "until",
+	                    w->cond.cond_text, "client", w->client, "message",
+	                    "the condition holds now at the search's result"));
 }
 
 int run_search_abort(run *r, const char *code, const char *message)
