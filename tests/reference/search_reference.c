@@ -120,6 +120,37 @@ static unsigned long probe_down(const diode *d, double j)
 }
 
 /*
+ * The brute-force descent: a virtual cathode formed at 1.5 j_theory, then the
+ * current lowered to hi, hi - SPACING, ... (x j_theory), each value held
+ * HOLD_TRANSITS or until the virtual cathode clears; returns the midpoint
+ * between the value where it cleared and the one before.
+ */
+static double descend(const diode *d, double lo, double hi)
+{
+	pic1d *s = make(d, 1.5 * d->j_theory);
+	if (!steps_until(s, 1.0, hold_steps(d, FORM_TRANSITS))) {
+		fprintf(stderr, "%s: no virtual cathode at 1.5 x the limit\n", d->name);
+		exit(1);
+	}
+	double prev = NAN;
+	for (double x = hi; x >= lo - 1e-12; x -= SPACING) {
+		double j = x * d->j_theory;
+		s->knob[PIC1D_K_CURRENT].d = j;
+		unsigned long n = steps_until(s, 0.0, hold_steps(d, HOLD_TRANSITS));
+		printf("#   %s descent J = %.6g (%.4f x theory): %s after %lu steps\n", d->name, j, x,
+		       n ? "cleared" : "persists", n);
+		fflush(stdout);
+		if (n) {
+			pic1d_destroy(s);
+			return 0.5 * (j + prev);
+		}
+		prev = j;
+	}
+	pic1d_destroy(s);
+	return NAN;
+}
+
+/*
  * Scan x = lo, lo + SPACING, ... (x j_theory) until the answer flips from
  * `first` and stays flipped for two more values; returns the midpoint of the
  * flip, or NAN.
@@ -167,13 +198,14 @@ int main(int argc, char **argv)
 			continue;
 		d->j_theory = argc > 3 ? atof(argv[3]) : 0;
 		if (!(d->j_theory > 0)) {
-			fprintf(stderr, "usage: search_reference NAME up|down J_THEORY [LO HI]\n");
+			fprintf(stderr, "usage: search_reference NAME up|down|descent J_THEORY [LO HI]\n");
 			return 64;
 		}
 		double lo = argc > 4 ? atof(argv[4]) : (do_down ? d->down_lo : 0.985);
 		double hi = argc > 5 ? atof(argv[5]) : (do_down ? d->down_hi : 1.03);
-		double ref = scan(d, do_down, lo, hi);
-		printf("%s %s %.6g (%.5f x theory), hold %lu steps\n", d->name, do_down ? "down" : "up",
+		bool descent = argc > 2 && strcmp(argv[2], "descent") == 0;
+		double ref = descent ? descend(d, lo, hi) : scan(d, do_down, lo, hi);
+		printf("%s %s %.6g (%.5f x theory), hold %lu steps\n", d->name, argv[2],
 		       ref, ref / d->j_theory, hold_steps(d, HOLD_TRANSITS));
 	}
 	return 0;
