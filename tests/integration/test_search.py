@@ -123,7 +123,7 @@ def jaffe_limit(V, V0, d):
 REFERENCE = {
     "grounded": {"up": 186.95, "descent": None},
     "diode": {"up": 1879.61},
-    "steep": {"up": None},
+    "steep": {"up": 11147.1},
 }
 
 
