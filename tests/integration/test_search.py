@@ -121,7 +121,7 @@ def jaffe_limit(V, V0, d):
 # 1.5 x the limit, then the current lowered in steps of 0.25 %, each held
 # 200 transit times, until it clears (midpoint of the last two values).
 REFERENCE = {
-    "grounded": {"up": 186.95, "descent": None},
+    "grounded": {"up": 186.95, "descent": 147.272},
     "diode": {"up": 1879.61},
     "steep": {"up": 11147.1},
 }
@@ -609,6 +609,7 @@ class Directions(SearchTestCase):
         good, bad = r["bracket"]
         self.assertEqual(r["result"], good)
         self.assertLessEqual(bad - good, 0.005 * bad * (1 + 1e-12))
+        print("# probes: %s" % [(p["value"], p["bad"], p["steps"]) for p in probes])
         ref = REFERENCE["grounded"]["descent"]
         print("# grounded gap, direction down: %.2f A/m^2 (%.3f x the limit) in %d steps; "
               "brute-force descent %s" % (r["result"], r["result"] / J_LIMIT, r["steps"], ref))
