@@ -262,7 +262,7 @@ static int set_value(run *r, double v, char *err, size_t errlen)
  * Set the knob to v for a new probe, from the base state. Down, the knob is
  * ramped there over one hold first: a formed virtual cathode oscillates, and
  * whether a sudden drop clears it depends on the phase of the oscillation
- * (measured on the grounded gap: from the same state, 0.77 to 0.82 of the
+ * (measured on the grounded gap: from similar states, 0.69 to 0.82 of the
  * limit), while a gradual one follows the state down as a slow descent does.
  */
 static int start_probe(run *r, double v, char *err, size_t errlen)
