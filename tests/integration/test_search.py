@@ -41,6 +41,7 @@ import json
 import math
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -346,6 +347,30 @@ class GroundedGap(SearchTestCase):
         self.assertFalse(hdr["ok"])
         self.assertEqual(body["error"]["code"], "refused")
         self.assertEqual(self.c.status()["state"], "paused")
+
+
+class ConsoleCancel(SearchTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemons = []
+        cls.d = cls.start(diode_config("grounded"))
+
+    def test_l_console_ctrl_c_reports_cancelled(self):
+        sub = self.d.subscriber("event.search_")
+        p = subprocess.Popen([CONSOLE, "-C", self.d.conn_path, "-e",
+                              "search injected_current 100 300 until virtual_cathode hold 10000000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            sub.event("search_started", knob="injected_current")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=SEARCH_TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertTrue(sub.event("search_finished")["error"].startswith("cancelled by"))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("search cancelled", err)
+        self.assertNotIn("search failed", err)
 
 
 class Diode(SearchTestCase):
@@ -699,4 +724,4 @@ class Directions(SearchTestCase):
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--reference":
         sys.exit(compute_references(sys.argv[2]))
-    run_tests(Theory, GroundedGap, Diode, DefaultSettings, Directions, PlotRun)
+    run_tests(Theory, GroundedGap, ConsoleCancel, Diode, DefaultSettings, Directions, PlotRun)
