@@ -259,7 +259,8 @@ static int set_value(run *r, double v, char *err, size_t errlen)
 }
 
 /*
- * Set the knob to v for a new probe, from the base state. Down, the knob is
+ * Set the knob to v for a new probe, from the base state. -1 when the
+ * adapter refuses, -2 when the hold at v is out of range. Down, the knob is
  * ramped there over one hold first: a formed virtual cathode oscillates, and
  * whether a sudden drop clears it depends on the phase of the oscillation
  * (measured on the grounded gap: from similar states, 0.69 to 0.82 of the
@@ -279,7 +280,7 @@ static int start_probe(run *r, double v, char *err, size_t errlen)
 	s->value = v;
 	s->probe_steps = 0;
 	if (probe_hold(r, err, errlen) < 0)
-		return -1;
+		return -2;
 	s->ramp_steps = s->a.down && s->ramp_from > v ? s->hold : 0;
 	if (s->ramp_steps && set_value(r, s->ramp_from, err, errlen) < 0)
 		return -1;
@@ -343,8 +344,9 @@ static void next_probe(run *r)
 		finish(r, NULL, NULL, false);
 		return;
 	}
-	if (start_probe(r, next, err, sizeof err) < 0)
-		finish(r, E_REFUSED, err, false);
+	int rc = start_probe(r, next, err, sizeof err);
+	if (rc < 0)
+		finish(r, rc == -2 ? E_BAD_ARGUMENT : E_REFUSED, err, false);
 }
 
 /* Keep the state now as *image (replacing it). */
@@ -480,9 +482,10 @@ void run_search_start(run *r, change *ch)
 	                                         kn->name, "from", a->from, "to", a->to, "until",
 	                                         a->cond_text, "hold", (json_int_t)s->hold, "tol",
 	                                         a->tol, "client", ch->req.client, "direction", dir));
-	if (start_probe(r, first, err, sizeof err) < 0) {
+	int rc = start_probe(r, first, err, sizeof err);
+	if (rc < 0) {
 		/* Nothing was stepped: back where it began; serve_changes answers. */
-		conclude(r, E_BAD_ARGUMENT, err, false);
+		conclude(r, rc == -2 ? E_BAD_ARGUMENT : E_REFUSED, err, false);
 		return;
 	}
 	ch->deferred = true;
