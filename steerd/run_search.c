@@ -145,6 +145,11 @@ static int probe_hold(run *r, char *err, size_t errlen)
 	if (s->a.hold_time > 0)
 		return seconds_to_steps(s->a.hold_time, per_step, "hold_time", &s->hold, err, errlen);
 	double transit = adapter_scalar_now(r, "transit_time");
+	if (!(transit > 0) || !(per_step > 0)) {
+		snprintf(err, errlen, "no default hold at %s = %g: the adapter states no transit_time "
+		         "there; give hold or hold_time", r->sa->knobs[s->a.knob].name, s->value);
+		return -1;
+	}
 	return seconds_to_steps(SEARCH_HOLD_TRANSITS * transit, per_step,
 	                        "the default hold (50 transit times)", &s->hold, err, errlen);
 }

@@ -664,9 +664,18 @@ class Directions(SearchTestCase):
             self.assertEqual(body["error"]["code"], "bad_argument", body)
             self.assertIn(why, body["error"]["message"])
         self.assertEqual((c.status()["step"], c.get1("injected_current")), (0, 100.0))
+        # No transit time where a probe goes (electrons at rest, no field):
+        # no default hold there, said so, and the run is back as it was.
+        c("set", {"values": {"injection_energy": 0, "anode_voltage": 150}})
+        hdr, body = c.request("search", {"knob": "anode_voltage", "from": 0, "to": 180,
+                                         "until": "virtual_cathode"})
+        self.assertEqual(body["error"]["code"], "bad_argument", body)
+        self.assertIn("no default hold at anode_voltage = 0", body["error"]["message"])
+        self.assertEqual((c.status()["step"], c.get1("anode_voltage")), (0, 150.0))
+        c("set", {"values": {"injection_energy": 100, "anode_voltage": 0}})
         # hold_time at step 0: 1 ns is 100 steps of the adapter's dt (10 ps).
         r = c("search", dict(base, hold_time=1e-9, tol=0.2), timeout=SEARCH_TIMEOUT)
-        self.assertEqual(sub.event("search_started")["hold"], 100)
+        self.assertEqual(sub.event("search_started", knob="injected_current")["hold"], 100)
         self.assertEqual({p["hold"] for p in r["probes"]}, {100})
 
     def test_j_journal_explains_a_checkpoint_taken_during_a_search(self):
