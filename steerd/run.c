@@ -398,6 +398,8 @@ static void after_step(run *r)
 	boundary_changes(r);
 	if (r->search)
 		run_search_boundary(r);
+	else
+		run_search_watch(r);
 	run_checkpoint_policy(r);
 	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
 		run_stop(r, "max_steps");
