@@ -246,5 +246,35 @@ class TestKill9(DaemonTestCase):
             again.stop()
 
 
+SAMPLE_010 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "ckpt-0.1.0.h5")
+
+
+class TestWave1Sample(DaemonTestCase):
+    """tests/data/ckpt-0.1.0.h5 was written by steerd 0.1.0 (wave 1: pic1d,
+    cells 50, 4 particles a step, injected_current 1234, anode_voltage 900,
+    thermal_energy 0.5, run to step 60, on_exit checkpoint). Later formats must
+    keep restarting it: same step, same knobs, and it steps on."""
+    autostart = False
+
+    def test_restart_of_a_0_1_0_checkpoint(self):
+        with h5py.File(SAMPLE_010, "r") as f:
+            self.assertEqual(f["steerd"].attrs["steerd_version"], b"0.1.0")
+        knobs = dict(FAST_KNOBS)
+        d = self.start_daemon(config=make_config(knobs=knobs, extra=CKPT),
+                              args=["--restart", os.path.abspath(SAMPLE_010)])
+        c = d.client()
+        self.assertEqual(c.status()["step"], 60)
+        k = c.knobs()
+        self.assertEqual((k["injected_current"], k["anode_voltage"], k["thermal_energy"]),
+                         (1234, 900, 0.5))
+        self.assertEqual(k["cells"], 50)
+        c.step_and_wait(10)
+        self.assertEqual(c.status()["step"], 70)
+        path = c("checkpoint", {"name": "after.h5"})["path"]
+        d.stop()
+        with h5py.File(os.path.join(d.tmp, "ckpt", os.path.basename(path)), "r") as f:
+            self.assertEqual(int(f["steerd"].attrs["step"]), 70)
+
+
 if __name__ == "__main__":
-    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9)
+    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9, TestWave1Sample)
