@@ -391,6 +391,70 @@ int h5io_attr_get(hid_t obj, const char *name, sa_dtype t, void *out)
 	return rc;
 }
 
+static const char *dtype_name(sa_dtype t)
+{
+	switch (t) {
+	case SA_F64: return "a 64-bit float";
+	case SA_I64: return "a signed 64-bit integer";
+	case SA_U64: return "an unsigned 64-bit integer";
+	}
+	return "?";
+}
+
+/* What a stored type is, in words: "a signed 32-bit integer", "a string". */
+static void type_words(hid_t ft, char *buf, size_t cap)
+{
+	size_t bits = H5Tget_size(ft) * 8;
+	switch (H5Tget_class(ft)) {
+	case H5T_INTEGER:
+		snprintf(buf, cap, "a%s %zu-bit integer",
+		         H5Tget_sign(ft) == H5T_SGN_NONE ? "n unsigned" : " signed", bits);
+		break;
+	case H5T_FLOAT: snprintf(buf, cap, "a %zu-bit float", bits); break;
+	case H5T_STRING: snprintf(buf, cap, "a string"); break;
+	default: snprintf(buf, cap, "of a non-numeric HDF5 type"); break;
+	}
+}
+
+void h5io_attr_why(hid_t obj, const char *name, sa_dtype t, char *why, size_t cap)
+{
+	if (H5Aexists(obj, name) <= 0) {
+		snprintf(why, cap, "is missing");
+		return;
+	}
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	if (a < 0) {
+		snprintf(why, cap, "cannot be opened");
+		return;
+	}
+	hid_t s = H5Aget_space(a), ft = H5Aget_type(a);
+	char words[64];
+	if (s < 0 || ft < 0) {
+		snprintf(why, cap, "cannot be read");
+	} else if (H5Sget_simple_extent_type(s) != H5S_SCALAR) {
+		snprintf(why, cap, "is present but not a single value (%lld elements), expected %s",
+		         (long long)H5Sget_simple_extent_npoints(s), dtype_name(t));
+	} else if (type_matches(ft, t)) {
+		snprintf(why, cap, "is present but cannot be read");
+	} else {
+		type_words(ft, words, sizeof words);
+		long long sv;
+		/* A negative count says more than its type: name the value. */
+		if (t == SA_U64 && H5Tget_class(ft) == H5T_INTEGER && H5Tget_sign(ft) == H5T_SGN_2 &&
+		    H5Aread(a, H5T_NATIVE_LLONG, &sv) >= 0 && sv < 0)
+			snprintf(why, cap, "is present but malformed: %lld (%s), expected %s", sv, words,
+			         dtype_name(t));
+		else
+			snprintf(why, cap, "is present but malformed: %s, expected %s", words,
+			         dtype_name(t));
+	}
+	if (ft >= 0)
+		H5Tclose(ft);
+	if (s >= 0)
+		H5Sclose(s);
+	H5Aclose(a);
+}
+
 int h5io_attr_get_u32(hid_t obj, const char *name, uint32_t *v)
 {
 	hid_t a = attr_open_scalar(obj, name);
@@ -738,8 +802,14 @@ static int r_attr(void *ctx, const char *name, sa_dtype dtype, void *out)
 	const char *leaf = split_path(name, parent, sizeof parent);
 	hid_t g = leaf ? h5io_open_group(c->group, parent) : H5I_INVALID_HID;
 	if (g < 0)
-		return -1;
+		return note(c, "state attribute %s is missing (no group %s)", name, parent);
 	int rc = h5io_attr_get(g, leaf, dtype, out);
+	if (rc < 0) {
+		/* Say what is wrong: missing is not the same as present and malformed. */
+		char why[128];
+		h5io_attr_why(g, leaf, dtype, why, sizeof why);
+		note(c, "state attribute %s %s", name, why);
+	}
 	H5Gclose(g);
 	return rc;
 }

@@ -86,6 +86,12 @@ int h5io_attr_get(hid_t obj, const char *name, sa_dtype t, void *out);
 /* A fixed-length string attribute of at most cap - 1 bytes, NUL-terminated. */
 int h5io_attr_get_str(hid_t obj, const char *name, char *buf, size_t cap);
 int h5io_attr_get_u32(hid_t obj, const char *name, uint32_t *v);
+/*
+ * Why h5io_attr_get(obj, name, t) failed, in words for a message: "is
+ * missing", or "is present but malformed: -3 (a signed 64-bit integer),
+ * expected an unsigned 64-bit integer", ...
+ */
+void h5io_attr_why(hid_t obj, const char *name, sa_dtype t, char *why, size_t cap);
 
 /* ---- datasets --------------------------------------------------------- */
 

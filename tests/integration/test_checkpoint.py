@@ -276,5 +276,52 @@ class TestWave1Sample(DaemonTestCase):
             self.assertEqual(int(f["steerd"].attrs["step"]), 70)
 
 
+class TestMalformedState(DaemonTestCase):
+    """A restart refusal names what is wrong: a present but malformed
+    attribute is not reported as missing."""
+    autostart = False
+
+    def refused_with(self, edit):
+        path = os.path.join(self.tmp_copy(), "bad.h5")
+        with h5py.File(path, "r+") as f:
+            edit(f["steerd/state"])
+        d = Steerd(config=make_config(knobs=FAST_KNOBS), args=["--restart", path])
+        self.addCleanup(d.cleanup)
+        d.start(wait=False)
+        rc = d.wait_exit()
+        d.check_sanitizers()
+        self.assertEqual(rc, 65, d.stderr())
+        return d.stderr()
+
+    def tmp_copy(self):
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="steerd-it-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        shutil.copy(SAMPLE_010, os.path.join(tmp, "bad.h5"))
+        return tmp
+
+    def test_negative_count_is_malformed_not_missing(self):
+        def edit(st):
+            del st["average"].attrs["count"]
+            st["average"].attrs["count"] = np.int64(-3)
+        err = self.refused_with(edit)
+        self.assertIn("average/count is present but malformed: -3 (a signed 64-bit integer), "
+                      "expected an unsigned 64-bit integer", err)
+        self.assertNotIn("lacks", err)
+
+    def test_missing_count_is_missing(self):
+        err = self.refused_with(lambda st: st["average"].attrs.__delitem__("count"))
+        self.assertIn("state attribute average/count is missing", err)
+
+    def test_count_of_another_type(self):
+        def edit(st):
+            del st["average"].attrs["count"]
+            st["average"].attrs["count"] = np.float64(50.0)
+        self.assertIn("average/count is present but malformed: a 64-bit float, expected an "
+                      "unsigned 64-bit integer", self.refused_with(edit))
+
+
 if __name__ == "__main__":
-    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9, TestWave1Sample)
+    run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9, TestWave1Sample,
+              TestMalformedState)
