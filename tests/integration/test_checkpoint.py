@@ -322,6 +322,38 @@ class TestMalformedState(DaemonTestCase):
                       "unsigned 64-bit integer", self.refused_with(edit))
 
 
+class TestKeptStates(DaemonTestCase):
+    """snapshot-state keeps at most 8 names: a 9th is limit_reached (not
+    refused), drop-state frees a place, and a dropped name is gone."""
+    config = {"start": "paused", "knobs": FAST_KNOBS}
+
+    def test_ninth_name_then_drop_state(self):
+        c = self.c
+        sub = self.d.subscriber("event.state_dropped")
+        c.step_and_wait(3)
+        for i in range(8):
+            self.assertEqual(c("snapshot-state", {"name": "s%d" % i})["name"], "s%d" % i)
+        c("snapshot-state", {"name": "s3"})  # the same name replaces: still 8
+        header, body = c.request("snapshot-state", {"name": "s8"})
+        self.assertFalse(header["ok"])
+        self.assertEqual(body["error"]["code"], "limit_reached")
+        self.assertIn("drop-state", body["error"]["message"])
+        r = c("drop-state", {"name": "s0"})
+        self.assertEqual(r, {"name": "s0", "step": 3, "kept": 7})
+        ev = sub.expect(lambda m: m.topic == "event.state_dropped")[0]
+        self.assertEqual((ev["name"], ev["client"]), ("s0", "tester"))
+        self.assertEqual(c("snapshot-state", {"name": "s8"})["name"], "s8")
+        self.assertEqual(c.error("rewind", {"name": "s0"}), "unknown_name")
+        self.assertEqual(c.error("drop-state", {"name": "s0"}), "unknown_name")
+        self.assertEqual(c("rewind", {"name": "s8"})["step"], 3)
+
+    def test_drop_state_arguments(self):
+        self.assertEqual(self.c.error("drop-state", {}), "bad_argument")
+        self.assertEqual(self.c.error("drop-state", {"name": "../x"}), "bad_argument")
+        self.assertEqual(self.c.error("drop-state", {"name": "a", "x": 1}), "bad_argument")
+        self.assertEqual(self.c.error("drop-state", {"name": "never"}), "unknown_name")
+
+
 if __name__ == "__main__":
     run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9, TestWave1Sample,
-              TestMalformedState)
+              TestMalformedState, TestKeptStates)
