@@ -17,6 +17,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steerd_harness import (BIN, FAST_KNOBS, DaemonTestCase, Steerd, make_config,  # noqa: E402
                             run_tests, wait_until)
+from openpmd_check import check_file as check_openpmd  # noqa: E402
 
 CKPT = {"checkpoint": {"directory": "ckpt"}}
 N = 150  # steps before and after the restart
@@ -354,6 +355,65 @@ class TestKeptStates(DaemonTestCase):
         self.assertEqual(self.c.error("drop-state", {"name": "never"}), "unknown_name")
 
 
+class TestOpenPMDStandard(DaemonTestCase):
+    """Checkpoint files meet openPMD 1.1.0: every rule of the openPMD
+    validator (check_h5.py; tests/integration/openpmd_check.py), with no
+    error and no warning, for a periodic (fileBased) and a named (groupBased)
+    checkpoint; and the particle records mean what the adapter saved."""
+    config = {"start": "paused", "knobs": FAST_KNOBS,
+              "extra": {"checkpoint": {"directory": "ckpt", "every_steps": 40}}}
+
+    def files(self):
+        self.c.step_and_wait(40)  # the periodic one, ckpt_000000040.h5
+        named = self.c("checkpoint", {"name": "before-the-change.h5"})["path"]
+        ckpt = os.path.join(self.d.tmp, "ckpt")
+        wait_until(lambda: os.path.exists(os.path.join(ckpt, "ckpt_000000040.h5")), 30,
+                   what="the periodic checkpoint")
+        return os.path.join(ckpt, "ckpt_000000040.h5"), os.path.join(ckpt, os.path.basename(named))
+
+    def test_validator_rules(self):
+        for path in self.files():
+            errors, warnings = check_openpmd(path)
+            self.assertEqual((errors, warnings), ([], []), path)
+
+    def test_iteration_encoding(self):
+        periodic, named = self.files()
+        with h5py.File(periodic, "r") as f:
+            self.assertEqual(f.attrs["iterationEncoding"], b"fileBased")
+            self.assertEqual(f.attrs["iterationFormat"], b"ckpt_%09T.h5")
+        with h5py.File(named, "r") as f:  # a file of its own: one iteration, group-based
+            self.assertEqual(f.attrs["iterationEncoding"], b"groupBased")
+            self.assertEqual(f.attrs["iterationFormat"], f.attrs["basePath"])
+
+    def test_particle_records(self):
+        periodic, _ = self.files()
+        with h5py.File(periodic, "r") as f:
+            dt = f["data/40"].attrs["dt"]
+            self.assertEqual(dt, 2e-12)
+            el = f["data/40/particles/electrons"]
+            # leapfrog: the velocity is half a step behind the positions
+            self.assertEqual(el["momentum"].attrs["timeOffset"], -dt / 2)
+            self.assertEqual(el["position"].attrs["timeOffset"], 0.0)
+            w = el["weighting"]
+            self.assertEqual(list(w.attrs["unitDimension"]), [0.0] * 7)
+            self.assertEqual(list(w.attrs["steerd_unitDimension"]), [-2.0] + [0.0] * 6)
+            self.assertIn(b"per m^2 of a 1D slab", w.attrs["comment"])
+            x = el["position/x"][()]
+            self.assertGreater(len(x), 0)
+            pp = el["particlePatches"]
+            self.assertEqual(list(pp["numParticles"][()]), [len(x)])
+            self.assertEqual(list(pp["numParticlesOffset"][()]), [0])
+            lo, ext = pp["offset/x"][0], pp["extent/x"][0]
+            self.assertLessEqual(lo, x.min())
+            self.assertGreater(lo + ext, x.max())  # the upper bound is excluded
+
+    def test_the_check_sees_what_0_1_0_lacked(self):
+        errors, warnings = check_openpmd(SAMPLE_010)
+        text = "\n".join(errors + warnings)
+        for want in ("iterationFormat", "weightingPower", "macroWeighted", "particlePatches"):
+            self.assertIn(want, text)
+
+
 if __name__ == "__main__":
     run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9, TestWave1Sample,
-              TestMalformedState, TestKeptStates)
+              TestMalformedState, TestKeptStates, TestOpenPMDStandard)
