@@ -96,8 +96,9 @@ void h5io_attr_why(hid_t obj, const char *name, sa_dtype t, char *why, size_t ca
 /* ---- datasets --------------------------------------------------------- */
 
 /*
- * A contiguous rank-1 dataset of n elements of type t with its checksum;
- * returns the open dataset (close it) or H5I_INVALID_HID.
+ * A rank-1 dataset of n elements of type t with its checksum (xxh64 in the
+ * attribute H5IO_CHECKSUM_ATTR) and, when n > 0, chunked with HDF5's
+ * Fletcher32 filter; returns the open dataset (close it) or H5I_INVALID_HID.
  */
 hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data);
 
@@ -105,10 +106,18 @@ hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const vo
 int h5io_array_size(hid_t loc, const char *name, sa_dtype t, size_t *n);
 
 /*
- * Read exactly n elements; -1 on a wrong type/shape or a read failure, -2 when
- * the contents do not match the stored checksum.
+ * Read exactly n elements; -1 on a wrong type/shape or a missing checksum, -2
+ * when the contents do not match a checksum (xxh64, or Fletcher32 of a chunk).
  */
 int h5io_array_get(hid_t loc, const char *name, sa_dtype t, size_t n, void *out);
+
+/*
+ * Verify every rank-1 array of 8-byte numbers under loc (each object once,
+ * however many links it has): it must carry a checksum that its contents
+ * match. Other datasets are left to their readers. 0, or -1 with the
+ * dataset's path and what is wrong in why.
+ */
+int h5io_verify_arrays(hid_t loc, char *why, size_t whylen);
 
 /* Text as a scalar fixed-length string dataset, with its checksum. */
 int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len);

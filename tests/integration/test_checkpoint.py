@@ -414,6 +414,71 @@ class TestOpenPMDStandard(DaemonTestCase):
             self.assertIn(want, text)
 
 
+def flip_a_bit(path, dataset, byte=3):
+    """Flip one bit of a dataset's stored bytes, behind HDF5's back."""
+    with h5py.File(path, "r") as f:
+        ds = f[dataset]
+        at = ds.id.get_chunk_info(0).byte_offset if ds.chunks else ds.id.get_offset()
+    with open(path, "r+b") as raw:
+        raw.seek(at + byte)
+        b = raw.read(1)[0]
+        raw.seek(at + byte)
+        raw.write(bytes([b ^ 0x10]))
+
+
+class TestFlippedBit(DaemonTestCase):
+    """A flipped bit anywhere in a checkpoint's data: restart refuses the
+    file (every dataset's xxh64 is verified, the openPMD view's meshes and
+    patches included), and any HDF5 reader gets an error instead of changed
+    numbers (Fletcher32 on every array)."""
+    autostart = False
+
+    def checkpoint(self):
+        d = self.start_daemon(config=make_config(knobs=FAST_KNOBS, extra=CKPT))
+        c = d.client()
+        c.step_and_wait(10)
+        path = os.path.join(d.tmp, "ckpt", os.path.basename(c("checkpoint", {"name": "f.h5"})["path"]))
+        d.stop()
+        return path
+
+    def restart_refused(self, path):
+        d = Steerd(config=make_config(knobs=FAST_KNOBS), args=["--restart", path])
+        self.addCleanup(d.cleanup)
+        d.start(wait=False)
+        rc = d.wait_exit()
+        d.check_sanitizers()
+        self.assertEqual(rc, 65, d.stderr())
+        return d.stderr()
+
+    def test_mesh_bit_flip(self):
+        path = self.checkpoint()
+        flip_a_bit(path, "data/10/meshes/phi")
+        with h5py.File(path, "r") as f:
+            self.assertTrue(f["data/10/meshes/phi"].fletcher32)
+            with self.assertRaises(OSError):  # an openPMD reader is not served corrupt data
+                f["data/10/meshes/phi"][()]
+        self.assertIn("/data/10/meshes/phi does not match its checksum", self.restart_refused(path))
+
+    def test_patch_and_state_bit_flips(self):
+        for dataset in ("data/10/particles/electrons/particlePatches/offset/x",
+                        "steerd/state/particles/v", "steerd/state/fields/phi"):
+            path = self.checkpoint()
+            flip_a_bit(path, dataset, byte=0)
+            err = self.restart_refused(path)
+            self.assertTrue("checksum" in err, "%s: %s" % (dataset, err))
+
+    def test_mesh_bit_flip_in_a_0_1_0_file(self):
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="steerd-it-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "old.h5")
+        shutil.copy(SAMPLE_010, path)
+        flip_a_bit(path, "data/60/meshes/phi")
+        self.assertIn("/data/60/meshes/phi does not match its checksum", self.restart_refused(path))
+
+
 if __name__ == "__main__":
     run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9, TestWave1Sample,
-              TestMalformedState, TestKeptStates, TestOpenPMDStandard)
+              TestMalformedState, TestKeptStates, TestOpenPMDStandard,
+              TestFlippedBit)
