@@ -386,7 +386,7 @@ static hid_t make_fapl(void)
 static hid_t make_fcpl(void)
 {
 	hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-	if (fcpl >= 0 && (H5Pset_obj_track_times(fcpl, 0) < 0 || H5Pset_istore_k(fcpl, 1) < 0)) {
+	if (fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) < 0) {
 		H5Pclose(fcpl);
 		return H5I_INVALID_HID;
 	}
