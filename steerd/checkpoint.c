@@ -324,14 +324,14 @@ static int write_contents(hid_t file, const char *file_name, const char *label,
 {
 	hid_t g = H5I_INVALID_HID, st = H5I_INVALID_HID;
 	int rc = -1;
+	h5io_state ctx;
+	sa_writer w;
+	h5io_writer(&w, &ctx);
 	if ((g = h5io_mkgroups(file, "steerd")) < 0 || (st = h5io_mkgroups(g, "state")) < 0) {
 		fail(err, errlen, label, "cannot create the /steerd groups");
 		goto out;
 	}
 	/* The bulk first: the adapter's state. */
-	h5io_state ctx;
-	sa_writer w;
-	h5io_writer(&w, &ctx);
 	ctx.group = st;
 	char aerr[512] = "";
 	if (sa->save(sim, &w, aerr, sizeof aerr) < 0) {
@@ -349,13 +349,15 @@ static int write_contents(hid_t file, const char *file_name, const char *label,
 	char date[64], why[512];
 	now_date(date, sizeof date);
 	openpmd_iteration it = { .step = info->step, .time = info->time,
-	                         .dt = guess_dt(sa, info), .file = file_name, .date = date };
+	                         .dt = guess_dt(sa, info), .file = file_name, .date = date,
+	                         .saved = &ctx };
 	if (openpmd_write(file, st, sa, sim, &it, why, sizeof why) < 0) {
 		fail(err, errlen, label, "openPMD: %s", why);
 		goto out;
 	}
 	rc = 0;
 out:
+	h5io_state_free(&ctx);
 	if (st >= 0)
 		H5Gclose(st);
 	if (g >= 0)

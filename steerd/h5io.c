@@ -2,6 +2,8 @@
 /* h5io.c — HDF5 helpers for checkpoints (see h5io.h). */
 #include "h5io.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,17 +539,17 @@ static hid_t contiguous_dcpl(void)
 }
 
 /*
- * Arrays with elements: chunked (chunks of up to 1 MiB) with HDF5's Fletcher32
- * filter, so that every HDF5 reader (h5py, openPMD-api, yt, not only steerd)
- * gets a read error, not silently changed numbers, from a corrupt chunk. An
- * empty array cannot be chunked, and has nothing to protect.
+ * Fletcher32 arrays (h5io_array_put_fletcher32): chunked (64 KiB chunks) with
+ * HDF5's Fletcher32 filter, so that every HDF5 reader (h5py, openPMD-api, yt,
+ * not only steerd) gets a read error, not silently changed numbers, from a
+ * corrupt chunk. An empty array cannot be chunked, and has nothing to protect.
  */
-#define H5IO_CHUNK_ELEMS ((hsize_t)1 << 17)
+#define H5IO_CHUNK_ELEMS ((hsize_t)1 << 13)
 
-static hid_t checked_dcpl(size_t n)
+static hid_t checked_dcpl(size_t n, bool fletcher32)
 {
 	hid_t p = contiguous_dcpl();
-	if (p < 0 || n == 0)
+	if (p < 0 || n == 0 || !fletcher32)
 		return p;
 	hsize_t chunk[1] = { n < H5IO_CHUNK_ELEMS ? (hsize_t)n : H5IO_CHUNK_ELEMS };
 	if (H5Pset_chunk(p, 1, chunk) < 0 || H5Pset_fletcher32(p) < 0) {
@@ -584,7 +586,8 @@ static void read_dxpl_close(hid_t p)
 
 static const unsigned char empty_data[8];
 
-hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data)
+static hid_t array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data,
+                       bool fletcher32)
 {
 	hid_t ft = file_type(t);
 	if (ft < 0 || (n && !data) || n > SIZE_MAX / 8)
@@ -593,7 +596,7 @@ hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const vo
 		data = empty_data;
 	hsize_t dims[1] = { n };
 	hid_t space = H5Screate_simple(1, dims, NULL);
-	hid_t dcpl = checked_dcpl(n);
+	hid_t dcpl = checked_dcpl(n, fletcher32);
 	hid_t ds = H5I_INVALID_HID;
 	if (space >= 0 && dcpl >= 0)
 		ds = H5Dcreate2(loc, name, ft, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -609,6 +612,17 @@ hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const vo
 		return H5I_INVALID_HID;
 	}
 	return ds;
+}
+
+hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data)
+{
+	return array_put(loc, name, t, n, data, false);
+}
+
+hid_t h5io_array_put_fletcher32(hid_t loc, const char *name, sa_dtype t, size_t n,
+                                const void *data)
+{
+	return array_put(loc, name, t, n, data, true);
 }
 
 /* Open dataset `name` when it is a rank-1 array of type t; its length in *n. */
@@ -828,6 +842,43 @@ static int note(h5io_state *c, const char *fmt, const char *name, const char *wh
 	return -1;
 }
 
+/* Note the range of an F64 array as it goes by (cheaper than reading it back). */
+static int note_range(h5io_state *c, const char *name, size_t n, const double *x)
+{
+	h5io_range *r = realloc(c->ranges, (c->n_ranges + 1) * sizeof *r);
+	if (!r)
+		return -1;
+	c->ranges = r;
+	r = &c->ranges[c->n_ranges++];
+	snprintf(r->name, sizeof r->name, "%s", name);
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		double v = x[i];
+		if (v < lo && v >= -DBL_MAX) /* finite: NaN and -Inf fail, +Inf is never < lo */
+			lo = v;
+		if (v > hi && v <= DBL_MAX)
+			hi = v;
+	}
+	r->lo = lo;
+	r->hi = hi;
+	return 0;
+}
+
+const h5io_range *h5io_state_range(const h5io_state *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->n_ranges; i++)
+		if (strcmp(ctx->ranges[i].name, name) == 0)
+			return &ctx->ranges[i];
+	return NULL;
+}
+
+void h5io_state_free(h5io_state *ctx)
+{
+	free(ctx->ranges);
+	ctx->ranges = NULL;
+	ctx->n_ranges = 0;
+}
+
 static int w_array(void *ctx, const char *name, sa_dtype dtype, size_t n, const void *data)
 {
 	h5io_state *c = ctx;
@@ -844,6 +895,8 @@ static int w_array(void *ctx, const char *name, sa_dtype dtype, size_t n, const 
 		return note(c, "cannot write the state array %s%s", name,
 		            " (written twice, bad type, or the disk is full)");
 	H5Dclose(ds);
+	if (dtype == SA_F64 && note_range(c, name, n, data) < 0)
+		return note(c, "out of memory writing %s%s", name, "");
 	return 0;
 }
 
@@ -909,6 +962,8 @@ static int r_attr(void *ctx, const char *name, sa_dtype dtype, void *out)
 void h5io_writer(sa_writer *w, h5io_state *ctx)
 {
 	ctx->detail[0] = '\0';
+	ctx->ranges = NULL;
+	ctx->n_ranges = 0;
 	w->ctx = ctx;
 	w->array = w_array;
 	w->attr = w_attr;
@@ -917,6 +972,8 @@ void h5io_writer(sa_writer *w, h5io_state *ctx)
 void h5io_reader(sa_reader *r, h5io_state *ctx)
 {
 	ctx->detail[0] = '\0';
+	ctx->ranges = NULL;
+	ctx->n_ranges = 0;
 	r->ctx = ctx;
 	r->array_size = r_array_size;
 	r->array = r_array;

@@ -186,7 +186,7 @@ oom:
 static int write_mesh(hid_t meshes, const sa_adapter *sa, const mesh *e)
 {
 	const sa_diag *dg = &sa->diags[e->d];
-	hid_t ds = h5io_array_put(meshes, dg->name, SA_F64, e->n, e->data);
+	hid_t ds = h5io_array_put_fletcher32(meshes, dg->name, SA_F64, e->n, e->data);
 	if (ds < 0)
 		return -1;
 	const char *labels[1] = { e->axis };
@@ -413,49 +413,48 @@ static const sa_record *find_record(const sa_adapter *sa, const char *sp, const 
 	return NULL;
 }
 
-/* One component for every particle, in SI: a saved F64 array or a constant. */
-static double *component_si(hid_t state, const sa_record *r, size_t n)
+/* The SI range of one component over every particle; -1 when unknown. */
+static int component_range(const h5io_state *saved, const sa_record *r, double *lo, double *hi)
 {
-	double *v = malloc((n ? n : 1) * sizeof *v);
-	if (!v)
-		return NULL;
-	if (r->state && h5io_array_get(state, r->state, SA_F64, n, v) < 0) {
-		free(v);
-		return NULL;
+	if (!r->state) {
+		*lo = *hi = r->constant * r->unit_si;
+	} else {
+		const h5io_range *rg = saved ? h5io_state_range(saved, r->state) : NULL;
+		if (!rg || !(rg->lo <= rg->hi))
+			return -1;
+		*lo = rg->lo * r->unit_si;
+		*hi = rg->hi * r->unit_si;
 	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = (r->state ? v[i] : r->constant) * r->unit_si;
-	return v;
+	if (*lo > *hi) { /* a negative unitSI */
+		double t = *lo;
+		*lo = *hi;
+		*hi = t;
+	}
+	return isfinite(*lo) && isfinite(*hi) ? 0 : -1;
 }
 
 /*
  * The patch of component rp->comp, in the units of its position record:
- * offset = the lowest position + positionOffset, offset + extent just above
- * the highest (the upper bound is excluded). 0 and 0 without particles.
- * -1 when positions are not F64 arrays (patches are only recommended: none).
+ * offset at or below the lowest position + positionOffset, offset + extent
+ * above the highest (the upper bound is excluded); from the ranges the writer
+ * noted, so a per-particle positionOffset gives a box that is not tight but
+ * holds them all. 0 and 0 without particles. -1 when not known (patches are
+ * only recommended: then none).
  */
-static int patch_bounds(hid_t state, const sa_adapter *sa, const species *sp,
+static int patch_bounds(const h5io_state *saved, const sa_adapter *sa, const species *sp,
                         const rec_path *rp, const sa_record *pos, double *offset, double *extent)
 {
-	size_t n = (size_t)sp->n;
-	const sa_record *off = find_record(sa, sp->name, "positionOffset", rp->comp);
-	double *x = component_si(state, pos, n), *o = off ? component_si(state, off, n) : NULL;
-	int rc = -1;
-	if (!x || (off && !o) || !(pos->unit_si > 0.0))
-		goto out;
-	double lo = INFINITY, hi = -INFINITY;
-	for (size_t i = 0; i < n; i++) {
-		double a = x[i] + (o ? o[i] : 0.0);
-		lo = fmin(lo, a);
-		hi = fmax(hi, a);
-	}
-	if (n == 0) {
+	if (sp->n == 0) {
 		*offset = *extent = 0.0;
-		rc = 0;
-		goto out;
+		return 0;
 	}
-	if (!isfinite(lo) || !isfinite(hi))
-		goto out;
+	const sa_record *off = find_record(sa, sp->name, "positionOffset", rp->comp);
+	double lo, hi, olo = 0.0, ohi = 0.0;
+	if (!(pos->unit_si > 0.0) || component_range(saved, pos, &lo, &hi) < 0 ||
+	    (off && component_range(saved, off, &olo, &ohi) < 0))
+		return -1;
+	lo += olo;
+	hi += ohi;
 	*offset = lo / pos->unit_si;
 	/* Just enough more than hi - lo that offset + extent, rounded, is above hi. */
 	double e = (hi - lo) / pos->unit_si;
@@ -465,17 +464,13 @@ static int patch_bounds(hid_t state, const sa_adapter *sa, const species *sp,
 		bump *= 2.0;
 	}
 	*extent = e;
-	rc = 0;
-out:
-	free(x);
-	free(o);
-	return rc;
+	return isfinite(e) ? 0 : -1;
 }
 
 /* A patch record component: a one-element array with its unitSI. */
 static int patch_value(hid_t g, const char *name, sa_dtype t, const void *v, double unit_si)
 {
-	hid_t ds = h5io_array_put(g, name, t, 1, v);
+	hid_t ds = h5io_array_put_fletcher32(g, name, t, 1, v);
 	if (ds < 0)
 		return -1;
 	int rc = h5io_attr_f64(ds, "unitSI", unit_si);
@@ -499,7 +494,8 @@ static hid_t patch_record(hid_t pg, const char *name, const sa_record *pos)
  * particlePatches (recommended by openPMD): one patch holding every particle
  * of the species, bounded by the positions (position + positionOffset).
  */
-static int particle_patches(hid_t sg, hid_t state, const sa_adapter *sa, const species *sp)
+static int particle_patches(hid_t sg, const h5io_state *saved, const sa_adapter *sa,
+                            const species *sp)
 {
 	size_t nc = 0;
 	double *bounds = malloc(2 * (sa->n_records ? sa->n_records : 1) * sizeof *bounds);
@@ -515,7 +511,7 @@ static int particle_patches(hid_t sg, hid_t state, const sa_adapter *sa, const s
 		if (parse_record_path(sa->records[i].path, rp) < 0 || strcmp(rp->species, sp->name) != 0 ||
 		    strcmp(rp->record, "position") != 0 || !rp->comp)
 			continue;
-		if (patch_bounds(state, sa, sp, rp, &sa->records[i], &bounds[2 * nc],
+		if (patch_bounds(saved, sa, sp, rp, &sa->records[i], &bounds[2 * nc],
 		                 &bounds[2 * nc + 1]) < 0) {
 			rc = 0; /* no patches for positions that are not F64 arrays */
 			goto out;
@@ -553,8 +549,8 @@ out:
 	return rc;
 }
 
-static int write_particles(hid_t iter, hid_t state, const sa_adapter *sa, double dt, char *err,
-                           size_t errlen)
+static int write_particles(hid_t iter, hid_t state, const h5io_state *saved,
+                           const sa_adapter *sa, double dt, char *err, size_t errlen)
 {
 	species *sp = calloc(sa->n_records, sizeof *sp);
 	rec_path *rps = calloc(sa->n_records, sizeof *rps);
@@ -620,7 +616,7 @@ static int write_particles(hid_t iter, hid_t state, const sa_adapter *sa, double
 			fail(err, errlen, "cannot write positionOffset of species %s", sp[s].name);
 			goto out;
 		}
-		r = sp[s].have_n ? particle_patches(sg, state, sa, &sp[s]) : 0;
+		r = sp[s].have_n ? particle_patches(sg, saved, sa, &sp[s]) : 0;
 		H5Gclose(sg);
 		if (r < 0) {
 			fail(err, errlen, "cannot write the particlePatches of species %s", sp[s].name);
@@ -669,7 +665,7 @@ int openpmd_write(hid_t file, hid_t state, const sa_adapter *sa, const void *sim
 				goto out;
 			}
 	}
-	if (particles && write_particles(iter, state, sa, it->dt, err, errlen) < 0)
+	if (particles && write_particles(iter, state, it->saved, sa, it->dt, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -22,6 +22,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 
+#include "h5io.h"
 #include "steerd_adapter.h"
 
 typedef struct openpmd_iteration {
@@ -29,6 +30,7 @@ typedef struct openpmd_iteration {
 	double time, dt;    /* s */
 	const char *file;   /* the checkpoint's file name (for iterationFormat), or NULL */
 	const char *date;   /* "YYYY-MM-DD HH:mm:ss +zzzz" */
+	const h5io_state *saved; /* ranges of the saved arrays (particlePatches), or NULL */
 } openpmd_iteration;
 
 /*

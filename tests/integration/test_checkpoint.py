@@ -428,9 +428,9 @@ def flip_a_bit(path, dataset, byte=3):
 
 class TestFlippedBit(DaemonTestCase):
     """A flipped bit anywhere in a checkpoint's data: restart refuses the
-    file (every dataset's xxh64 is verified, the openPMD view's meshes and
-    patches included), and any HDF5 reader gets an error instead of changed
-    numbers (Fletcher32 on every array)."""
+    file (every array's xxh64 is verified, the openPMD view's meshes and
+    patches included), and an HDF5 reader of a mesh gets an error instead of
+    changed numbers (Fletcher32 on the openPMD view's own arrays)."""
     autostart = False
 
     def checkpoint(self):
