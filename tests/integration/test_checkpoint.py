@@ -102,8 +102,11 @@ class TestRestart(DaemonTestCase):
             self.assertEqual(p.wait(30), 0)
 
 
-class TestRefusals(DaemonTestCase):
-    autostart = False
+SAMPLE_010 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "ckpt-0.1.0.h5")
+
+
+class RestartRefusal:
+    """For DaemonTestCases: --restart of a bad file must exit 65 naming it."""
 
     def refused(self, path, knobs=None):
         d = Steerd(config=make_config(knobs=knobs or FAST_KNOBS), args=["--restart", path])
@@ -114,6 +117,20 @@ class TestRefusals(DaemonTestCase):
         self.assertEqual(rc, 65, d.stderr())
         self.assertIn(path, d.stderr())
         return d.stderr()
+
+    def copy_of_sample(self):
+        """A copy of the 0.1.0 sample in a temporary directory, to spoil."""
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="steerd-it-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "copy.h5")
+        shutil.copy(SAMPLE_010, path)
+        return path
+
+
+class TestRefusals(RestartRefusal, DaemonTestCase):
+    autostart = False
 
     def good_checkpoint(self):
         d = self.start_daemon(config=make_config(knobs=FAST_KNOBS, extra=CKPT))
@@ -247,9 +264,6 @@ class TestKill9(DaemonTestCase):
             again.stop()
 
 
-SAMPLE_010 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "ckpt-0.1.0.h5")
-
-
 class TestWave1Sample(DaemonTestCase):
     """tests/data/ckpt-0.1.0.h5 was written by steerd 0.1.0 (wave 1: pic1d,
     cells 50, 4 particles a step, injected_current 1234, anode_voltage 900,
@@ -277,30 +291,16 @@ class TestWave1Sample(DaemonTestCase):
             self.assertEqual(int(f["steerd"].attrs["step"]), 70)
 
 
-class TestMalformedState(DaemonTestCase):
+class TestMalformedState(RestartRefusal, DaemonTestCase):
     """A restart refusal names what is wrong: a present but malformed
     attribute is not reported as missing."""
     autostart = False
 
     def refused_with(self, edit):
-        path = os.path.join(self.tmp_copy(), "bad.h5")
+        path = self.copy_of_sample()
         with h5py.File(path, "r+") as f:
             edit(f["steerd/state"])
-        d = Steerd(config=make_config(knobs=FAST_KNOBS), args=["--restart", path])
-        self.addCleanup(d.cleanup)
-        d.start(wait=False)
-        rc = d.wait_exit()
-        d.check_sanitizers()
-        self.assertEqual(rc, 65, d.stderr())
-        return d.stderr()
-
-    def tmp_copy(self):
-        import shutil
-        import tempfile
-        tmp = tempfile.mkdtemp(prefix="steerd-it-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        shutil.copy(SAMPLE_010, os.path.join(tmp, "bad.h5"))
-        return tmp
+        return self.refused(path)
 
     def test_negative_count_is_malformed_not_missing(self):
         def edit(st):
@@ -426,7 +426,7 @@ def flip_a_bit(path, dataset, byte=3):
         raw.write(bytes([b ^ 0x10]))
 
 
-class TestFlippedBit(DaemonTestCase):
+class TestFlippedBit(RestartRefusal, DaemonTestCase):
     """A flipped bit anywhere in a checkpoint's data: restart refuses the
     file (every array's xxh64 is verified, the openPMD view's meshes and
     patches included), and an HDF5 reader of a mesh gets an error instead of
@@ -441,15 +441,6 @@ class TestFlippedBit(DaemonTestCase):
         d.stop()
         return path
 
-    def restart_refused(self, path):
-        d = Steerd(config=make_config(knobs=FAST_KNOBS), args=["--restart", path])
-        self.addCleanup(d.cleanup)
-        d.start(wait=False)
-        rc = d.wait_exit()
-        d.check_sanitizers()
-        self.assertEqual(rc, 65, d.stderr())
-        return d.stderr()
-
     def test_mesh_bit_flip(self):
         path = self.checkpoint()
         flip_a_bit(path, "data/10/meshes/phi")
@@ -457,25 +448,20 @@ class TestFlippedBit(DaemonTestCase):
             self.assertTrue(f["data/10/meshes/phi"].fletcher32)
             with self.assertRaises(OSError):  # an openPMD reader is not served corrupt data
                 f["data/10/meshes/phi"][()]
-        self.assertIn("/data/10/meshes/phi does not match its checksum", self.restart_refused(path))
+        self.assertIn("/data/10/meshes/phi does not match its checksum", self.refused(path))
 
     def test_patch_and_state_bit_flips(self):
         for dataset in ("data/10/particles/electrons/particlePatches/offset/x",
                         "steerd/state/particles/v", "steerd/state/fields/phi"):
             path = self.checkpoint()
             flip_a_bit(path, dataset, byte=0)
-            err = self.restart_refused(path)
+            err = self.refused(path)
             self.assertTrue("checksum" in err, "%s: %s" % (dataset, err))
 
     def test_mesh_bit_flip_in_a_0_1_0_file(self):
-        import shutil
-        import tempfile
-        tmp = tempfile.mkdtemp(prefix="steerd-it-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        path = os.path.join(tmp, "old.h5")
-        shutil.copy(SAMPLE_010, path)
+        path = self.copy_of_sample()
         flip_a_bit(path, "data/60/meshes/phi")
-        self.assertIn("/data/60/meshes/phi does not match its checksum", self.restart_refused(path))
+        self.assertIn("/data/60/meshes/phi does not match its checksum", self.refused(path))
 
 
 if __name__ == "__main__":
