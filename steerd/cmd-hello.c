@@ -22,6 +22,7 @@ static const char *const capabilities[] = {
 	"topic_sequences", /* stream: prev_seq, topic_seq per event name, every message numbered */
 	"checkpoint_write_seq", /* checkpoint reply and checkpoint_written: write_seq, absolute path */
 	"search_direction", /* search: direction, hold per probe, search_warning, knob_changed.search */
+	"drop_state",     /* drop-state, state_dropped, limit_reached for a 9th kept state */
 	NULL,
 };
 

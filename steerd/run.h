@@ -143,8 +143,13 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 /* Periodic checkpoints by the config's policy; called at every boundary. */
 void run_checkpoint_policy(run *r);
 
-/* Keep the whole state in memory under name / go back to it (-2: no such name). */
+/*
+ * Keep the whole state in memory under name (-3: RUN_MAX_STATES other names
+ * are kept) / go back to it / forget it (-2: no such name).
+ */
 int run_save_state(run *r, const char *name, const char *client, json_t **result, char *err,
+                   size_t errlen);
+int run_drop_state(run *r, const char *name, const char *client, json_t **result, char *err,
                    size_t errlen);
 int run_rewind(run *r, const char *name, const char *client, json_t **result, char *err,
                size_t errlen);

@@ -498,7 +498,7 @@ class Client:
 
 ERROR_CODES = {"bad_request", "too_large", "unknown_command", "bad_argument", "unknown_name",
                "out_of_range", "fixed_knob", "refused", "bad_state", "shutting_down", "internal",
-               "forbidden", "busy"}
+               "forbidden", "busy", "limit_reached"}
 
 
 def check_error_reply(header, body):
