@@ -110,3 +110,42 @@ int interactive_run(console *c)
 	}
 	return 0;
 }
+
+/*
+ * A yes/no question at the prompt (e.g. before `shutdown`): true only for an
+ * answer starting with y or Y. Ctrl-C, Ctrl-D or anything else is no. Events
+ * keep being printed while it waits, as at the prompt.
+ */
+bool interactive_confirm(console *c, const char *question)
+{
+	char prompt[512];
+	snprintf(prompt, sizeof prompt, "%s [y/N] ", question);
+	got_line = false;
+	entered = NULL;
+	con_interrupted = 0;
+	rl_callback_handler_install(prompt, on_line);
+	c->rl_active = true;
+	while (!got_line) {
+		int ev = con_poll(c, con_idle_timeout(c), true);
+		if (ev & CON_EV_STDIN)
+			rl_callback_read_char();
+		if (got_line)
+			break;
+		if (con_interrupted) {
+			con_interrupted = 0;
+			rl_callback_handler_remove();
+			fputs("^C\n", stdout);
+			break;
+		}
+		con_idle(c);
+	}
+	c->rl_active = false;
+	bool yes = entered && (entered[0] == 'y' || entered[0] == 'Y');
+	if (got_line && !entered)
+		printf("\n"); /* Ctrl-D */
+	free(entered);
+	entered = NULL;
+	got_line = false;
+	fflush(stdout);
+	return yes;
+}
