@@ -133,6 +133,7 @@ bool interactive_confirm(console *c, const char *question)
 			break;
 		if (con_interrupted) {
 			con_interrupted = 0;
+			rl_replace_line("", 0); /* what was typed is not an answer */
 			rl_callback_handler_remove();
 			fputs("^C\n", stdout);
 			break;
