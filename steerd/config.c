@@ -1080,15 +1080,22 @@ int config_parse(const char *path, const char *text, size_t len, config **out, c
 	return parse_text(path, NULL, false, NULL, NULL, text, len, out, err, errlen);
 }
 
-/* The directory part of path ("." when it has none); NULL when out of memory. */
+/*
+ * The directory part of path, made absolute: resolved paths (an ipc://
+ * endpoint in the connection file, a key file in a message) then mean the
+ * same to every reader, whatever its working directory. NULL when out of
+ * memory.
+ */
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
+	char *dir = !slash ? strdup(".") : slash == path ? strdup("/")
+	                                                 : strndup(path, (size_t)(slash - path));
+	char *abs = dir ? realpath(dir, NULL) : NULL;
+	if (!abs)
+		return dir; /* it does not exist (the file cannot be read either): as given */
+	free(dir);
+	return abs;
 }
 
 int config_parse_beside(const char *path, const char *file, const char *text, size_t len,
