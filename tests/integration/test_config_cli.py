@@ -2,6 +2,7 @@
 """The real binary's command line and configuration checks: exit statuses,
 file:line:col error positions, --check, --help, --version, where the
 connection file goes, endpoints."""
+import contextlib
 import glob
 import json
 import os
@@ -486,13 +487,20 @@ OSCILLATOR_SO = os.path.join(os.path.dirname(os.path.dirname(BIN)), "examples", 
 DAEMON_TIMEOUT = 120  # bound on a daemon's start or exit; a loaded ASan build is slow
 
 
-def start_steerd(args, cwd, env=None):
-    """steerd in the background (stdout/stderr to a file in cwd)."""
+@contextlib.contextmanager
+def steerd_process(args, cwd, env=None):
+    """steerd in the background (stdout/stderr to cwd/steerd.log), killed if
+    the block leaves it running."""
     log = open(os.path.join(cwd, "steerd.log"), "wb")
     p = subprocess.Popen([BIN] + list(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          cwd=cwd, env=dict(os.environ, **(env or {})))
     log.close()
-    return p
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
 
 
 def read_json_when_there(path, proc, log):
@@ -578,25 +586,17 @@ class TestPathsRelativeToTheConfig(CliCase):
             "  connection_file: run.json\n"
             "checkpoint:\n  directory: ckpt\n  on_exit: false\n")
         rel = os.path.relpath(path, self.elsewhere)
-        p = start_steerd(["-c", rel], self.elsewhere)
         log = os.path.join(self.elsewhere, "steerd.log")
-        try:
+        with steerd_process(["-c", rel], self.elsewhere) as p:
             conn = read_json_when_there(os.path.join(self.cfgdir, "run.json"), p, log)
             self.assertEqual(conn["control"], "ipc://%s/sock/ctl" % os.path.realpath(self.cfgdir))
             self.assertEqual(conn["adapter"], "oscillator")
-            c = Client(conn["control"])
-            try:
+            with contextlib.closing(Client(conn["control"])) as c:
                 written = c("checkpoint", {"name": "a.h5"})["path"]
-            finally:
-                c.close()
             self.assertEqual(written, os.path.join(os.path.realpath(self.cfgdir), "ckpt", "a.h5"))
             self.assertTrue(os.path.exists(written))
             p.send_signal(signal.SIGTERM)
             wait_ok_exit(self, p, log)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
         self.assertEqual(sorted(os.listdir(self.elsewhere)), ["steerd.log"])
 
     def test_bare_so_name_is_the_file_beside_the_config(self):
@@ -609,13 +609,8 @@ class TestPathsRelativeToTheConfig(CliCase):
         self.assertIn("adapter oscillator", out)
 
     def run_to_the_end(self, args, cwd, env=None):
-        p = start_steerd(args, cwd, env)
-        try:
+        with steerd_process(args, cwd, env) as p:
             return wait_ok_exit(self, p, os.path.join(cwd, "steerd.log"))
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
 
     def test_restored_config_is_relative_to_the_checkpoint(self):
         path = self.write_cfg(SIM + "run:\n  max_steps: 20\n"
@@ -663,40 +658,24 @@ class TestDefaultRunIsProtected(CliCase):
         run_dir = os.path.join(state, "steerd", "diode")
         conn_path = os.path.join(self.tmp, "diode.json")
         env = {"XDG_STATE_HOME": state}
-        p = start_steerd(["-c", diode, "-C", conn_path], self.tmp, env)
         log = os.path.join(self.tmp, "steerd.log")
-        try:
+        with steerd_process(["-c", diode, "-C", conn_path], self.tmp, env) as p:
             conn = read_json_when_there(conn_path, p, log)
-            c = Client(conn["control"])
-            try:
+            with contextlib.closing(Client(conn["control"])) as c:
                 c.wait_step(10)
-            finally:
-                c.close()
             p.send_signal(signal.SIGINT)
             text = wait_ok_exit(self, p, log)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
         saved = checkpoints_in(run_dir)
         self.assertEqual(len(saved), 1, text)
         self.assertIn("--restart %s -c %s" % (run_dir, diode), text)
         step = int(re.search(r"_step(\d+)\.h5$", saved[0]).group(1))
         self.assertGreaterEqual(step, 10)
-        p = start_steerd(["--restart", run_dir, "-c", diode, "-C", conn_path], self.tmp, env)
-        try:
+        with steerd_process(["--restart", run_dir, "-c", diode, "-C", conn_path], self.tmp, env) as p:
             conn = read_json_when_there(conn_path, p, log)
-            c = Client(conn["control"])
-            try:
+            with contextlib.closing(Client(conn["control"])) as c:
                 self.assertGreaterEqual(c.status()["step"], step)
-            finally:
-                c.close()
             p.send_signal(signal.SIGTERM)
             wait_ok_exit(self, p, log)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
         self.assertEqual(len(checkpoints_in(run_dir)), 2)
         self.assertEqual(checkpoints_in(REPO) + checkpoints_in(os.path.join(REPO, "configs")), [])
 
