@@ -176,11 +176,24 @@ load: deps
 	@$(MAKE) --no-print-directory build
 	@$(PYTHON) tests/soak/load.py --build $(BUILD)
 
+# The default run's checkpoints: checkpoint.directory of configs/diode.yaml
+# ($XDG_STATE_HOME/steerd/diode). `make resume` continues from the newest.
+RUN_STATE = $${XDG_STATE_HOME:-$$HOME/.local/state}/steerd/diode
+RUN_ARGS = -c configs/diode.yaml --connection-file $(BUILD)/diode.json
+.PHONY: resume
 run: deps
 	@$(MAKE) --no-print-directory build
-	@echo "steerd runs in the foreground (Ctrl-C stops it). Attach from another terminal:"
+	@echo "steerd runs in the foreground (Ctrl-C stops it after a last checkpoint). Attach from another terminal:"
 	@echo "    $(BUILD)/bin/steer-console -C $(BUILD)/diode.json"
-	@exec $(BUILD)/bin/steerd -c configs/diode.yaml --connection-file $(BUILD)/diode.json
+	@echo "Checkpoints go to $(RUN_STATE); after a stop, continue the run with \`make resume\`, i.e."
+	@echo "    $(BUILD)/bin/steerd --restart $(RUN_STATE) $(RUN_ARGS)"
+	@exec $(BUILD)/bin/steerd $(RUN_ARGS)
+
+resume: deps
+	@$(MAKE) --no-print-directory build
+	@echo "steerd continues the run saved last in $(RUN_STATE). Attach from another terminal:"
+	@echo "    $(BUILD)/bin/steer-console -C $(BUILD)/diode.json"
+	@exec $(BUILD)/bin/steerd --restart "$(RUN_STATE)" $(RUN_ARGS)
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)

@@ -41,9 +41,12 @@ typedef struct config_client {
 
 /*
  * The security section: CURVE on both sockets, clients admitted by key.
- * Relative paths are resolved against the directory of the config file
- * (config_load); a config parsed from memory (config_parse: e.g. read from a
- * checkpoint) keeps them relative to the current directory.
+ * Its paths, like every path setting (simulation.adapter when a .so,
+ * checkpoint.directory, endpoints.connection_file, the path of ipc://
+ * endpoints), are resolved when read: relative ones against the directory of
+ * the config file (config_load), or of the checkpoint it was read from
+ * (config_parse_beside); a leading ~/ or $XDG_STATE_HOME/ is expanded. A
+ * config parsed by config_parse keeps them relative to the current directory.
  */
 typedef struct config_security {
 	char *server_key;         /* security.server_key: the server's NAME.key_secret */
@@ -114,6 +117,11 @@ int config_load(const char *path, config **out, char *err, size_t errlen);
 /* Same, from text in memory; path is only used in messages. */
 int config_parse(const char *path, const char *text, size_t len, config **out,
                  char *err, size_t errlen);
+
+/* Same, with relative paths resolved against the directory of file (a config
+ * read from a checkpoint: the checkpoint file). */
+int config_parse_beside(const char *path, const char *file, const char *text, size_t len,
+                        config **out, char *err, size_t errlen);
 
 /* Free; sets *cp to NULL. NULL-safe. */
 void config_destroy(config **cp);

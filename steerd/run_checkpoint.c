@@ -92,11 +92,34 @@ static char *absolute_dir(const char *dir)
 	return abs;
 }
 
+/*
+ * mkdir -p: the parents of dir (e.g. ~/.local/state/steerd), then dir itself.
+ * Only for the first checkpoint: a directory that disappears later is made
+ * again alone, so a parent that is gone (an unmounted disk) is reported as a
+ * failure rather than silently recreated underneath.
+ */
+static int mkdir_parents(const char *dir, mode_t mode)
+{
+	char *copy = strdup(dir);
+	if (!copy)
+		return -1;
+	for (char *p = copy + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(copy);
+	return mkdir(dir, mode);
+}
+
 static void make_dir(run *r, const char *dir)
 {
 	if (!r->cfg->checkpoint_dir)
 		return;
-	if (mkdir(dir, 0755) == 0) {
+	if ((r->ckpt_dir_made ? mkdir(dir, 0755) : mkdir_parents(dir, 0755)) == 0) {
 		if (r->ckpt_dir_made) { /* it was there before: someone removed it */
 			log_warn("checkpoint directory %s had disappeared; created it again", dir);
 			run_event(r, "checkpoint_directory_recreated", json_pack("{s:s}", "path", dir));
