@@ -42,7 +42,7 @@ ifeq ($(SAN),1)
 endif
 
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isim-adapter -Isteerd -Iconsole \
-              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+              $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS        = $(PKG_LIBS) -ldl -lm
 
