@@ -41,7 +41,7 @@ def command_items(commands):
         head = "\\fB%s\\fR" % esc(c["name"])
         if usage and usage != "{}":
             head += " \\fI%s\\fR" % esc(usage)
-        lines += [".TP", head, esc(c["summary"]) + "."]
+        lines += [".TP", head, esc(c.get("summary", "")) + "."]
         if c.get("changes"):
             lines.append("Changes the run (refused to an observer).")
     return lines
