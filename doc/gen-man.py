@@ -43,7 +43,7 @@ def command_items(commands):
             head += " \\fI%s\\fR" % esc(usage)
         lines += [".TP", head, esc(c.get("summary", "")) + "."]
         if c.get("changes"):
-            lines.append("Changes the run (refused to an observer).")
+            lines.append("Changes the run: with security, operators only.")
     return lines
 
 
