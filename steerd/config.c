@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "config_internal.h"
 #include "fileperm.h"
 #include "log.h"
@@ -1374,4 +1376,64 @@ void config_destroy(config **cp)
 	config_security_free(&cfg->security);
 	free(cfg);
 	*cp = NULL;
+}
+
+/* ---------------------------------------------------------------- the table as JSON */
+
+static const char *const stype_names[] = {
+	[S_SECTION] = "section", [S_UINT] = "integer", [S_BOOL] = "boolean", [S_ENUM] = "enum",
+	[S_ENDPOINT] = "endpoint", [S_PATH] = "path", [S_CUSTOM] = "custom", [S_RESERVED] = "reserved",
+};
+
+/* One setting: what `steerd --dump-config` prints, and doc/gen-man.py turns
+ * into steerd.yaml(5), so the page lists exactly the keys this table takes. */
+static json_t *setting_json(const setting *s)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b}", "name", s->name, "type", stype_names[s->type],
+	                      "reload", s->reload);
+	if (!o)
+		return NULL;
+	json_t *def = json_null();
+	switch (s->type) {
+	case S_UINT:
+		json_object_set_new(o, "min", json_integer((json_int_t)s->min));
+		json_object_set_new(o, "max", json_integer((json_int_t)s->max));
+		/* a default outside the bounds means "absent" (e.g. run.simulation_cpu) */
+		if (s->def >= s->min && s->def <= s->max)
+			def = json_integer((json_int_t)s->def);
+		break;
+	case S_BOOL:
+		def = json_boolean(s->def);
+		break;
+	case S_ENUM: {
+		json_t *ch = json_array();
+		for (size_t i = 0; s->choices[i]; i++)
+			json_array_append_new(ch, json_string(s->choices[i]));
+		json_object_set_new(o, "choices", ch);
+		def = json_string(s->choices[s->def]);
+		break;
+	}
+	case S_ENDPOINT:
+	case S_PATH:
+		if (s->sdef)
+			def = json_string(s->sdef);
+		break;
+	default:
+		break;
+	}
+	json_object_set_new(o, "default", def);
+	return o;
+}
+
+int config_dump_table(FILE *out)
+{
+	json_t *all = json_array();
+	int rc = all ? 0 : -1;
+	for (size_t i = 0; i < N_SETTINGS && rc == 0; i++)
+		rc = json_array_append_new(all, setting_json(&settings[i]));
+	if (rc == 0)
+		rc = json_dumpf(all, out, JSON_INDENT(1));
+	fputc('\n', out);
+	json_decref(all);
+	return rc;
 }

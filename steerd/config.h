@@ -12,6 +12,7 @@
 #define STEERD_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +126,10 @@ int config_parse_beside(const char *path, const char *file, const char *text, si
 
 /* Free; sets *cp to NULL. NULL-safe. */
 void config_destroy(config **cp);
+
+/* `steerd --dump-config`: the settings table as JSON (name, type, min, max,
+ * choices, default, reload), for doc/gen-man.py. 0, or -1 on error. */
+int config_dump_table(FILE *out);
 
 /*
  * Read the file at path again and parse only its security section (the rest

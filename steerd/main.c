@@ -48,7 +48,7 @@ static void usage(FILE *out)
 	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
 	        "       steerd --restart CHECKPOINT|DIR [-c CONFIG] [--trust-checkpoint-adapter] ...\n"
 	        "       steerd keygen NAME [--dir DIR]   make a CURVE key pair (security)\n"
-	        "       steerd --help | --version | --dump-commands\n"
+	        "       steerd --help | --version | --dump-commands | --dump-config\n"
 	        "\n"
 	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
 	        "and serves the control protocol (PROTOCOL.md) until SIGTERM, SIGINT or a\n"
@@ -76,6 +76,8 @@ static void usage(FILE *out)
 	        "  -V, --version              the version\n"
 	        "      --dump-commands        the control commands (name, usage, summary, arguments)\n"
 	        "                             as JSON, the table `hello` lists\n"
+	        "      --dump-config          the configuration keys (name, type, bounds, default,\n"
+	        "                             reloads on SIGHUP) as JSON\n"
 	        "\n"
 	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
 	        "65 the checkpoint cannot be restarted from; 69 an endpoint cannot be bound;\n"
@@ -117,6 +119,7 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "dump-commands", no_argument, NULL, 'D' },
+		{ "dump-config", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -131,6 +134,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("steerd %s (sim-adapter ABI %u)\n", STEERD_VERSION, SA_ABI_VERSION); exit(0);
 		case 'D': exit(dump_commands());
+		case 'K': exit(config_dump_table(stdout) == 0 ? 0 : EX_SOFTWARE);
 		default: usage(stderr); return -1;
 		}
 	}
