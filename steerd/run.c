@@ -478,7 +478,8 @@ void run_answer(run *r, change *ch)
  * not to run ahead of the pace; 0 to step now. Steps are let through until
  * the run is 1 ms ahead (the poll's resolution), so the average rate is the
  * pace at any rate. A run behind its pace by PACE_SLACK_S (slow steps, or
- * after a pause) starts counting afresh instead of catching up in a burst.
+ * after a pause) starts counting afresh instead of catching up in a burst;
+ * so does a new pace from a reload (the old count would stall a slower one).
  */
 static long pace_ms(run *r)
 {
@@ -487,9 +488,10 @@ static long pace_ms(run *r)
 		return 0;
 	double now = clock_seconds();
 	double due = r->pace_t0 + (double)(r->steps_taken - r->pace_n0) / pace;
-	if (r->pace_t0 == 0 || now - due > PACE_SLACK_S) {
+	if (r->pace_t0 == 0 || now - due > PACE_SLACK_S || pace != r->pace) {
 		r->pace_t0 = now;
 		r->pace_n0 = r->steps_taken;
+		r->pace = pace;
 		return 0;
 	}
 	return due - now >= 0.001 ? (long)((due - now) * 1000) : 0;

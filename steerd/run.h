@@ -89,6 +89,7 @@ struct run {
 	uint64_t rate_n0, rate_n1;
 	double pace_t0;         /* run.max_steps_per_second: when pace_n0 steps had been taken */
 	uint64_t pace_n0;
+	unsigned pace;          /* the pace they count for (a reload may change it) */
 };
 
 /* Create the simulation from the config's knob values. NULL with a message on error. */

@@ -165,6 +165,21 @@ class Pacing(DaemonTestCase):
         wait_until(lambda: "run.max_steps_per_second: 1 -> 0" in d.stderr(), what="the reload")
         c.wait_step(c.status()["step"] + 2000)  # 2000 s at the old pace
 
+    def test_sighup_to_a_slower_pace_counts_afresh(self):
+        # 2000 steps counted at 100000/s, then a pace of 10/s: the next steps
+        # come at 10/s, not after the 200 s those 2000 steps "owe" the new pace
+        self.d.stop()
+        cfg = make_config(start="running", knobs=FAST_KNOBS, run={"max_steps_per_second": 100000})
+        d = self.start_daemon(config=cfg)
+        c = d.client("tester")
+        c.wait_step(2000)
+        cfg["run"]["max_steps_per_second"] = 10
+        with open(d.config_path, "w") as f:
+            f.write(to_yaml(cfg) + "\n")
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "run.max_steps_per_second: 100000 -> 10" in d.stderr(), what="the reload")
+        c.wait_step(c.status()["step"] + 5, timeout=30)
+
 
 class PublisherBehindAdvice(DaemonTestCase):
     """Every step publishes every array to a subscriber that never reads:
