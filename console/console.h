@@ -67,6 +67,9 @@ struct console {
 	char view_msg[256];   /* the last event, shown by the view */
 	con_stream_fn hook;
 	void *hook_arg;
+	bool events_muted;    /* `events off`: print no stream event */
+	json_t *events_shown; /* `events NAME...`: the names printed (an object used as a
+	                         set), or NULL: all */
 
 	/* The step of the last reply to the command running now (-1: none),
 	 * and of the command before it: `wait steps` counts from there. */
@@ -133,7 +136,8 @@ const char *schema_unit(const console *c, const char *name); /* knob or diag; ""
 const char *schema_str(const json_t *obj, const char *key);  /* "" when absent */
 bool schema_is_scalar(const json_t *diag);
 
-/* events.c: one line for a stream event, or false to stay quiet. */
+/* events.c: one line for a stream event, or false to stay quiet (an echo of
+ * the console's own change, or filtered out by `events`). */
 bool event_format(const console *c, const char *name, json_t *hdr, char *buf, size_t len);
 
 /* fmt.c */

@@ -76,7 +76,7 @@ typedef struct setting {
  * Reloaded on SIGHUP (config_reload): settings read afresh by the simulation
  * thread at every use, whose change cannot break a client or the run. Not
  * reloadable: endpoints, the adapter, knobs and schedule (state of the run:
- * knobs change by `set`), run.*, heartbeat_ms (clients time their liveness
+ * knobs change by `set`), run.* (but run.max_steps_per_second), heartbeat_ms (clients time their liveness
  * by it), send_hwm and limits (fixed on sockets), checkpoint.directory (the
  * rotation list is per directory), indicators. The security section has its
  * own reload (security.h).
@@ -102,6 +102,8 @@ static const setting settings[] = {
 	OPT_UINT("run.max_steps", 0, INT64_MAX, 0, max_steps),
 	/* absent: not pinned (stored as -1; see config.h) */
 	OPT_UINT("run.simulation_cpu", 0, 1023, UINT32_MAX, simulation_cpu),
+	/* 0: as fast as it goes; read at every step, so a reload paces a running run */
+	OPT_UINT("run.max_steps_per_second", 0, 1000000000, 0, max_steps_per_second, RELOAD),
 
 	OPT_SECTION("endpoints"),
 	OPT_STRING("endpoints.control", S_ENDPOINT, "tcp://127.0.0.1:*", control_endpoint),
@@ -116,6 +118,9 @@ static const setting settings[] = {
 	OPT_UINT("diagnostics.heartbeat_ms", 10, 60000, 1000, heartbeat_ms),
 	OPT_UINT("diagnostics.send_hwm", 1, 1000000, 1000, send_hwm),
 	OPT_CUSTOM("diagnostics.indicators", parse_indicators),
+	/* an indicator's `indicator` event waits until the change has lasted this many steps */
+	OPT_UINT("diagnostics.indicator_dwell_steps", 1, 1000000000, 1000, indicator_dwell_steps,
+	         RELOAD),
 
 	OPT_CUSTOM("schedule", cfg_parse_schedule),
 

@@ -72,6 +72,7 @@ typedef struct config {
 	uint64_t max_steps;   /* run.max_steps: stop (as on SIGTERM) after it; 0 = never */
 	int32_t simulation_cpu; /* run.simulation_cpu: the simulation thread's own CPU,
 	                           steerd's other threads stay off it; -1 (absent) = not pinned */
+	unsigned max_steps_per_second; /* run.max_steps_per_second: pacing; 0 (default) = unpaced */
 
 	unsigned scalars_every;   /* diagnostics.scalars_every, default 1 (0 = never) */
 	unsigned arrays_every;    /* diagnostics.arrays_every, default 100 (0 = never) */
@@ -83,6 +84,9 @@ typedef struct config {
 	                             0 <-> non-0 edges are published as events;
 	                             default: "virtual_cathode" if the adapter has it */
 	size_t n_indicators;
+	unsigned indicator_dwell_steps; /* diagnostics.indicator_dwell_steps, default 1000: an
+	                                   indicator's change is published once it has lasted
+	                                   this many steps (1 = at once) */
 
 	sched_entry *schedule;    /* sorted by `at` (stable) */
 	size_t n_schedule;
@@ -150,7 +154,8 @@ int config_reload(const config *cur, config **out, char *err, size_t errlen);
 /*
  * Copy into cur the settings marked reloadable in the table (config.c:
  * log_level, checkpoint.every_steps/every_seconds/keep/on_exit, the
- * diagnostics cadences) that differ in fresh, logging each (INFO), and log a
+ * diagnostics cadences, diagnostics.indicator_dwell_steps,
+ * run.max_steps_per_second) that differ in fresh, logging each (INFO), and log a
  * WARN for every other setting that differs (read only at start). Returns
  * CONFIG_RELOADED_* flags for what the caller must act on. Call on the
  * thread that reads those settings (the simulation thread).

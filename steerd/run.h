@@ -80,7 +80,7 @@ struct run {
 	mirror_state pub;       /* the authoritative state; copied to the mirror */
 	size_t *scalar_diag;    /* adapter index of each rank-0 diagnostic */
 	size_t *indicator_slot; /* index into pub.scalars of each indicator */
-	double *indicator_prev;
+	struct run_indicator *indicators; /* each indicator's published state (run.c) */
 	size_t sched_pos;       /* next schedule entry */
 	uint64_t next_ramp_id;
 	journal journal;        /* every change: step, client, knob, old, new */
@@ -102,6 +102,9 @@ struct run {
 	uint64_t steps_taken;   /* steps computed by this process (searches included) */
 	double rate_t0, rate_t1, rate_last; /* steps_per_second's window (run.c, update_rate) */
 	uint64_t rate_n0, rate_n1;
+	double pace_t0;         /* run.max_steps_per_second: when pace_n0 steps had been taken */
+	uint64_t pace_n0;
+	unsigned pace;          /* the pace they count for (a reload may change it) */
 };
 
 /* Create the simulation from the config's knob values. NULL with a message on error. */
@@ -122,7 +125,7 @@ void run_set_knobs(run *r, change *ch);
 /* Start ramps (one per knob; a new ramp on a knob replaces its old one). */
 void run_start_ramps(run *r, change *ch);
 
-/* Cancel ramp ch->count (0: all). */
+/* Cancel ramp ch->count (0: all), the search, or the queued steps (ch->name). */
 void run_cancel_ramps(run *r, change *ch);
 
 /* Pause, resume, step N while paused, stop. */
@@ -193,7 +196,8 @@ void run_answer(run *r, change *ch);
 /* Free the in-memory states and the list of checkpoint files. */
 void run_checkpoint_free(run *r);
 
-/* Refresh scalars and publish indicator edges (after a change of state). */
+/* Refresh scalars and publish indicator edges at once, without waiting for
+ * diagnostics.indicator_dwell_steps (after a jump of state: rewind, search). */
 void run_refresh(run *r);
 
 /* Append to the steering journal (consumed); bounded, see journal.h. */
