@@ -320,7 +320,7 @@ static int write_meta(hid_t g, const sa_adapter *sa, const checkpoint_info *info
 }
 
 /* The whole checkpoint into an open, empty file. */
-static int write_contents(hid_t file, const char *file_name, const char *label,
+static int write_contents(hid_t file, const char *label,
                           const sa_adapter *sa, const void *sim, const checkpoint_info *info,
                           const char *journal_text, char *err, size_t errlen)
 {
@@ -351,7 +351,7 @@ static int write_contents(hid_t file, const char *file_name, const char *label,
 	char date[64], why[512];
 	now_date(date, sizeof date);
 	openpmd_iteration it = { .step = info->step, .time = info->time,
-	                         .dt = guess_dt(sa, info), .file = file_name, .date = date,
+	                         .dt = guess_dt(sa, info), .date = date,
 	                         .saved = &ctx };
 	if (openpmd_write(file, st, sa, sim, &it, why, sizeof why) < 0) {
 		fail(err, errlen, label, "openPMD: %s", why);
@@ -483,7 +483,7 @@ int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
 		fail(err, errlen, path, "cannot create the HDF5 file %s", tmp);
 		goto out;
 	}
-	int wrc = write_contents(fid, path, path, sa, sim, info, journal, err, errlen);
+	int wrc = write_contents(fid, path, sa, sim, info, journal, err, errlen);
 	herr_t crc = H5Fclose(fid);
 	fid = H5I_INVALID_HID;
 	if (wrc < 0)
@@ -681,7 +681,7 @@ int checkpoint_to_image(const sa_adapter *sa, const void *sim, const checkpoint_
 		fail(err, errlen, label, "cannot create an HDF5 file in memory");
 		goto out;
 	}
-	int wrc = write_contents(fid, NULL, label, sa, sim, info, journal, err, errlen);
+	int wrc = write_contents(fid, label, sa, sim, info, journal, err, errlen);
 	herr_t crc = H5Fclose(fid);
 	fid = H5I_INVALID_HID;
 	if (wrc < 0)

@@ -32,7 +32,6 @@
 typedef struct openpmd_iteration {
 	uint64_t step;
 	double time, dt;    /* s */
-	const char *file;   /* the checkpoint's file name (for iterationFormat), or NULL */
 	const char *date;   /* "YYYY-MM-DD HH:mm:ss +zzzz" */
 	const h5io_state *saved; /* ranges of the saved arrays (particlePatches), or NULL */
 } openpmd_iteration;

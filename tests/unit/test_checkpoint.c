@@ -387,7 +387,7 @@ static void oscillator_round_trip(void **state)
 	assert_int_equal(H5Lexists(f, "/data/123/particles", H5P_DEFAULT), 0);
 	char fmt[64];
 	assert_int_equal(h5io_attr_get_str(f, "iterationFormat", fmt, sizeof fmt), 0);
-	assert_string_equal(fmt, "osc_%T.h5");
+	assert_string_equal(fmt, "/data/%T/"); /* every file stands alone: groupBased */
 	H5Fclose(f);
 
 	checkpoint_loaded l;
@@ -910,8 +910,8 @@ static void openpmd_attributes(void **state)
 	assert_str_attr(f, "basePath", "/data/%T/");
 	assert_str_attr(f, "meshesPath", "meshes/");
 	assert_str_attr(f, "particlesPath", "particles/");
-	assert_str_attr(f, "iterationEncoding", "fileBased");
-	assert_str_attr(f, "iterationFormat", "ckpt_%06T.h5");
+	assert_str_attr(f, "iterationEncoding", "groupBased");
+	assert_str_attr(f, "iterationFormat", "/data/%T/");
 	assert_str_attr(f, "software", "steerd");
 	assert_str_attr(f, "softwareVersion", NULL);
 	assert_str_attr(f, "author", NULL);
