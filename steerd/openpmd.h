@@ -15,8 +15,8 @@
  *                              positionOffset when none is given, weighting as
  *                              openPMD fixes it, and particlePatches (one patch)
  *
- * iterationEncoding: fileBased when the file name holds the step (ckpt_%09T.h5),
- * else groupBased (a file of its own, iterationFormat = basePath).
+ * iterationEncoding: groupBased, iterationFormat = basePath: every checkpoint
+ * is a file of its own (names carry the write sequence, not a series pattern).
  * (*) meshesPath and particlesPath are written only when there are meshes or
  * particles: in openPMD 1.1.0 the attribute promises that the group exists.
  */
