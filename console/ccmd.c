@@ -14,6 +14,7 @@ static const ccmd_entry *const entries[] = {
 	&ccmd_status_entry, &ccmd_params_entry, &ccmd_get_entry,     &ccmd_set_entry,
 	&ccmd_ramp_entry,   &ccmd_ramps_entry,  &ccmd_cancel_entry,  &ccmd_pause_entry,
 	&ccmd_resume_entry, &ccmd_step_entry,   &ccmd_search_entry,  &ccmd_snapshot_entry,
+	&ccmd_checkpoint_entry, &ccmd_snapshot_state_entry, &ccmd_rewind_entry,
 	&ccmd_shutdown_entry,
 	&ccmd_hello_entry,  &ccmd_watch_entry,  &ccmd_plot_entry,    &ccmd_wait_entry,
 	&ccmd_expect_entry, &ccmd_sleep_entry,  &ccmd_echo_entry,    &ccmd_help_entry,
@@ -63,6 +64,16 @@ int ccmd_request(console *c, const char *cmd, json_t *body, json_t **out)
 		con_json_line(r);
 	*out = r;
 	return 0;
+}
+
+int ccmd_named_request(console *c, const ccmd_entry *e, bool required, int argc, char **argv,
+                       json_t **out)
+{
+	*out = NULL;
+	if (argc > 2 || (required && argc != 2))
+		return ccmd_usage(c, e);
+	json_t *body = argc == 2 ? json_pack("{s:s}", "name", argv[1]) : NULL;
+	return ccmd_request(c, e->daemon, body, out);
 }
 
 /*
@@ -164,7 +175,11 @@ static int run_one(console *c, const char *text)
 		const ccmd_entry *e = ccmd_find(argv[0]);
 		c->prev_step = c->cmd_step;
 		c->cmd_step = -1;
-		if (e)
+		/* A daemon command's JSON body is taken as it is, also where the
+		 * console has a syntax of its own (scripts written for either work). */
+		if (e && e->daemon && *rest == '{')
+			rc = ccmd_passthrough(c, e->daemon, rest);
+		else if (e)
 			rc = e->exec(c, argc, argv, rest);
 		else if (schema_command(c, argv[0]))
 			rc = ccmd_passthrough(c, argv[0], rest);
