@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from steerd_harness import (BUILD, FAST_KNOBS, REPO, DaemonTestCase, run_tests)  # noqa: E402
+from steerd_harness import (BIN, BUILD, FAST_KNOBS, REPO, DaemonTestCase, run_tests)  # noqa: E402
 
 CONSOLE = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD),
                        "bin", "steer-console")
@@ -243,5 +243,90 @@ class ScriptPaused(ConsoleTestCase):
         self.assertIn("JSON object", err)
 
 
+def readme_console_lines():
+    """Every line of README.md's ```steer-console blocks: (README line number, text)."""
+    lines, inside = [], False
+    with open(os.path.join(REPO, "README.md")) as f:
+        for number, text in enumerate(f, 1):
+            text = text.rstrip("\n")
+            if text.startswith("```"):
+                inside = text == "```steer-console"
+            elif inside and text.strip():
+                lines.append((number, text))
+    return lines
+
+
+# README console lines that need a terminal (they own the screen until a key):
+# run in test_console_tmux.py's way, not in script mode. Named by command word.
+README_INTERACTIVE = {"watch", "plot"}
+
+
+class NativeForms(ConsoleTestCase):
+    """Every daemon command has a console form of its own (not JSON), and
+    README's console lines run as they are shown."""
+
+    def test_every_daemon_command_has_a_console_form(self):
+        daemon = json.loads(subprocess.run([BIN, "--dump-commands"], capture_output=True,
+                                           text=True, timeout=30, check=True).stdout)
+        console = json.loads(self.ok("--dump-commands", conn=False))
+        forms = {e["daemon"] for e in console if e.get("daemon")}
+        self.assertEqual(sorted(c["name"] for c in daemon if c["name"] not in forms), [],
+                         "daemon commands the console only passes through as JSON")
+
+    def test_checkpoint_snapshot_state_rewind(self):
+        out = self.ok("-e", "checkpoint before.h5; snapshot-state clean; set injected_current 3k; "
+                            "rewind clean; expect injected_current == 1k; checkpoint")
+        path = os.path.join(os.path.realpath(self.d.tmp), "before.h5")
+        self.assertIn("checkpoint %s written at step" % path, out)
+        self.assertTrue(os.path.exists(path))
+        self.assertRegex(out, r"state kept as clean at step \d+")
+        self.assertRegex(out, r"rewound to clean: step \d+ -> \d+")
+        self.assertRegex(out, r"checkpoint \S+/ckpt_\d{20}_step\d+\.h5 written")
+
+    def test_named_forms_check_their_arguments(self):
+        _, err = self.fails("-e", "rewind")
+        self.assertIn("usage: rewind NAME", err)
+        _, err = self.fails("-e", "snapshot-state a b")
+        self.assertIn("usage: snapshot-state NAME", err)
+        _, err = self.fails("-e", "rewind never_kept")
+        self.assertIn("unknown_name", err)
+        _, err = self.fails("-e", "checkpoint ../escape.h5")
+        self.assertIn("bad_argument", err)
+
+    def test_json_body_still_accepted(self):
+        out = self.ok("--json", "-e", 'snapshot-state {"name": "j"}; rewind {"name": "j"}; '
+                                      'checkpoint {"name": "j.h5"}')
+        saved, rewound, ck = [json.loads(x) for x in out.strip().splitlines()]
+        self.assertEqual((saved["name"], rewound["name"]), ("j", "j"))
+        self.assertTrue(ck["path"].endswith("/j.h5"))
+
+    def test_readme_console_lines_run(self):
+        """Each line of README's steer-console blocks, in order, as one script
+        against a real steerd; the lines that need a terminal are listed above."""
+        lines = readme_console_lines()
+        self.assertGreaterEqual(len(lines), 15, "README.md has no ```steer-console blocks?")
+        words = {e["name"] for e in json.loads(self.ok("--dump-commands", conn=False))}
+        script, where = [], {}
+        for number, text in lines:
+            cmds = [c.split()[0] for c in re.sub(r"(^|\s)#.*", "", text).split(";") if c.strip()]
+            for word in cmds:
+                self.assertIn(word, words, "README.md line %d: %r is no console command"
+                              % (number, text))
+            if README_INTERACTIVE.intersection(cmds):
+                continue
+            script.append(text)
+            where[len(script)] = number
+        path = os.path.join(self.d.tmp, "readme.steer")
+        with open(path, "w") as f:
+            f.write("\n".join(script) + "\n")
+        rc, out, err = self.console("-f", path)
+        m = re.search(r"line (\d+):", err)
+        self.assertEqual(rc, 0, "README.md line %s failed:\n%s%s"
+                         % (where.get(int(m.group(1))) if m else "?", out, err))
+        self.assertNotIn("Sanitizer", err)
+        # The tour's rewind undid its `set injected_current 3k`.
+        self.assertEqual(self.json_get("injected_current")["injected_current"], 2000.0)
+
+
 if __name__ == "__main__":
-    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused)
+    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused, NativeForms)
