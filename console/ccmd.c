@@ -235,8 +235,10 @@ const json_t *ccmd_knob(console *c, const char *name)
 		return NULL;
 	}
 	const json_t *k = schema_knob(c, name);
+	char hint[96];
 	if (!k)
-		con_error(c, "unknown knob \"%s\"", name);
+		con_error(c, "unknown knob \"%s\"%s", name,
+		          schema_did_you_mean(c, name, false, hint, sizeof hint));
 	return k;
 }
 

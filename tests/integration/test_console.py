@@ -103,6 +103,27 @@ class ScriptErrors(ConsoleTestCase):
         _, err = self.fails("-e", "frobnicate 3")
         self.assertIn("unknown command", err)
 
+    def test_mistyped_knob_gets_a_suggestion(self):
+        _, err = self.fails("-e", "set injcted_current 1.2k")
+        self.assertIn('unknown knob "injcted_current"; did you mean injected_current?', err)
+        _, err = self.fails("-e", "ramp anode_votage 1.1k steps 10")
+        self.assertIn("did you mean anode_voltage?", err)
+        _, err = self.fails("-e", "wait until j_transmited > 1 timeout 1s")
+        self.assertIn("did you mean j_transmitted?", err)
+        _, err = self.fails("-e", "set zzzzzzzz 1")
+        self.assertIn('unknown knob "zzzzzzzz"', err)
+        self.assertNotIn("did you mean", err)
+
+    def test_daemon_suggests_too(self):
+        """The daemon's own error message (any client) names the closest name."""
+        out, _ = self.fails("--json", "-e", "get j_reflectd")
+        body = json.loads(out.strip().splitlines()[-1])
+        self.assertEqual(body["error"]["code"], "unknown_name")
+        self.assertIn("did you mean j_reflected?", body["error"]["message"])
+        _, reply = self.c.request("set", {"values": {"injcted_current": 5}})
+        self.assertEqual(reply["error"]["code"], "unknown_name")
+        self.assertIn("did you mean injected_current?", reply["error"]["message"])
+
     def test_expect_failure_names_line_and_values(self):
         path = os.path.join(self.d.tmp, "check.steer")
         with open(path, "w") as f:
