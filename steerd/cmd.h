@@ -29,6 +29,7 @@ typedef struct knob_change {
 	sa_value value; /* set: the value; ramp: the target */
 	uint64_t steps; /* ramp: duration, or 0 when rate is used */
 	double rate;    /* ramp: units per step, or 0 */
+	double duration; /* ramp: simulated seconds (steps computed when it starts), or 0 */
 } knob_change;
 
 /* A change handed from the control thread to the simulation thread. */

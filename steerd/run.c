@@ -203,10 +203,38 @@ void run_set_knobs(run *r, change *ch)
 	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "applied", applied);
 }
 
+int run_steps_for_duration(const run *r, double seconds, uint64_t max, uint64_t *steps, char *err,
+                           size_t errlen)
+{
+	double per_step = r->pub.step ? r->pub.time / (double)r->pub.step : 0;
+	if (!(per_step > 0)) {
+		snprintf(err, errlen, "no time per step yet: run a step first, or give steps");
+		return -1;
+	}
+	double n = ceil(seconds / per_step - 1e-9);
+	if (!(n <= (double)max)) {
+		snprintf(err, errlen, "%g s is %.3g steps of %g s, more than %llu", seconds, n, per_step,
+		         (unsigned long long)max);
+		return -1;
+	}
+	*steps = n < 1 ? 1 : (uint64_t)n;
+	return 0;
+}
+
 void run_start_ramps(run *r, change *ch)
 {
 	if (ch->cmd && run_busy(r, ch)) /* scheduled ramps have no command */
 		return;
+	/* Durations become steps first: one that does not fit starts no ramp. */
+	for (size_t i = 0; i < ch->n_items; i++) {
+		knob_change *it = &ch->items[i];
+		char err[200];
+		if (it->duration > 0 &&
+		    run_steps_for_duration(r, it->duration, RAMP_MAX_STEPS, &it->steps, err, sizeof err) < 0) {
+			change_fail(ch, E_BAD_ARGUMENT, "ramp of %s over %s", r->sa->knobs[it->knob].name, err);
+			return;
+		}
+	}
 	json_t *started = json_array();
 	for (size_t i = 0; i < ch->n_items; i++) {
 		const knob_change *it = &ch->items[i];

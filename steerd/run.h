@@ -107,6 +107,12 @@ void run_set_knobs(run *r, change *ch);
 /* Start ramps (one per knob; a new ramp on a knob replaces its old one). */
 void run_start_ramps(run *r, change *ch);
 
+/* Steps that cover `seconds` of simulated time at the run's time per step so
+ * far (simulated time / steps), at least 1: 0, or -1 with a bad_argument
+ * message in err (no step yet, or more than max steps). */
+int run_steps_for_duration(const run *r, double seconds, uint64_t max, uint64_t *steps, char *err,
+                           size_t errlen);
+
 /* Cancel ramp ch->count (0: all). */
 void run_cancel_ramps(run *r, change *ch);
 

@@ -219,17 +219,13 @@ void run_search_start(run *r, change *ch)
 		return;
 	}
 	s->a = *a;
-	if (!s->a.hold) {
-		double per_step = r->pub.step ? r->pub.time / (double)r->pub.step : 0;
-		if (!(per_step > 0)) {
-			json_decref(s->probes);
-			free(s);
-			change_fail(ch, E_BAD_ARGUMENT, "hold_time needs the time per step: run a step first, or give hold");
-			return;
-		}
-		s->a.hold = (uint64_t)ceil(s->a.hold_time / per_step - 1e-9);
-		if (s->a.hold < 1)
-			s->a.hold = 1;
+	char why[200];
+	if (!s->a.hold &&
+	    run_steps_for_duration(r, s->a.hold_time, (uint64_t)1 << 40, &s->a.hold, why, sizeof why) < 0) {
+		json_decref(s->probes);
+		free(s);
+		change_fail(ch, E_BAD_ARGUMENT, "hold_time (or give hold): %s", why);
+		return;
 	}
 	char err[512];
 	r->search = s;

@@ -270,6 +270,10 @@ class ErrorCodes(DaemonTestCase):
             ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 0}]}, "bad_argument"),
             ("ramp", {"ramps": []}, "bad_argument"),
             ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 3, "rate": 1}]}, "bad_argument"),
+            ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 3, "duration": 1e-9}]}, "bad_argument"),
+            ("ramp", {"ramps": [{"knob": ic, "to": 5, "duration": 0}]}, "bad_argument"),
+            # Paused at step 0: no time per step yet.
+            ("ramp", {"ramps": [{"knob": ic, "to": 5, "duration": 1e-9}]}, "bad_argument"),
             ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 3}, {"knob": ic, "to": 6, "steps": 3}]},
              "bad_argument"),
             ("ramp", {"ramps": [{"knob": "nope", "to": 5, "steps": 3}]}, "unknown_name"),
@@ -292,6 +296,18 @@ class ErrorCodes(DaemonTestCase):
             with self.subTest(cmd=cmd, body=body):
                 self.assertEqual(self.c.error(cmd, body), code)
         self.assertEqual(self.c("cancel", {})["cancelled"], [], "cancel {} with no ramps is not an error")
+
+    def test_ramp_duration_range(self):
+        self.c.step_and_wait(1)
+        ic = "injected_current"
+        # 1e6 s at 2 ps per step is 5e17 steps, past 2^53: refused, and no ramp of
+        # the request starts (the first one was fine).
+        self.assertEqual(self.c.error("ramp", {"ramps": [
+            {"knob": "anode_voltage", "to": 900, "duration": 1e-9},
+            {"knob": ic, "to": 5, "duration": 1e6}]}), "bad_argument")
+        self.assertEqual(self.c("ramps")["ramps"], [])
+        r = self.c("ramp", {"ramps": [{"knob": ic, "to": 5, "duration": 1e-9}]})["ramps"][0]
+        self.assertEqual(r["end_step"] - r["start_step"], 500)  # 1 ns at dt = 2 ps
 
     def test_total_queued_steps_limit(self):
         self.assertEqual(self.c("step", {"n": 2 ** 50})["until"], 2 ** 50)
