@@ -251,7 +251,8 @@ json_t *ccmd_knob_value(console *c, const json_t *knob, int argc, char **argv, i
 	/* "1.2 kA/m^2" arrives as two words: the second is a unit unless it is
 	 * the next knob or a keyword. */
 	if (numeric && *i + 1 < argc && !schema_knob(c, argv[*i + 1]) &&
-	    strcmp(argv[*i + 1], "steps") != 0 && strcmp(argv[*i + 1], "rate") != 0) {
+	    strcmp(argv[*i + 1], "steps") != 0 && strcmp(argv[*i + 1], "rate") != 0 &&
+	    strcmp(argv[*i + 1], "over") != 0) {
 		size_t n = strlen(text);
 		snprintf(text + n, sizeof text - n, " %s", argv[++*i]);
 	}

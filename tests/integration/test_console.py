@@ -211,6 +211,28 @@ class ScriptWaits(ConsoleTestCase):
         self.assertRegex(out, r"vc_threshold\s+0\.01\s+0\.5")
         self.assertRegex(out, r"cancelled ramp \d+")
 
+    def test_ramp_over_a_simulated_time(self):
+        """`over 1ns`: the daemon turns simulated time into steps (dt = 2 ps here)."""
+        self.c.wait_step(1)  # a time per step exists from the first step on
+        out = self.ok("--json", "-e", "ramp anode_voltage 1.1 kV over 1ns; "
+                                      "ramp vc_threshold 0.5 over 2 ns injected_current 1.1k over 300")
+        first, second = [json.loads(x)["ramps"] for x in out.strip().splitlines()]
+        spans = {r["knob"]: r["end_step"] - r["start_step"] for r in first + second}
+        self.assertEqual(spans, {"anode_voltage": 500, "vc_threshold": 1000, "injected_current": 300})
+        out = self.ok("-e", "ramp anode_voltage 1.2 kV over 10 ps")
+        self.assertRegex(out, r"ramp \d+: anode_voltage [\d.]+ V -> 1200 V, steps (\d+)\.\.")
+
+    def test_ramp_over_checks_its_time(self):
+        _, err = self.fails("-e", "ramp anode_voltage 1.1 kV over 5m")
+        self.assertIn("expected steps (an integer) or a simulated time", err)
+        _, err = self.fails("-e", "ramp anode_voltage 1.1 kV over 0ns")
+        self.assertIn("positive", err)
+        # 1e6 s is 5e17 steps of 2 ps: the daemon's range check.
+        self.c.wait_step(1)
+        _, err = self.fails("-e", "ramp anode_voltage 1.1 kV over 1e6 s")
+        self.assertIn("bad_argument", err)
+        self.assertEqual(self.json_get("anode_voltage")["anode_voltage"], 1000.0)
+
     def test_wait_until_succeeds(self):
         self.ok("-e", "ramp vc_threshold 0.2 steps 100; "
                       "wait until vc_threshold >= 200m timeout 30s; "
