@@ -308,6 +308,12 @@ class ErrorCodes(DaemonTestCase):
         self.assertEqual(self.c("ramps")["ramps"], [])
         r = self.c("ramp", {"ramps": [{"knob": ic, "to": 5, "duration": 1e-9}]})["ramps"][0]
         self.assertEqual(r["end_step"] - r["start_step"], 500)  # 1 ns at dt = 2 ps
+        # search converts its hold_time the same way: past 2^40 steps is refused.
+        self.c("cancel", {})
+        _, reply = self.c.request("search", {"knob": ic, "from": 1, "to": 2,
+                                             "until": "virtual_cathode", "hold_time": 1e6})
+        self.assertEqual(reply["error"]["code"], "bad_argument")
+        self.assertIn("more than 1099511627776", reply["error"]["message"])
 
     def test_total_queued_steps_limit(self):
         self.assertEqual(self.c("step", {"n": 2 ** 50})["until"], 2 ** 50)
