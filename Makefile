@@ -152,6 +152,17 @@ bench: deps
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
 
+# The brute-force references of tests/integration/test_search.py (minutes;
+# run once, the figures are kept in the test): fresh runs at fine spacing.
+.PHONY: search-reference
+$(BUILD)/reference/search_reference: tests/reference/search_reference.c $(BUILD)/libsim.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) -o $@
+
+search-reference: deps
+	@$(MAKE) --no-print-directory build $(BUILD)/reference/search_reference
+	@$(PYTHON) tests/integration/test_search.py --reference $(BUILD)/reference/search_reference
+
 # The long soak (about 12 minutes; not part of `make test`): >= 10^6 steps with
 # consoles, ramps and checkpoints, flat RSS, then a stretch under ASan/LSan.
 # `make load`: the load measurement alone (also reported by `make bench`).

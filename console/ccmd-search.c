@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * ccmd-search.c — `search KNOB FROM TO until COND [hold STEPS|TIME] [tol REL]
- * [max STEPS]`: the daemon's `search` request (PROTOCOL.md), which finds the
- * largest value of KNOB in [FROM, TO] for which COND stays false.
+ * [max STEPS] [direction up|down]`: the daemon's `search` request
+ * (PROTOCOL.md), which finds the largest value of KNOB in [FROM, TO] for
+ * which COND stays false (up), or at which it stops holding (down).
  *
  * The reply comes when the search ends, which can take minutes, so it is not
  * waited for with the request timeout: the wait goes on as long as the daemon
  * shows signs of life (stream messages, or an answer to a `hello` probe when
- * the stream is quiet). Progress comes from `search_probe` events: a bar that
+ * the stream is quiet). Progress comes from the probes' `knob_changed` (from
+ * the start of each probe) and `search_probe` events: a bar that
  * is redrawn in place at a terminal, one line per probe otherwise (nothing in
  * --json mode, where the reply body is the only output). Ctrl-C sends
  * `cancel {"search": true}` and waits for the search to end (a second Ctrl-C
@@ -35,7 +37,7 @@ typedef struct search_ui {
 	char knob[64], unit[32];
 	double from, to, tol;
 	long long hold;       /* steps, from search_started (0 until known) */
-	long long good_step;  /* the run's step at the last good state, -1 unknown */
+	long long good_step;  /* the run's step at the start of the probe under way, -1 unknown */
 	long long run_step;   /* the latest step seen on the stream */
 	long long total_steps;
 	int probes;
@@ -50,7 +52,7 @@ typedef struct search_ui {
 static bool is_keyword(const char *w)
 {
 	return !strcmp(w, "until") || !strcmp(w, "hold") || !strcmp(w, "tol") ||
-	       !strcmp(w, "max") || !strcmp(w, "max_steps");
+	       !strcmp(w, "max") || !strcmp(w, "max_steps") || !strcmp(w, "direction");
 }
 
 /* A unit word follows a number: "100 A/m^2", "1.5 kA/m^2". */
@@ -138,22 +140,14 @@ static int parse_cond(console *c, const char *text, char *out, size_t len)
 /* "8431" steps, or a time "80ns", "80 ns", "1.2e-7 s". */
 static int parse_hold(console *c, const char *text, json_t *body)
 {
-	char *e;
-	long long n = strtoll(text, &e, 10);
-	if (!*e && isdigit((unsigned char)text[0])) {
-		if (n < 1)
-			return con_error(c, "search: hold must be at least 1 step");
-		json_object_set_new(body, "hold", json_integer(n));
-		return 0;
-	}
+	long long n;
 	double s;
 	char err[512];
-	if (units_parse(text, "s", &s, err, sizeof err) < 0 || !strpbrk(text, "s"))
-		return con_error(c, "search: hold \"%s\": expected steps (an integer) or a time "
-		                 "with its unit (80ns, 1.5 us)", text);
-	if (!(s > 0))
-		return con_error(c, "search: hold must be a positive time");
-	json_object_set_new(body, "hold_time", json_real(s));
+	int kind = units_steps_or_time(text, &n, &s, err, sizeof err); /* as ramp's `over` */
+	if (kind < 0)
+		return con_error(c, "search: hold %s", err);
+	json_object_set_new(body, kind == 1 ? "hold" : "hold_time",
+	                    kind == 1 ? json_integer(n) : json_real(s));
 	return 0;
 }
 
@@ -163,8 +157,12 @@ static int parse_hold(console *c, const char *text, json_t *body)
  * `tol` asks for, on a log scale, plus the part of the running probe done. */
 static double fraction(const search_ui *u)
 {
+	/* The part of the running probe done, from its first step. */
+	double in = 0;
+	if (u->hold > 0 && u->good_step >= 0 && u->run_step > u->good_step)
+		in = fmin((double)(u->run_step - u->good_step) / (double)u->hold, 1.0);
 	if (!u->have_good || !u->have_bad) {
-		double f = u->probes / 2.0 * 0.1;
+		double f = (u->probes + in) / 2.0 * 0.1;
 		return f > 0.1 ? 0.1 : f;
 	}
 	double w0 = u->to - u->from, w = u->bad - u->good, target = u->tol * u->bad;
@@ -172,10 +170,7 @@ static double fraction(const search_ui *u)
 		return 1.0;
 	double f = log(w0 / w) / log(w0 / target);
 	double per_probe = 1.0 / fmax(1.0, log2(w0 / target));
-	if (u->hold > 0 && u->good_step >= 0 && u->run_step > u->good_step) {
-		double in = (double)(u->run_step - u->good_step) / (double)u->hold;
-		f += per_probe * fmin(in, 1.0);
-	}
+	f += per_probe * in;
 	f = 0.1 + 0.9 * f;
 	return f < 0 ? 0 : f > 0.99 ? 0.99 : f;
 }
@@ -245,8 +240,6 @@ static void on_probe(search_ui *u, json_t *hdr)
 		u->bad = json_number_value(b);
 	}
 	bool bad = json_is_true(json_object_get(hdr, "bad"));
-	if (!bad)
-		u->good_step = int_field(hdr, "step", u->good_step);
 	u->total_steps = int_field(hdr, "total_steps", u->total_steps);
 	u->probes = (int)int_field(hdr, "probes", u->probes + 1);
 	if (!u->bar && !u->lines)
@@ -276,6 +269,12 @@ static void on_stream(console *c, const char *topic, json_t *hdr, const double *
 	if (!strcmp(topic, "event.search_started")) {
 		/* Ours or one another client started just before: either way the
 		 * daemon runs one search at a time and this is it. */
+		u->hold = int_field(hdr, "hold", u->hold);
+		u->good_step = int_field(hdr, "step", u->good_step);
+	} else if (!strcmp(topic, "event.knob_changed") &&
+	           !strcmp(schema_str(hdr, "search"), "probe") &&
+	           !strcmp(schema_str(hdr, "knob"), u->knob)) {
+		/* A probe starts now, with its own hold (the default depends on the value). */
 		u->hold = int_field(hdr, "hold", u->hold);
 		u->good_step = int_field(hdr, "step", u->good_step);
 	} else if (!strcmp(topic, "event.search_probe") &&
@@ -386,7 +385,8 @@ static void print_result(search_ui *u, json_t *r)
 	else if (conv && !json_is_number(b1))
 		printf(": the condition never held up to TO");
 	printf(")\n");
-	printf("bracket: [%s, %s]%s%s (largest good, smallest bad)\n", lo, hi, sp, unit);
+	printf("bracket: [%s, %s]%s%s (largest where the condition is false, smallest where it held)\n",
+	       lo, hi, sp, unit);
 	printf("steps:   %lld simulated in %zu probes; the run is at step %lld\n",
 	       (long long)json_integer_value(json_object_get(r, "steps")), json_array_size(probes),
 	       (long long)json_integer_value(json_object_get(r, "step")));
@@ -405,7 +405,7 @@ static int search_exec(console *c, int argc, char **argv, const char *rest)
 	u.c = c;
 	snprintf(u.knob, sizeof u.knob, "%s", argv[1]);
 	snprintf(u.unit, sizeof u.unit, "%s", schema_str(knob, "unit"));
-	u.tol = 0.01;
+	u.tol = 0.005; /* the daemon's default */
 	u.good_step = -1;
 	int i = 2;
 	if (parse_value(c, knob, argc, argv, &i, "FROM", &u.from) < 0 ||
@@ -466,6 +466,12 @@ static int search_exec(console *c, int argc, char **argv, const char *rest)
 				return con_error(c, "search: tol must be between 0 and 1 (or 0%% and 100%%)");
 			}
 			json_object_set_new(body, "tol", json_real(u.tol));
+		} else if (!strcmp(kw, "direction")) {
+			if (strcmp(text, "up") != 0 && strcmp(text, "down") != 0) {
+				json_decref(body);
+				return con_error(c, "search: direction must be up or down, not \"%s\"", text);
+			}
+			json_object_set_new(body, "direction", json_string(text));
 		} else { /* max */
 			double m;
 			if (units_parse(text, "", &m, err, sizeof err) < 0 || !(m >= 1) ||
@@ -520,10 +526,14 @@ static int search_exec(console *c, int argc, char **argv, const char *rest)
 		json_t *e = json_object_get(r, "error");
 		if (c->json && r)
 			con_json_line(r);
-		con_error(c, "search failed: %s (%s)%s",
-		          schema_str(e, "message")[0] ? schema_str(e, "message") : "malformed reply",
-		          schema_str(e, "code")[0] ? schema_str(e, "code") : "?",
-		          cancelled ? "; the run is back in the last good state" : "");
+		if (cancelled && !strcmp(schema_str(e, "code"), "refused"))
+			con_error(c, "search cancelled (%s); the run is back in the state the last "
+			          "probe started from", schema_str(e, "message"));
+		else
+			con_error(c, "search failed: %s (%s)%s",
+			          schema_str(e, "message")[0] ? schema_str(e, "message") : "malformed reply",
+			          schema_str(e, "code")[0] ? schema_str(e, "code") : "?",
+			          cancelled ? "; the run is back in the last good state" : "");
 		json_decref(hdr);
 		json_decref(r);
 		if (cancelled)
@@ -545,10 +555,11 @@ const ccmd_entry ccmd_search_entry = {
 	.name = "search",
 	.daemon = "search",
 	.usage = "KNOB FROM TO until NAME [OP VALUE] [hold STEPS | hold TIME] [tol REL] "
-	         "[max STEPS]   (e.g. search injected_current 100 300 until virtual_cathode "
-	         "hold 80ns tol 1%)",
+	         "[max STEPS] [direction up|down]   (e.g. search injected_current 500 4000 until "
+	         "virtual_cathode; hold defaults to 50 transit times, tol to 0.5%)",
 	.summary = "find the largest KNOB in [FROM, TO] for which the condition stays false "
-	           "(the daemon bisects, going back after each bad probe)",
+	           "(up), or, from a state where it holds, at which it stops holding (down: the "
+	           "other side of a hysteresis); the daemon bisects, going back after each probe",
 	.exec = search_exec,
 	.complete = CC_KNOBS,
 };

@@ -21,6 +21,7 @@ static const char *const capabilities[] = {
 	"command_args",   /* hello: commands[].args */
 	"topic_sequences", /* stream: prev_seq, topic_seq per event name, every message numbered */
 	"checkpoint_write_seq", /* checkpoint reply and checkpoint_written: write_seq, absolute path */
+	"search_direction", /* search: direction, hold per probe, search_warning, knob_changed.search */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
 	NULL,
 };

@@ -72,7 +72,9 @@ static int number(cmd_ctx *ctx, const json_t *body, const char *key, double *out
 
 static int search_exec(cmd_ctx *ctx, const json_t *body)
 {
-	search_args a = { .tol = 0.01, .hold = 2000, .max_steps = 10000000 };
+	/* hold 0 and no hold_time: the default hold, SEARCH_HOLD_TRANSITS transit
+	 * times (run_search.c). tol 0.5 %: the answer's bracket is within 0.5 %. */
+	search_args a = { .tol = 0.005, .hold = 0, .max_steps = 10000000 };
 	const char *knob = json_string_value(json_object_get(body, "knob"));
 	const char *until = json_string_value(json_object_get(body, "until"));
 	if (!knob || !until)
@@ -96,7 +98,7 @@ static int search_exec(cmd_ctx *ctx, const json_t *body)
 	if (json_object_get(body, "hold") && json_object_get(body, "hold_time"))
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "give 'hold' or 'hold_time', not both");
 	if (json_object_get(body, "hold") &&
-	    cmd_get_count(ctx, body, "hold", 1, (uint64_t)1 << 40, &a.hold) < 0)
+	    cmd_get_count(ctx, body, "hold", 1, SEARCH_MAX_HOLD, &a.hold) < 0)
 		return -1;
 	if (json_object_get(body, "hold_time")) {
 		if (number(ctx, body, "hold_time", &a.hold_time) < 0)
@@ -104,6 +106,13 @@ static int search_exec(cmd_ctx *ctx, const json_t *body)
 		if (!(a.hold_time > 0))
 			return cmd_fail(ctx, E_BAD_ARGUMENT, "'hold_time' must be positive (seconds)");
 		a.hold = 0;
+	}
+	const json_t *dir = json_object_get(body, "direction");
+	if (dir) {
+		const char *d = json_string_value(dir);
+		if (!d || (strcmp(d, "up") != 0 && strcmp(d, "down") != 0))
+			return cmd_fail(ctx, E_BAD_ARGUMENT, "'direction' must be \"up\" or \"down\"");
+		a.down = strcmp(d, "down") == 0;
 	}
 	if (json_object_get(body, "max_steps") &&
 	    cmd_get_count(ctx, body, "max_steps", 1, (uint64_t)1 << 50, &a.max_steps) < 0)
@@ -126,13 +135,14 @@ static int search_exec(cmd_ctx *ctx, const json_t *body)
 static void search_apply(run *r, change *ch) { run_search_start(r, ch); }
 
 static const char *const cmd_search_args[] = { "knob", "from", "to", "until", "hold", "hold_time",
-	                                            "tol", "max_steps", NULL };
+	                                            "tol", "max_steps", "direction", NULL };
 
 const cmd_entry cmd_search_entry = {
 	.name = "search",
 	.usage = "{\"knob\": KNOB, \"from\": A, \"to\": B, \"until\": COND, \"hold\": STEPS | "
-	         "\"hold_time\": SECONDS, \"tol\": REL, \"max_steps\": N}",
-	.summary = "find the largest KNOB in [A, B] for which COND stays false (answered when done)",
+	         "\"hold_time\": SECONDS, \"tol\": REL, \"max_steps\": N, \"direction\": \"up\" | \"down\"}",
+	.summary = "find the largest KNOB in [A, B] for which COND stays false (up, from below) or "
+	           "clears (down, from where it holds); answered when done",
 	.args = cmd_search_args,
 	.changes = true,
 	.exec = search_exec,

@@ -203,21 +203,34 @@ void run_set_knobs(run *r, change *ch)
 	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "applied", applied);
 }
 
-int run_steps_for_duration(const run *r, double seconds, uint64_t max, uint64_t *steps, char *err,
-                           size_t errlen)
+double run_scalar_now(const run *r, const char *name)
 {
+	int slot = cmd_scalar_slot(r->sa, name);
+	double x = NAN;
+	if (slot < 0 || r->sa->diag_read(r->sim, r->scalar_diag[slot], &x, 1) != 1)
+		return NAN;
+	return x;
+}
+
+double run_seconds_per_step(const run *r)
+{
+	double dt = run_scalar_now(r, "dt");
+	if (isfinite(dt) && dt > 0)
+		return dt;
 	double per_step = r->pub.step ? r->pub.time / (double)r->pub.step : 0;
-	if (!(per_step > 0)) {
-		snprintf(err, errlen, "no time per step yet: run a step first, or give steps");
-		return -1;
-	}
+	return isfinite(per_step) && per_step > 0 ? per_step : 0;
+}
+
+int run_seconds_to_steps(double seconds, double per_step, uint64_t max, const char *what,
+                         uint64_t *out, char *err, size_t errlen)
+{
 	double n = ceil(seconds / per_step - 1e-9);
 	if (!(n <= (double)max)) {
-		snprintf(err, errlen, "%g s is %.3g steps of %g s, more than %llu", seconds, n, per_step,
-		         (unsigned long long)max);
+		snprintf(err, errlen, "%s of %g s is %g steps of %g s, more than the %llu allowed", what,
+		         seconds, n, per_step, (unsigned long long)max);
 		return -1;
 	}
-	*steps = n < 1 ? 1 : (uint64_t)n;
+	*out = n < 1 ? 1 : (uint64_t)n;
 	return 0;
 }
 
@@ -226,12 +239,21 @@ void run_start_ramps(run *r, change *ch)
 	if (ch->cmd && run_busy(r, ch)) /* scheduled ramps have no command */
 		return;
 	/* Durations become steps first: one that does not fit starts no ramp. */
+	double per_step = run_seconds_per_step(r);
 	for (size_t i = 0; i < ch->n_items; i++) {
 		knob_change *it = &ch->items[i];
+		const char *name = r->sa->knobs[it->knob].name;
 		char err[200];
-		if (it->duration > 0 &&
-		    run_steps_for_duration(r, it->duration, RAMP_MAX_STEPS, &it->steps, err, sizeof err) < 0) {
-			change_fail(ch, E_BAD_ARGUMENT, "ramp of %s over %s", r->sa->knobs[it->knob].name, err);
+		if (!(it->duration > 0))
+			continue;
+		if (!(per_step > 0)) {
+			change_fail(ch, E_BAD_ARGUMENT, "ramp of %s: a duration needs the time per step: the "
+			            "adapter states no dt; run a step first, or give steps", name);
+			return;
+		}
+		if (run_seconds_to_steps(it->duration, per_step, RAMP_MAX_STEPS, "duration", &it->steps,
+		                         err, sizeof err) < 0) {
+			change_fail(ch, E_BAD_ARGUMENT, "ramp of %s: %s", name, err);
 			return;
 		}
 	}
@@ -426,6 +448,8 @@ static void after_step(run *r)
 	boundary_changes(r);
 	if (r->search)
 		run_search_boundary(r);
+	else
+		run_search_watch(r);
 	run_checkpoint_policy(r);
 	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
 		run_stop(r, "max_steps");

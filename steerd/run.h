@@ -41,8 +41,9 @@ typedef struct run_search run_search; /* run_search.c */
 typedef struct search_args {
 	size_t knob;
 	double from, to, tol;
-	uint64_t hold;         /* steps; 0 when hold_time is given */
-	double hold_time;      /* s; converted at the start with the time per step */
+	uint64_t hold;         /* steps; 0 when hold_time is given or by default */
+	double hold_time;      /* s; converted at the start with the time per step; 0: not given */
+	bool down;             /* direction down: from a state where the condition holds */
 	uint64_t max_steps;
 	bool cond_is_knob;     /* condition on a knob, else on a scalar */
 	size_t cond_index;     /* knob index or scalar slot */
@@ -50,6 +51,19 @@ typedef struct search_args {
 	double cond_value;
 	char cond_text[128];
 } search_args;
+
+/* The largest hold of a probe, in steps (hold, hold_time, or the default). */
+#define SEARCH_MAX_HOLD ((uint64_t)1 << 40)
+/* The default hold: this many transit times (the adapter's transit_time). */
+#define SEARCH_HOLD_TRANSITS 50.0
+
+/* A search left at its result: warn once if its condition turns true there. */
+typedef struct search_watch {
+	bool on;
+	double value;     /* the knob's value at the result; steering it ends the watch */
+	search_args cond; /* the knob and the condition */
+	char client[64];
+} search_watch;
 
 enum { SEARCH_NONZERO, SEARCH_EQ, SEARCH_NE, SEARCH_LT, SEARCH_LE, SEARCH_GT, SEARCH_GE };
 
@@ -83,6 +97,7 @@ struct run {
 	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
 	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
 	run_search *search;     /* the search under way, or NULL */
+	search_watch watch;     /* the result of the last search, watched (run_search.c) */
 	reload_ctx *reload;     /* SIGHUP: what to reload (reload.h), or NULL; not owned */
 	uint64_t steps_taken;   /* steps computed by this process (searches included) */
 	double rate_t0, rate_t1, rate_last; /* steps_per_second's window (run.c, update_rate) */
@@ -107,11 +122,17 @@ void run_set_knobs(run *r, change *ch);
 /* Start ramps (one per knob; a new ramp on a knob replaces its old one). */
 void run_start_ramps(run *r, change *ch);
 
-/* Steps that cover `seconds` of simulated time at the run's time per step so
- * far (simulated time / steps), at least 1: 0, or -1 with a bad_argument
- * message in err (no step yet, or more than max steps). */
-int run_steps_for_duration(const run *r, double seconds, uint64_t max, uint64_t *steps, char *err,
-                           size_t errlen);
+/* A scalar diagnostic of the adapter by name, read now from the simulation
+ * (not the last boundary's copy: a knob may have changed since). NAN if the
+ * adapter has none. */
+double run_scalar_now(const run *r, const char *name);
+/* The time per step: the adapter's `dt` diagnostic (known before the first
+ * step), else the time per step so far. 0 if unknown. */
+double run_seconds_per_step(const run *r);
+/* seconds / per_step (> 0) as a whole number of steps in [1, max]: 0, or -1
+ * with a message naming `what` in err. Used by ramp durations and search holds. */
+int run_seconds_to_steps(double seconds, double per_step, uint64_t max, const char *what,
+                         uint64_t *out, char *err, size_t errlen);
 
 /* Cancel ramp ch->count (0: all). */
 void run_cancel_ramps(run *r, change *ch);
@@ -166,6 +187,9 @@ int run_search_abort(run *r, const char *code, const char *message);
 
 /* The client (key name with security) that started the search under way, or NULL. */
 const char *run_search_client(const run *r);
+/* At every boundary: warn (event search_warning) if the condition of the last
+ * search turns true while its knob is still at the result. */
+void run_search_watch(run *r);
 
 /* Refuse ch with bad_state when a search is under way (true if refused). */
 bool run_busy(run *r, change *ch);

@@ -466,6 +466,19 @@ class SteerClient:
             while True:
                 got = self.poll_reply(rid, 0)
                 if got is not None:
+                    # The stream may deliver the last probes after the reply
+                    # (another socket): read on to search_finished, bounded.
+                    # A search that never started (an argument error) has none.
+                    ran = got[0].get("ok") or got[1].get("error", {}).get("code") == "refused"
+                    deadline = time.monotonic() + (2.0 if ran and progress else 0.0)
+                    while time.monotonic() < deadline:
+                        m = self.recv(0.05)
+                        if m is None:
+                            continue
+                        if m[0] == "event.search_probe" and m[1].get("knob") == knob and progress:
+                            progress(m[1])
+                        if m[0] == "event.search_finished" and m[1].get("knob") == knob:
+                            break
                     return self._result("search", *got)
                 if ping is not None and self.poll_reply(ping[0], 0) is not None:
                     ping, last_alive, attempt = None, time.monotonic(), 1

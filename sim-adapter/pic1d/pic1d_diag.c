@@ -94,17 +94,18 @@ static double pic1d_reflected_fraction(const pic1d *s)
 }
 
 /*
- * A virtual cathode turns part of the beam back: either the averaged
- * reflected fraction says so, or the potential has a dip deep enough to stop
- * an electron of the injection energy. The dip must be below the cathode's 0
- * so that a cold zero-energy injection does not count the cathode itself.
+ * A virtual cathode is a potential barrier in the gap that turns emitted
+ * electrons back to the cathode. It is judged by what it does, which means the
+ * same in every emission mode: more than vc_threshold of the emitted current
+ * returns to the cathode (averaged over average_window steps). A potential
+ * minimum alone is no criterion: with injection_energy 0 (scl) or thermal
+ * emission a dip of a hair below 0 is noise or normal space-charge-limited
+ * flow, not a barrier. A barrier that appears reflects within a few steps,
+ * so the average reacts within vc_threshold * average_window steps.
  */
 static double pic1d_virtual_cathode(const pic1d *s)
 {
-	double phi_min = s->grid.phi_min;
-	int on = pic1d_reflected_fraction(s) > s->knob[PIC1D_K_VC_THRESHOLD].d ||
-	         (phi_min < 0.0 && phi_min <= -s->knob[PIC1D_K_INJ_ENERGY].d);
-	return on ? 1.0 : 0.0;
+	return pic1d_reflected_fraction(s) > s->knob[PIC1D_K_VC_THRESHOLD].d ? 1.0 : 0.0;
 }
 
 static double pic1d_scalar(const pic1d *s, size_t d)
@@ -123,6 +124,8 @@ static double pic1d_scalar(const pic1d *s, size_t d)
 	case PIC1D_D_FIELD_ENERGY: return s->grid.field_energy;
 	case PIC1D_D_KINETIC_ENERGY: return s->kinetic_energy;
 	case PIC1D_D_DROPPED: return (double)s->dropped;
+	case PIC1D_D_DT: return s->knob[PIC1D_K_DT].d;
+	case PIC1D_D_TRANSIT: return pic1d_transit_time(s->knob);
 	}
 	return 0.0;
 }

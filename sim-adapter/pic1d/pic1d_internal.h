@@ -56,6 +56,8 @@ enum pic1d_diag_index {
 	PIC1D_D_FIELD_ENERGY,
 	PIC1D_D_KINETIC_ENERGY,
 	PIC1D_D_DROPPED,
+	PIC1D_D_DT,
+	PIC1D_D_TRANSIT,
 	PIC1D_D_X,
 	PIC1D_D_PHI,
 	PIC1D_D_EFIELD,
@@ -140,6 +142,7 @@ int pic1d_fail(char *err, size_t errlen, const char *fmt, ...)
 int pic1d_knob_in_bounds(size_t k, sa_value v, char *err, size_t errlen);
 int pic1d_check_courant(const sa_value *knob, char *err, size_t errlen);
 double pic1d_speed_of_energy(double ev); /* nonrelativistic speed, m/s */
+double pic1d_transit_time(const sa_value *knob); /* s, see pic1d_knobs.c; 0 if none */
 
 /* grid and field solve (pic1d_field.c) */
 int pic1d_grid_init(pic1d_grid *g, double gap, size_t cells);

@@ -66,13 +66,19 @@ const sa_diag pic1d_diags[PIC1D_N_DIAGS] = {
 	[PIC1D_D_REF_FRACTION] = { "reflected_fraction", "",
 	                           "j_reflected / j_injected (0 when nothing is injected)", 0, NULL },
 	[PIC1D_D_VC] = { "virtual_cathode", "",
-	                 "1 when reflected_fraction > vc_threshold or the potential dips below -injection_energy",
+	                 "1 when a potential barrier returns more than vc_threshold of the emitted "
+	                 "current to the cathode (reflected_fraction > vc_threshold), else 0",
 	                 0, NULL },
 	[PIC1D_D_FIELD_ENERGY] = { "field_energy", "J/m^2", "electrostatic energy in the gap", 0, NULL },
 	[PIC1D_D_KINETIC_ENERGY] = { "kinetic_energy", "J/m^2",
 	                             "kinetic energy of the particles (half-step velocities)", 0, NULL },
 	[PIC1D_D_DROPPED] = { "particles_dropped", "",
 	                      "macroparticles not injected because of max_particles", 0, NULL },
+	[PIC1D_D_DT] = { "dt", "s", "time step (known from creation, before the first step)", 0, NULL },
+	[PIC1D_D_TRANSIT] = { "transit_time", "s",
+	                      "time for an electron of injection_energy to cross the empty gap "
+	                      "(round trip when it cannot); the characteristic time of the diode",
+	                      0, NULL },
 	[PIC1D_D_X] = { "x", "m", "node positions", 1, NULL },
 	[PIC1D_D_PHI] = { "phi", "V", "electric potential at the nodes", 1, "x" },
 	[PIC1D_D_EFIELD] = { "efield", "V/m", "electric field at the nodes", 1, "x" },
@@ -131,21 +137,52 @@ double pic1d_speed_of_energy(double ev)
 }
 
 /*
+ * Time for an electron of the injection energy (cold) to cross the empty gap
+ * in the vacuum field V/d: the smallest t > 0 with d = v0 t + a t^2 / 2. When
+ * it cannot cross (a retarding anode), the round trip 2 v0 / |a| to its
+ * turning point. 0 when an electron would not move at all (v0 = 0, V <= 0).
+ * The space charge slows the beam near the limit, so the real transit is
+ * longer, by at most a few times (1.5 x for Child-Langmuir flow).
+ */
+double pic1d_transit_time(const sa_value *knob)
+{
+	double d = knob[PIC1D_K_GAP].d, v0 = pic1d_speed_of_energy(knob[PIC1D_K_INJ_ENERGY].d);
+	double a = PIC1D_E * knob[PIC1D_K_VOLTAGE].d / (PIC1D_ME * d);
+	if (a == 0.0)
+		return v0 > 0.0 ? d / v0 : 0.0;
+	double disc = v0 * v0 + 2.0 * a * d;
+	if (disc < 0.0)
+		return 2.0 * v0 / -a;
+	/* t = 2 d / (v0 + sqrt(disc)): no cancellation for either sign of a. */
+	double den = v0 + sqrt(disc);
+	return den > 0.0 ? 2.0 * d / den : 0.0;
+}
+
+/*
+ * Normal energies of thermal emission are exponential with mean kT (see
+ * pic1d_inject.c): one emitted electron in 10^6 has more than kT ln(10^6) =
+ * 13.8 kT. The time-step check uses that energy, not the mean, so the
+ * thermal tail does not cross cells unchecked.
+ */
+#define PIC1D_THERMAL_TAIL 13.815510557964274 /* ln(1e6) */
+
+/*
  * The explicit push is only meaningful when no electron crosses more than one
  * cell per step: beyond that the deposit skips cells and the field lags the
  * charge. The fastest electron the knobs allow has the injection energy plus
- * the mean thermal energy plus the full anode voltage (when accelerating).
+ * the thermal tail (above) plus the full anode voltage (when accelerating).
  */
 int pic1d_check_courant(const sa_value *knob, char *err, size_t errlen)
 {
-	double energy = knob[PIC1D_K_INJ_ENERGY].d + knob[PIC1D_K_THERMAL].d +
+	double energy = knob[PIC1D_K_INJ_ENERGY].d + PIC1D_THERMAL_TAIL * knob[PIC1D_K_THERMAL].d +
 	                fmax(knob[PIC1D_K_VOLTAGE].d, 0.0);
 	double vmax = pic1d_speed_of_energy(energy);
 	double dx = knob[PIC1D_K_GAP].d / (double)knob[PIC1D_K_CELLS].i;
 	double dt = knob[PIC1D_K_DT].d;
 	if (vmax * dt > dx)
 		return pic1d_fail(err, errlen,
-		                  "unstable: an electron of %g eV crosses %.3g cells per step "
+		                  "unstable: an electron of %g eV (injection + 13.8 kT thermal tail + "
+		                  "anode voltage) crosses %.3g cells per step "
 		                  "(dt must be <= %.3g s, or use fewer cells or lower energies)",
 		                  energy, vmax * dt / dx, dx / vmax);
 	return 0;

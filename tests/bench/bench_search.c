@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * bench_search.c — what `search` saves, in simulated steps, on a real steerd.
+ * bench_search.c — what `search` saves, in simulated steps and wall time, on
+ * a real steerd, against the two ways of finding the same answer without it.
  *
- * The question: the space-charge limit of the grounded gap (100 eV electrons,
- * 1 cm, anode grounded: 8 K V0^1.5 / d^2 = 186.7 A/m^2) to 1 %.
+ * The question: the space-charge limit of the default diode
+ * (configs/diode.yaml: 1 kV, 1 cm, 100 eV electrons, 200 cells, 2 ps; theory
+ * K (sqrt(V0) + sqrt(V0 + V))^3 / d^2 = 1877.3 A/m^2), to 0.5 %.
  *
- *  1. `search injected_current 100 300 until virtual_cathode hold 8431 tol
- *     0.01` (8431 steps = 50 transit times d/v0 at 10 ps per step): the steps
- *     the daemon simulated (`steps` of the reply), probes, wall time.
- *  2. The old way: scan the same range in steps of 1 % of the limit, each
- *     value a fresh run from an empty gap held for the same settling time:
- *     ceil((to - from) / (0.01 * result)) restarts x hold steps. Counted, not
- *     run; but to check that the settling time assumed is the one needed, a
- *     coarse version of that scan is run for real (fresh daemons at 0.95,
- *     0.98, 0.99, 1.01, 1.02 and 1.05 x the result, 2 x hold steps each) and
- *     the step at which a virtual cathode first appears (event.indicator) is
- *     reported: above the limit it must appear within the hold, below never.
+ *  1. `search injected_current 500 4000 until virtual_cathode`, defaults only
+ *     (hold 50 transit times, tol 0.5 %): steps (`steps` of the reply),
+ *     probes, wall time, the answer against theory.
+ *  2. A restart-per-value scan (what users did before): a fresh run per value
+ *     from an empty gap, values 0.5 % of the answer apart across [500, 4000],
+ *     each held the same hold. Counted, not run (about 7 million steps): its
+ *     wall time is the steps at the rate the restarts of 3 reached.
+ *  3. A restart-per-probe bisection: the same bisection and hold as 1, but
+ *     every probe a fresh daemon from an empty gap (stopped at the first
+ *     virtual cathode, as a bad probe of the search is). Run for real. It
+ *     isolates what steering a live run saves over bisecting with fresh runs.
  *
- * Ratio: old-way steps / search steps; target >= 10. Reported, not enforced:
- * the exit status is non-zero only on real errors.
+ * Ratios: 2 / 1 (goal >= 20) and 3 / 1, in steps and in wall time. Reported,
+ * not enforced: the exit status is non-zero only on real errors.
  *
  * Environment: STEERD_BUILD (default "build") holds bin/steerd.
  *   make BUILD=build/srch build/srch/bench/bench_search
@@ -40,26 +42,25 @@
 
 /* ---- the problem ------------------------------------------------------- */
 
-#define FROM 100.0
-#define TO 300.0
-#define TOL 0.01
-#define CELLS_DT_NOTE "100 cells, dt 10 ps"
+#define FROM 500.0
+#define TO 4000.0
+#define TOL 0.005 /* the search's default */
 
 static const double e_charge = 1.602176634e-19, m_e = 9.1093837015e-31,
-                    eps0 = 8.8541878128e-12, gap = 0.01, v0_volts = 100.0, dt = 1e-11;
+                    eps0 = 8.8541878128e-12, gap = 0.01, v0_volts = 100.0, anode = 1000.0;
 
-/* configs/grounded-gap-fast.yaml, started paused, with a fast heartbeat. */
+/* configs/diode.yaml's knobs, started paused, with a fast heartbeat. */
 static const char *yaml_fmt =
     "simulation:\n"
     "  adapter: pic1d\n"
     "  knobs:\n"
     "    gap: 0.01\n"
-    "    cells: 100\n"
-    "    dt: 1.0e-11\n"
-    "    particles_per_step: 20\n"
+    "    cells: 200\n"
+    "    dt: 2.0e-12\n"
+    "    particles_per_step: 40\n"
     "    emission: beam\n"
     "    injected_current: %.17g\n"
-    "    anode_voltage: 0\n"
+    "    anode_voltage: 1000\n"
     "    injection_energy: 100\n"
     "    thermal_energy: 0\n"
     "run:\n  start: paused\n"
@@ -165,16 +166,14 @@ typedef struct {
 	size_t probes;
 } search_result;
 
-static search_result run_search(long long hold)
+static search_result run_search(long long *hold)
 {
 	daemon_proc *d = daemon_start(FROM);
-	json_decref(call(d, "step", json_pack("{s:i}", "n", 1), 10));
 	double t0 = bench_now();
 	json_t *r = call(d, "search",
-	                 json_pack("{s:s, s:f, s:f, s:s, s:I, s:f}", "knob", "injected_current", "from",
-	                           FROM, "to", TO, "until", "virtual_cathode", "hold",
-	                           (json_int_t)hold, "tol", TOL),
-	                 1800);
+	                 json_pack("{s:s, s:f, s:f, s:s}", "knob", "injected_current", "from", FROM,
+	                           "to", TO, "until", "virtual_cathode"),
+	                 7200);
 	search_result s = { .wall = bench_now() - t0 };
 	if (!json_is_true(json_object_get(r, "converged")))
 		bench_die("the search did not converge");
@@ -183,12 +182,13 @@ static search_result run_search(long long hold)
 	s.hi = json_number_value(json_array_get(json_object_get(r, "bracket"), 1));
 	s.steps = int_of(r, "steps");
 	s.probes = json_array_size(json_object_get(r, "probes"));
+	*hold = int_of(json_array_get(json_object_get(r, "probes"), 0), "hold");
 	json_decref(r);
 	daemon_stop(d);
 	return s;
 }
 
-/* ---- 2: the old way, a few restarts for real ----------------------------- */
+/* ---- 2 and 3: fresh runs ------------------------------------------------- */
 
 typedef struct {
 	double factor, value, wall;
@@ -220,7 +220,9 @@ static int take_event(void *sub, int flags, restart_result *res, long long first
 	return 1;
 }
 
-static restart_result run_restart(double factor, double value, long long steps)
+/* A fresh daemon at value, `steps` steps from an empty gap; with stop_at_vc
+ * it stops at the first virtual cathode (counted as the steps to it). */
+static restart_result run_restart(double factor, double value, long long steps, bool stop_at_vc)
 {
 	restart_result res = { .factor = factor, .value = value, .onset = -1, .steps = steps };
 	daemon_proc *d = daemon_start(value);
@@ -256,6 +258,11 @@ static restart_result run_restart(double factor, double value, long long steps)
 		zmq_pollitem_t it = { .socket = sub, .events = ZMQ_POLLIN };
 		if (zmq_poll(&it, 1, 50) > 0) {
 			take_event(sub, 0, &res, until - steps);
+			if (stop_at_vc && res.onset >= 0) {
+				json_decref(call(d, "pause", json_object(), 10));
+				res.steps = res.onset;
+				break;
+			}
 			continue;
 		}
 		json_t *st = call(d, "status", json_object(), 10);
@@ -276,6 +283,33 @@ static restart_result run_restart(double factor, double value, long long steps)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* 3: the search's bisection with a fresh run per probe. */
+static search_result restart_bisection(long long hold)
+{
+	search_result s = { 0 };
+	double good = FROM, bad = TO;
+	double t0 = bench_now();
+	/* FROM and TO first, as the search does; then the middle until tol. */
+	for (int phase = 0;; phase++) {
+		double v = phase == 0 ? FROM : phase == 1 ? TO : 0.5 * (good + bad);
+		if (phase >= 2 && bad - good <= TOL * bad)
+			break;
+		restart_result r = run_restart(v / 1877.0, v, hold, true);
+		s.steps += r.steps;
+		s.probes++;
+		if (r.onset >= 0)
+			bad = v;
+		else if (phase == 0 || v > good)
+			good = v;
+		if (phase == 0 && r.onset >= 0)
+			bench_die("restart bisection: a virtual cathode at FROM");
+	}
+	s.wall = bench_now() - t0;
+	s.result = s.lo = good;
+	s.hi = bad;
+	return s;
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -288,58 +322,63 @@ int main(int argc, char **argv)
 	zctx = zmq_ctx_new();
 
 	double k = 4 * eps0 / 9 * sqrt(2 * e_charge / m_e);
-	double j_limit = 8 * k * pow(v0_volts, 1.5) / (gap * gap);
-	double transit = gap / sqrt(2 * e_charge * v0_volts / m_e);
-	long long hold = (long long)ceil(50 * transit / dt);
+	double j_limit = k * pow(sqrt(v0_volts) + sqrt(v0_volts + anode), 3) / (gap * gap);
 	double t_all = bench_now();
 
-	search_result s = run_search(hold);
-	printf("grounded gap (" CELLS_DT_NOTE "), limit 8 K V0^1.5/d^2 = %.2f A/m^2, "
-	       "hold %lld steps (50 transit times)\n",
-	       j_limit, hold);
-	printf("  search [%g, %g] tol %g: %.2f A/m^2 (%+.2f %% from theory), bracket [%.2f, %.2f],\n"
-	       "    %zu probes, %lld steps, %.2f s wall\n",
-	       FROM, TO, TOL, s.result, 100 * (s.result / j_limit - 1), s.lo, s.hi, s.probes, s.steps,
-	       s.wall);
+	long long hold = 0;
+	search_result s = run_search(&hold);
+	printf("default diode (configs/diode.yaml), limit K (sqrt V0 + sqrt(V0 + V))^3 / d^2 = "
+	       "%.2f A/m^2\n", j_limit);
+	printf("  1. search [%g, %g] with defaults (hold %lld steps = 50 transit times, tol %g):\n"
+	       "     %.2f A/m^2 (%+.2f %% from theory), bracket [%.2f, %.2f], %zu probes, "
+	       "%lld steps, %.1f s wall\n",
+	       FROM, TO, hold, TOL, s.result, 100 * (s.result / j_limit - 1), s.lo, s.hi, s.probes,
+	       s.steps, s.wall);
 
-	long long n_values = (long long)ceil((TO - FROM) / (TOL * s.result));
-	long long old_steps = n_values * hold;
-	printf("  old way, a restart per value at 1 %% spacing: ceil((%g - %g) / (%g x %.2f)) = %lld "
-	       "restarts x %lld steps = %lld steps\n",
-	       TO, FROM, TOL, s.result, n_values, hold, old_steps);
+	search_result b = restart_bisection(hold);
+	printf("  3. restart-per-probe bisection, same hold and tol: %.2f A/m^2 (%+.2f %% from "
+	       "theory), %zu probes, %lld steps, %.1f s wall\n",
+	       b.result, 100 * (b.result / j_limit - 1), b.probes, b.steps, b.wall);
 
-	static const double factors[] = { 0.95, 0.98, 0.99, 1.01, 1.02, 1.05 };
-	printf("  coarse scan with real restarts (fresh run from an empty gap, 2 x hold steps each):\n");
+	/* The settling criterion decides fresh runs too: restarts around the
+	 * limit, 2 x hold each; also the rate of fresh runs for the scan. */
+	static const double factors[] = { 0.98, 0.99, 1.01, 1.02 };
+	printf("  fresh runs around the limit (2 x hold steps each):\n");
 	double restart_steps = 0, restart_wall = 0;
 	bool settle_ok = true;
-	long long worst_onset = 0;
 	for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++) {
-		restart_result r = run_restart(factors[i], factors[i] * s.result, 2 * hold);
+		restart_result r = run_restart(factors[i], factors[i] * j_limit, 2 * hold, false);
 		restart_steps += (double)r.steps;
 		restart_wall += r.wall;
 		bool above = factors[i] > 1;
 		if (r.onset >= 0)
-			printf("    %.2f x = %6.2f A/m^2: virtual cathode at step %lld (%.2f x hold)%s\n",
+			printf("    %.2f x = %7.2f A/m^2: virtual cathode at step %lld (%.2f x hold)%s\n",
 			       r.factor, r.value, r.onset, (double)r.onset / (double)hold,
 			       above ? "" : "  <- below the limit!");
 		else
-			printf("    %.2f x = %6.2f A/m^2: none in %lld steps%s\n", r.factor, r.value,
+			printf("    %.2f x = %7.2f A/m^2: none in %lld steps%s\n", r.factor, r.value,
 			       r.steps, above ? "  <- above the limit, not decided!" : "");
-		if (above && r.onset > worst_onset)
-			worst_onset = r.onset;
 		if (above ? (r.onset < 0 || r.onset > hold) : r.onset >= 0)
 			settle_ok = false;
 	}
-	printf("  the assumed settling time %s: the slowest onset above the limit took %lld steps "
-	       "(%.0f %% of the hold);\n"
-	       "    %.0f steps in %.2f s wall for these %zu restarts (%.0f steps/s)\n",
-	       settle_ok ? "decides them" : "does NOT decide them", worst_onset,
-	       100.0 * (double)worst_onset / (double)hold, restart_steps, restart_wall,
-	       sizeof factors / sizeof factors[0], restart_steps / restart_wall);
-	double ratio = (double)old_steps / (double)s.steps;
-	printf("search needs %.1f x fewer steps than the restart scan (%lld vs %lld); "
-	       "target >= 10 x: %s\n",
-	       ratio, s.steps, old_steps, ratio >= 10 ? "met" : "NOT met");
+	double rate = restart_steps / restart_wall;
+	printf("    the hold %s them; fresh runs step at %.0f steps/s\n",
+	       settle_ok ? "decides" : "does NOT decide", rate);
+
+	long long n_values = (long long)ceil((TO - FROM) / (TOL * s.result));
+	long long scan_steps = n_values * hold;
+	double scan_wall = (double)scan_steps / rate;
+	printf("  2. restart-per-value scan at %.1f %% spacing: %lld restarts x %lld steps = %lld "
+	       "steps, ~%.0f s wall at that rate (counted, not run)\n",
+	       100 * TOL, n_values, hold, scan_steps, scan_wall);
+
+	double r_scan = (double)scan_steps / (double)s.steps, r_bis = (double)b.steps / (double)s.steps;
+	printf("search vs restart scan: %.1f x fewer steps, %.1f x less wall time (goal >= 20 x: %s)\n",
+	       r_scan, scan_wall / s.wall, r_scan >= 20 ? "met" : "NOT met");
+	printf("search vs restart bisection: %.2f x fewer steps, %.2f x less wall time\n", r_bis,
+	       b.wall / s.wall);
+	printf("search answer within 0.5 %% of theory: %s\n",
+	       fabs(s.result / j_limit - 1) <= 0.005 ? "yes" : "NO");
 	printf("(bench_search took %.0f s)\n", bench_now() - t_all);
 	zmq_ctx_term(zctx);
 	bench_daemon_teardown();

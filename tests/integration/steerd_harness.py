@@ -34,6 +34,17 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("STEERD_BUILD", "build")
 BIN = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD), "bin", "steerd")
 
+
+
+def is_asan_build(path=BIN):
+    """True when the steerd at path is built with AddressSanitizer."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 # Generous bounds: a loaded 2-core machine running an ASan build is slow.
 START_TIMEOUT = 30.0
 REPLY_TIMEOUT = 20.0

@@ -17,21 +17,42 @@ The grounded-gap searches all start from one state kept with snapshot-state
 while the run is paused, so they are bitwise the same computation: (c) and
 (d) must reproduce (a) exactly.
 
+  (g) with default settings (no hold, no tol) the search agrees within 1 %
+      with the theory of the maximum transmitted current of a cold beam
+      (jaffe_limit) and with a brute-force reference (REFERENCE) on three
+      diodes: the grounded gap (V/V0 = 0), configs/diode.yaml (V/V0 = 10)
+      and a steep 5 kV gap with 50 eV injection (V/V0 = 100);
+  (h) direction down agrees with a brute-force descent;
+  (i) hold_time works before the first step (the adapter's dt diagnostic),
+      and every seconds-to-steps conversion is range-checked (bad_argument);
+  (j) a search is journaled: a checkpoint written during it restarts, and
+      its journal explains the knob's value; a search left at its result
+      warns (event search_warning) when its condition turns true later.
+
+The default-settings searches on diode.yaml and the steep gap cost ~10^5
+steps each (minutes under ASan on a loaded machine): under ASan only the
+grounded gap runs them (same code paths; the other two add physics, not
+memory checks), the rest is skipped with a reason.
+
 Run: STEERD_BUILD=build/srch /usr/bin/python3 tests/integration/test_search.py
+Brute-force references (minutes, once): make search-reference
 """
 import json
 import math
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
 import unittest
 
+import h5py
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from steerd_harness import (BUILD, FAST_KNOBS, REPO, Steerd, make_config, run_tests,  # noqa: E402
-                            wait_until)
+from steerd_harness import (BUILD, FAST_KNOBS, REPO, Steerd, is_asan_build,  # noqa: E402
+                            make_config, run_tests, wait_until)
 
 BUILD_DIR = BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD)
 CONSOLE = os.path.join(BUILD_DIR, "bin", "steer-console")
@@ -50,6 +71,61 @@ GAP, V0, DT = 0.01, 100.0, 1e-11
 J_LIMIT = 8 * K_CL * V0 ** 1.5 / GAP ** 2            # 186.7 A/m^2
 TRANSIT = GAP / math.sqrt(2 * E * V0 / ME)           # 1.69 ns
 HOLD = math.ceil(50 * TRANSIT / DT)                  # 8431 steps
+
+
+def jaffe_limit(V, V0, d):
+    """The maximum current density (A/m^2) a cold beam injected with energy
+    eV0 carries across a planar gap d whose anode is at V (cathode 0) without
+    reflection: G. Jaffe, Phys. Rev. 65, 91 (1944); P. V. Akimov, H. Schamel
+    et al., Phys. Plasmas 8, 3788 (2001), "The true nature of
+    space-charge-limited currents in electron vacuum diodes"; R. J. Umstattd,
+    C. G. Carr et al., Am. J. Phys. 73, 160 (2005).
+
+    Derivation. In steady flow without reflection v = k sqrt(V0 + phi) with
+    k = sqrt(2e/m), and Poisson's equation phi'' = J / (eps0 k sqrt(V0 + phi))
+    integrates once to phi'^2 = (4J / (eps0 k)) (w - wm), w = sqrt(V0 + phi),
+    wm its value at the potential minimum. Integrating dx = 2 w dw / phi' from
+    the minimum to the cathode (w = wc = sqrt(V0)) and to the anode
+    (w = wa = sqrt(V0 + V)):
+        d = (4 / (3 sqrt(alpha))) G(wm),  alpha = 4J / (eps0 k),
+        G(wm) = s_c^1/2 (s_c + 3 wm) + s_a^1/2 (s_a + 3 wm),  s = w - wm.
+    So J = (4 eps0 k / (9 d^2)) G(wm)^2: a solution exists while J is at most
+    K G_max^2 / d^2 (K the Child-Langmuir perveance), the maximum over
+    0 <= wm <= min(wc, wa); above it no steady beam exists and a virtual
+    cathode forms. The maximum is K (sqrt(V0) + sqrt(V0 + V))^3 / d^2 for
+    V > 0 (minimum at zero kinetic energy, wm = 0) and 8 K V0^1.5 / d^2 for
+    V = 0 (wm = wc / 2); V0 = 0 gives Child-Langmuir. Here G is maximised
+    numerically (golden section), and checked against those closed forms."""
+    wc, wa = math.sqrt(V0), math.sqrt(V0 + V)
+
+    def g(wm):
+        sc, sa = wc - wm, wa - wm
+        return math.sqrt(sc) * (sc + 3 * wm) + math.sqrt(sa) * (sa + 3 * wm)
+
+    lo, hi = 0.0, min(wc, wa)
+    r = (math.sqrt(5) - 1) / 2
+    for _ in range(200):
+        a, b = hi - r * (hi - lo), lo + r * (hi - lo)
+        if g(a) < g(b):
+            lo = a
+        else:
+            hi = b
+    gmax = max(g(0.5 * (lo + hi)), g(0.0), g(min(wc, wa)))
+    return K_CL * gmax ** 2 / d ** 2
+
+
+# The brute-force references (make search-reference, tests/reference/
+# search_reference.c): fresh runs from an empty gap every 0.25 % of the
+# theory, each held 200 vacuum transit times (4x the search's default hold);
+# the limit is the midpoint between the last value without a virtual
+# cathode and the first with one. "descent": a virtual cathode formed at
+# 1.5 x the limit, then the current lowered in steps of 0.25 %, each held
+# 200 transit times, until it clears (midpoint of the last two values).
+REFERENCE = {
+    "grounded": {"up": 186.95, "descent": 147.272},
+    "diode": {"up": 1879.61},
+    "steep": {"up": 11147.1},
+}
 
 
 def read_config(name, subs=()):
@@ -273,6 +349,30 @@ class GroundedGap(SearchTestCase):
         self.assertEqual(self.c.status()["state"], "paused")
 
 
+class ConsoleCancel(SearchTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemons = []
+        cls.d = cls.start(diode_config("grounded"))
+
+    def test_l_console_ctrl_c_reports_cancelled(self):
+        sub = self.d.subscriber("event.search_")
+        p = subprocess.Popen([CONSOLE, "-C", self.d.conn_path, "-e",
+                              "search injected_current 100 300 until virtual_cathode hold 10000000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            sub.event("search_started", knob="injected_current")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=SEARCH_TIMEOUT)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertTrue(sub.event("search_finished")["error"].startswith("cancelled by"))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("search cancelled", err)
+        self.assertNotIn("search failed", err)
+
+
 class Diode(SearchTestCase):
     """configs/diode.yaml (1 kV, 100 eV electrons, 200 cells, 2 ps) with
     thermal emission (kT = 1 eV: the random numbers, hence the seed, matter).
@@ -392,5 +492,245 @@ class PlotRun(SearchTestCase):
         self.assertGreaterEqual(self.png_size(out), (800, 600))
 
 
+def read_journal(path):
+    """The steering journal kept in a checkpoint (a JSON array, or JSON lines)."""
+    with h5py.File(path, "r") as f:
+        raw = f["steerd/journal"][()]
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def compute_references(binary):
+    """make search-reference: run the brute-force scans, print REFERENCE."""
+    jobs = [("grounded", "up", 0.985, 1.03), ("grounded", "descent", 0.70, 1.0),
+            ("diode", "up", 0.985, 1.03), ("steep", "up", 0.985, 1.03)]
+    out = {}
+    for name, mode, lo, hi in jobs:
+        V, V0, d = DIODES[name][:3]
+        p = subprocess.run([binary, name, mode, repr(jaffe_limit(V, V0, d)), repr(lo), repr(hi)],
+                           capture_output=True, text=True, check=True)
+        sys.stdout.write(p.stdout)
+        out.setdefault(name, {})[mode] = float(p.stdout.strip().splitlines()[-1].split()[2])
+    print("REFERENCE = %r" % out)
+    return 0
+
+
+ASAN = is_asan_build()
+# A bound for the default-settings searches (~10^5 steps of a 200-cell diode).
+DEFAULT_TIMEOUT = 3000
+PAUSED = (r"^  start: running", "  start: paused")
+
+# name: (anode voltage V, injection energy V0, gap, dt, search range)
+DIODES = {
+    "grounded": (0.0, 100.0, 0.01, 1e-11, 100.0, 300.0),
+    "diode": (1000.0, 100.0, 0.01, 2e-12, 500.0, 4000.0),
+    "steep": (5000.0, 50.0, 0.01, 1e-12, 5000.0, 20000.0),
+}
+
+
+def diode_config(name, subs=()):
+    """The config of one of DIODES, started paused."""
+    if name == "grounded":
+        return read_config("grounded-gap-fast.yaml", [PAUSED] + list(subs))
+    if name == "diode":
+        return read_config("diode.yaml", [PAUSED] + list(subs))
+    assert name == "steep"
+    return read_config("diode.yaml", [PAUSED, (r"^    anode_voltage: 1000 ", "    anode_voltage: 5000 "),
+                                      (r"^    injection_energy: 100 ", "    injection_energy: 50 "),
+                                      (r"^    dt: 2.0e-12 ", "    dt: 1.0e-12 ")] + list(subs))
+
+
+def transit_time(V, V0, d):
+    """Vacuum transit of a cold electron of energy eV0 across d to an anode at V > -V0."""
+    v0, a = math.sqrt(2 * E * V0 / ME), E * V / (ME * d)
+    return d / v0 if a == 0 else (-v0 + math.sqrt(v0 * v0 + 2 * a * d)) / a
+
+
+class Theory(unittest.TestCase):
+    def test_jaffe_limit_closed_forms(self):
+        for V, V0 in ((0.0, 100.0), (0.0, 1.0), (1000.0, 100.0), (5000.0, 50.0), (1000.0, 0.0),
+                      (10.0, 100.0)):
+            want = (8 * K_CL * V0 ** 1.5 if V == 0 else
+                    K_CL * (math.sqrt(V0) + math.sqrt(V0 + V)) ** 3) / GAP ** 2
+            self.assertAlmostEqual(jaffe_limit(V, V0, GAP) / want, 1.0, places=9, msg=(V, V0))
+        self.assertAlmostEqual(jaffe_limit(0.0, V0, GAP), J_LIMIT, places=9)
+
+
+class DefaultSettings(SearchTestCase):
+    """(g) `search injected_current FROM TO until virtual_cathode`, nothing else."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemons = []
+        names = ["grounded"] if ASAN else list(DIODES)
+        cls.d = {n: cls.start(diode_config(n)) for n in names}
+
+    def run_defaults(self, names):
+        clients = {n: self.d[n].client("tester") for n in names}
+        ids = {}
+        for n in names:  # all at once: one daemon each
+            lo, hi = DIODES[n][4:6]
+            ids[n] = send_search(clients[n], {"knob": "injected_current", "from": lo, "to": hi,
+                                              "until": "virtual_cathode"})
+        for n in names:
+            V, V0, d, dt, lo, hi = DIODES[n]
+            hdr, r = clients[n].recv_reply(DEFAULT_TIMEOUT, want_id=ids[n])
+            self.assertTrue(hdr["ok"], r)
+            check_reply_shape(self, r, lo, hi, 0.005)  # the default tol
+            self.assertEqual(r["direction"], "up")
+            hold = math.ceil(50 * transit_time(V, V0, d) / dt - 1e-9)
+            self.assertEqual({p["hold"] for p in r["probes"]}, {hold})
+            theory, ref = jaffe_limit(V, V0, d), REFERENCE[n]["up"]
+            print("# %s (V/V0 = %g): default search %.2f A/m^2 in %d steps, %d probes (hold %d); "
+                  "theory %.2f (%+.2f %%), brute force %s (%s)" % (
+                      n, V / V0, r["result"], r["steps"], len(r["probes"]), hold, theory,
+                      100 * (r["result"] / theory - 1), ref,
+                      "%+.2f %%" % (100 * (r["result"] / ref - 1)) if ref else "not computed"))
+            self.assertLess(abs(r["result"] / theory - 1), 0.01, n)
+            self.assertIsNotNone(ref, "%s: run make search-reference" % n)
+            self.assertLess(abs(r["result"] / ref - 1), 0.01, n)
+            self.assertEqual(clients[n].get1("virtual_cathode"), 0.0)
+
+    def test_g1_grounded_gap(self):
+        self.run_defaults(["grounded"])
+
+    @unittest.skipIf(ASAN, "~10^5 steps of a 200-cell diode each: normal build only "
+                     "(the grounded gap runs the same code under ASan)")
+    def test_g2_diode_and_steep_gap(self):
+        self.run_defaults(["diode", "steep"])
+
+
+class Directions(SearchTestCase):
+    """(h), (i), (j) on the grounded gap."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemons = []
+        cls.d = cls.start(diode_config("grounded", [
+            (r"^  start: paused", "  start: paused\ncheckpoint:\n  directory: ckpt\n"
+                                  "  every_steps: 700\n  keep: 100\n  on_exit: false")]))
+        cls.c = cls.d.client("tester")
+        cls.c("snapshot-state", {"name": "clean"})
+
+    def setUp(self):
+        self.c("rewind", {"name": "clean"})
+
+    def test_h_direction_down_agrees_with_a_descent(self):
+        c = self.c
+        # down starts where the condition holds: refused on a clean gap.
+        self.assertEqual(c.error("search", {"knob": "injected_current", "from": 50, "to": 300,
+                                            "until": "virtual_cathode", "direction": "down"}),
+                         "refused")
+        c("set", {"values": {"injected_current": 1.5 * J_LIMIT}})
+        wait_until(lambda: c.step_and_wait(200) and c.get1("virtual_cathode") == 1.0,
+                   what="a virtual cathode")
+        c.step_and_wait(5000)
+        r = c("search", {"knob": "injected_current", "from": 50, "to": 300,
+                         "until": "virtual_cathode", "direction": "down"}, timeout=DEFAULT_TIMEOUT)
+        self.assertEqual(r["direction"], "down")
+        self.assertTrue(r["converged"], r)
+        probes = r["probes"]
+        self.assertEqual((probes[0]["value"], probes[0]["bad"]), (300.0, True))
+        self.assertEqual((probes[1]["value"], probes[1]["bad"]), (50.0, False))
+        good, bad = r["bracket"]
+        self.assertEqual(r["result"], good)
+        self.assertLessEqual(bad - good, 0.005 * bad * (1 + 1e-12))
+        print("# probes: %s" % [(p["value"], p["bad"], p["steps"]) for p in probes])
+        ref = REFERENCE["grounded"]["descent"]
+        print("# grounded gap, direction down: %.2f A/m^2 (%.3f x the limit) in %d steps; "
+              "brute-force descent %s" % (r["result"], r["result"] / J_LIMIT, r["steps"], ref))
+        self.assertIsNotNone(ref, "run make search-reference")
+        self.assertLess(abs(r["result"] / ref - 1), 0.01)
+        # It ends where the virtual cathode cleared, at the result.
+        self.assertEqual(c.get("injected_current", "virtual_cathode"),
+                         {"injected_current": r["result"], "virtual_cathode": 0.0})
+
+    def test_i_hold_time_before_the_first_step_and_range_checks(self):
+        d = self.start(diode_config("grounded"))
+        c = d.client("tester")
+        self.assertEqual(c.status()["step"], 0)
+        sub = d.subscriber("event.search_")
+        base = {"knob": "injected_current", "from": 100, "to": 300, "until": "virtual_cathode"}
+        # Range checks first: nothing runs, nothing changes.
+        for extra, why in [({"hold_time": 1e300}, "hold_time"),
+                           ({"hold_time": 1e3}, "hold_time"),  # 1e14 steps > 2^40
+                           ({"direction": "sideways"}, "direction"),
+                           ({"hold": 2 ** 40 + 1}, "hold")]:
+            hdr, body = c.request("search", dict(base, **extra))
+            self.assertFalse(hdr["ok"], extra)
+            self.assertEqual(body["error"]["code"], "bad_argument", body)
+            self.assertIn(why, body["error"]["message"])
+        self.assertEqual((c.status()["step"], c.get1("injected_current")), (0, 100.0))
+        # No transit time where a probe goes (electrons at rest, no field):
+        # no default hold there, said so, and the run is back as it was.
+        c("set", {"values": {"injection_energy": 0, "anode_voltage": 150}})
+        hdr, body = c.request("search", {"knob": "anode_voltage", "from": 0, "to": 180,
+                                         "until": "virtual_cathode"})
+        self.assertEqual(body["error"]["code"], "bad_argument", body)
+        self.assertIn("no default hold at anode_voltage = 0", body["error"]["message"])
+        self.assertEqual((c.status()["step"], c.get1("anode_voltage")), (0, 150.0))
+        c("set", {"values": {"injection_energy": 100, "anode_voltage": 0}})
+        # hold_time at step 0: 1 ns is 100 steps of the adapter's dt (10 ps).
+        r = c("search", dict(base, hold_time=1e-9, tol=0.2), timeout=SEARCH_TIMEOUT)
+        self.assertEqual(sub.event("search_started", knob="injected_current")["hold"], 100)
+        self.assertEqual({p["hold"] for p in r["probes"]}, {100})
+
+    def test_j_journal_explains_a_checkpoint_taken_during_a_search(self):
+        c = self.c
+        c("set", {"values": {"injected_current": 100}})
+        sub = self.d.subscriber("event.")
+        rid = send_search(c, {"knob": "injected_current", "from": 150, "to": 250,
+                              "until": "virtual_cathode", "hold": 1000, "tol": 0.05})
+        hdr, r = c.recv_reply(SEARCH_TIMEOUT, want_id=rid)
+        self.assertTrue(hdr["ok"], r)
+        evs = sub.events_until("search_finished")
+        ckpts = [m for m in evs if m.topic == "event.checkpoint_written"]
+        probes = [m for m in evs if m.topic == "event.knob_changed" and m.get("search") == "probe"]
+        self.assertEqual([m["new"] for m in probes], [p["value"] for p in r["probes"]])
+        self.assertGreater(len(ckpts), 1, "checkpoints during the search")
+        # Each restarts at the knob value its journal explains (the last
+        # "new" of the knob: probes and restores are journaled like a set).
+        for m in ckpts:
+            path = m["path"] if os.path.isabs(m["path"]) else os.path.join(self.d.tmp, m["path"])
+            journal = read_journal(path)
+            started = [e for e in journal if e.get("search") == "started"]
+            self.assertEqual((started[-1]["from"], started[-1]["direction"]), (150.0, "up"))
+            explained = [e["new"] for e in journal if e.get("knob") == "injected_current" and "new" in e]
+            restarted = Steerd(config=diode_config("grounded"), args=["--restart", path])
+            self.daemons.append(restarted)
+            restarted.start()
+            rc = restarted.client("tester")
+            self.assertEqual(rc.get1("injected_current"), explained[-1], path)
+            self.assertEqual(rc.status()["step"], m["step"])
+            restarted.stop()
+        # After the search: the result, journaled.
+        path = os.path.join(self.d.tmp, c("checkpoint", {"name": "after.h5"})["path"])
+        journal = read_journal(path)
+        fin = [e for e in journal if e.get("search") == "finished"]
+        self.assertEqual(fin[-1]["result"], r["result"])
+        explained = [e["new"] for e in journal if e.get("knob") == "injected_current" and "new" in e]
+        self.assertEqual(explained[-1], r["result"])
+
+    def test_k_search_warning_when_the_condition_turns_true_at_the_result(self):
+        c = self.c
+        c("set", {"values": {"injected_current": 100, "anode_voltage": 0}})
+        c.step_and_wait(2000)
+        r = c("search", {"knob": "injected_current", "from": 100, "to": 150,
+                         "until": "virtual_cathode", "hold": 500}, timeout=SEARCH_TIMEOUT)
+        self.assertEqual(r["result"], 150.0)  # never met up to 'to'
+        sub = self.d.subscriber("event.search_warning")
+        # A retarding anode makes a barrier at the same current.
+        c("set", {"values": {"anode_voltage": -60}})
+        c.step_and_wait(3000)
+        w = sub.event("search_warning")
+        self.assertEqual((w["knob"], w["result"], w["until"]),
+                         ("injected_current", 150.0, "virtual_cathode"))
+
+
 if __name__ == "__main__":
-    run_tests(GroundedGap, Diode, PlotRun)
+    if len(sys.argv) > 2 and sys.argv[1] == "--reference":
+        sys.exit(compute_references(sys.argv[2]))
+    run_tests(Theory, GroundedGap, ConsoleCancel, Diode, DefaultSettings, Directions, PlotRun)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -242,6 +243,159 @@ static void test_thermal_emission(void **state)
 	sa->destroy(s);
 }
 
+/*
+ * The time step and the transit time are diagnostics from creation on (no
+ * step needed): the host converts hold_time with dt and chooses the search's
+ * default hold from transit_time. The transit time is that of a cold
+ * electron of the injection energy in the vacuum field V/d:
+ * d = v0 t + (eV/md) t^2/2, or the round trip when the anode turns it back.
+ */
+static void test_dt_and_transit_time(void **state)
+{
+	(void)state;
+	const double d = 0.01, dt = 1e-12;
+	sa_value v[32];
+	struct { double V, V0, want; } cases[] = {
+		{ 0.0, 100.0, 0 },    /* d / v0 */
+		{ 1000.0, 100.0, 0 }, /* accelerated */
+		{ 5000.0, 0.0, 0 },   /* from rest: sqrt(2 d^2 m / eV) */
+		{ -200.0, 100.0, 0 }, /* turned back: 2 v0 / |a| */
+		{ -50.0, 100.0, 0 },  /* retarded, crosses */
+		{ 0.0, 0.0, 0 },      /* never moves: 0 */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		double V = cases[i].V, V0 = cases[i].V0;
+		double v0 = sqrt(2.0 * E_CHARGE * V0 / M_ELECTRON), a = E_CHARGE * V / (M_ELECTRON * d);
+		double want;
+		if (a == 0)
+			want = v0 > 0 ? d / v0 : 0;
+		else if (v0 * v0 + 2 * a * d < 0)
+			want = 2 * v0 / -a;
+		else
+			want = (-v0 + sqrt(v0 * v0 + 2 * a * d)) / a;
+		defaults(v);
+		set_d(v, "gap", d);
+		set_d(v, "dt", dt);
+		set_d(v, "anode_voltage", V);
+		set_d(v, "injection_energy", V0);
+		void *s = make(v);
+		assert_true(scalar(s, "dt") == dt);
+		double t = scalar(s, "transit_time");
+		print_message("# transit time at V = %g V, V0 = %g eV: %.6g s (expected %.6g s)\n", V, V0,
+		              t, want);
+		assert_true(want == 0 ? t == 0 : fabs(t / want - 1) < 1e-9);
+		sa->destroy(s);
+	}
+}
+
+/* Steps (of n) with virtual_cathode = 1, and with phi_min < 0. */
+static void count_vc(void *s, int n, int *vc, int *dips)
+{
+	*vc = *dips = 0;
+	for (int i = 0; i < n; i++) {
+		step(s);
+		*vc += scalar(s, "virtual_cathode") != 0.0;
+		*dips += scalar(s, "phi_min") < 0.0;
+	}
+}
+
+/*
+ * virtual_cathode means a barrier that reflects, in every emission mode.
+ * Space-charge-limited emission at zero energy (cold and thermal) sits at the
+ * limit by construction: no barrier, so no virtual cathode. A potential below
+ * 0 that reflects less than vc_threshold is no virtual cathode either (the
+ * old "phi_min <= -V0" criterion fired on any negative potential with V0 = 0).
+ */
+static void test_virtual_cathode_in_scl_mode(void **state)
+{
+	(void)state;
+	for (int thermal = 0; thermal <= 1; thermal++) {
+		sa_value v[32];
+		defaults(v);
+		set_i(v, "emission", 1);
+		set_d(v, "anode_voltage", 1000.0);
+		set_d(v, "injection_energy", 0.0);
+		set_d(v, "thermal_energy", thermal ? 0.5 : 0.0);
+		set_i(v, "particles_per_step", 20);
+		void *s = make(v);
+		int vc, dips;
+		count_vc(s, 4000, &vc, &dips);
+		print_message("# scl, V0 = 0, kT = %g eV: virtual_cathode on %d of 4000 steps, "
+		              "phi_min < 0 on %d, reflected %.2g\n", thermal ? 0.5 : 0.0, vc, dips,
+		              scalar(s, "reflected_fraction"));
+		assert_int_equal(vc, 0);
+		sa->destroy(s);
+	}
+	/* A feeble thermal beam (kT 5 eV, V0 0) against an anode at -1 mV: the
+	 * potential is below 0 everywhere, but only about 1 - exp(-0.001/5) of
+	 * the electrons turn back, far below vc_threshold (1 %): no virtual
+	 * cathode. */
+	sa_value v[32];
+	defaults(v);
+	set_d(v, "anode_voltage", -0.001);
+	set_d(v, "injection_energy", 0.0);
+	set_d(v, "thermal_energy", 5.0);
+	set_d(v, "injected_current", 0.01);
+	void *s = make(v);
+	int vc, dips;
+	count_vc(s, 3000, &vc, &dips);
+	print_message("# thermal beam, V0 = 0, anode -1 mV: virtual_cathode on %d of 3000 steps, "
+	              "phi_min < 0 on %d (%.3g V), reflected %.3g\n", vc, dips, scalar(s, "phi_min"),
+	              scalar(s, "reflected_fraction"));
+	assert_int_equal(dips, 3000);
+	assert_int_equal(vc, 0);
+	assert_true(scalar(s, "reflected_fraction") < 0.005);
+	sa->destroy(s);
+}
+
+/* Above the limit it does fire, in beam mode with a thermal spread too. */
+static void test_virtual_cathode_thermal_beam(void **state)
+{
+	(void)state;
+	const double j_max = cl_k() * pow(sqrt(100.0) + sqrt(1100.0), 3) / 1e-4; /* 1877 A/m^2 */
+	for (int above = 0; above <= 1; above++) {
+		sa_value v[32];
+		defaults(v);
+		set_d(v, "thermal_energy", 1.0);
+		set_d(v, "injected_current", (above ? 1.3 : 0.8) * j_max);
+		void *s = make(v);
+		int vc, dips;
+		count_vc(s, 6000, &vc, &dips);
+		print_message("# thermal beam at %.1f x J_max: virtual_cathode on %d of 6000 steps\n",
+		              above ? 1.3 : 0.8, vc);
+		assert_true(above ? vc > 0 : vc == 0);
+		sa->destroy(s);
+	}
+}
+
+/*
+ * The time-step check counts the thermal tail: one emitted electron in 10^6
+ * has more than 13.8 kT. A dt that only the mean kT would pass is refused.
+ */
+static void test_courant_counts_thermal_tail(void **state)
+{
+	(void)state;
+	const double d = 0.01, V = 1000.0, V0 = 100.0, kT = 50.0;
+	const int cells = 200;
+	sa_value v[32];
+	defaults(v);
+	set_d(v, "anode_voltage", V);
+	set_d(v, "injection_energy", V0);
+	set_d(v, "thermal_energy", kT);
+	const double dx = d / cells;
+	const double v_mean = sqrt(2 * E_CHARGE * (V0 + kT + V) / M_ELECTRON);
+	const double v_tail = sqrt(2 * E_CHARGE * (V0 + 13.8155 * kT + V) / M_ELECTRON);
+	set_d(v, "dt", 0.5 * (dx / v_mean + dx / v_tail)); /* fine for the mean, not the tail */
+	char err[256] = "";
+	void *s = sa->create(v, err, sizeof err);
+	print_message("# dt between the mean's and the tail's limit: %s\n", s ? "accepted" : err);
+	assert_null(s);
+	assert_non_null(strstr(err, "thermal tail"));
+	set_d(v, "dt", 0.99 * dx / v_tail);
+	s = make(v);
+	sa->destroy(s);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -256,6 +410,10 @@ int main(void)
 		cmocka_unit_test(test_grounded_gap_below_limit),
 		cmocka_unit_test(test_grounded_gap_above_limit),
 		cmocka_unit_test(test_thermal_emission),
+		cmocka_unit_test(test_dt_and_transit_time),
+		cmocka_unit_test(test_virtual_cathode_in_scl_mode),
+		cmocka_unit_test(test_virtual_cathode_thermal_beam),
+		cmocka_unit_test(test_courant_counts_thermal_tail),
 	};
 	return cmocka_run_group_tests_name("pic1d physics", tests, setup, NULL);
 }
