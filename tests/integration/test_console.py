@@ -362,7 +362,9 @@ class NativeForms(ConsoleTestCase):
                          % (where.get(int(m.group(1))) if m else "?", out, err))
         self.assertNotIn("Sanitizer", err)
         # The tour's rewind undid its `set injected_current 3k`.
-        self.assertEqual(self.json_get("injected_current")["injected_current"], 2000.0)
+        self.assertRegex(out, r"injected_current\s+=\s+3000\s+A/m\^2\napplied at step \d+\n"
+                              r"rewound to clean: step \d+ -> \d+\n")
+        self.assertRegex(out, r"until virtual_cathode == 1: reached at step \d+")
 
 
 if __name__ == "__main__":
