@@ -8,6 +8,8 @@ LIBDIR  ?= $(PREFIX)/lib
 PCDIR   ?= $(LIBDIR)/pkgconfig
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/steerd
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -21,7 +23,8 @@ PYTHON  ?= /usr/bin/python3
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
             libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py \
             python3-jsonschema python3-matplotlib tmux bash-completion \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev \
+            groff-base man-db debhelper dpkg-dev fakeroot lintian
 
 PKGS      := libzmq yaml-0.1 hdf5 jansson libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -39,7 +42,7 @@ ifeq ($(SAN),1)
 endif
 
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isim-adapter -Isteerd -Iconsole \
-              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+              $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS        = $(PKG_LIBS) -ldl -lm
 
@@ -61,12 +64,19 @@ BENCH_SO    := $(patsubst tests/bench/adapter_%.c,$(BUILD)/bench/lib%.so,$(wildc
 EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 
 PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
+# Man pages: doc/NAME.SECTION.in, completed by doc/gen-man.py from the programs' tables.
+MAN_PAGES := $(patsubst doc/%.in,$(BUILD)/man/%,$(wildcard doc/*.[1-8].in))
 
-.PHONY: all deps build run test check tests-build bench install uninstall clean fuzz
+.PHONY: all deps build run test check tests-build bench install uninstall clean fuzz man
 
 all: build
 
 # Installs the missing Debian packages; quick and silent when all are there.
+# NO_DEPS=1 makes it a no-op (debian/rules: a package build installs nothing).
+ifeq ($(NO_DEPS),1)
+deps:
+	@:
+else
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -77,8 +87,16 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endif
 
 build: $(PROGRAMS) $(EXAMPLE_SO)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: doc/%.in doc/gen-man.py doc/steerd.yaml.keys $(PROGRAMS)
+	@mkdir -p $(@D)
+	$(PYTHON) doc/gen-man.py --steerd $(BUILD)/bin/steerd --console $(BUILD)/bin/steer-console \
+	  --keys doc/steerd.yaml.keys --version $(VERSION) $< $@
 
 # libsim: the adapter host and the built-in adapters. libsteerd-core: the daemon
 # minus main(). Tests of the simulation alone (tests/unit/test_sim_*.c) link
@@ -138,7 +156,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_UTIL_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
 
-tests-build: build $(UNIT_BIN) $(BENCH_SO)
+tests-build: build man $(UNIT_BIN) $(BENCH_SO)
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps
@@ -176,13 +194,26 @@ load: deps
 	@$(MAKE) --no-print-directory build
 	@$(PYTHON) tests/soak/load.py --build $(BUILD)
 
+# The default run's checkpoints: checkpoint.directory of configs/diode.yaml
+# ($XDG_STATE_HOME/steerd/diode). `make resume` continues from the newest.
+RUN_STATE = $${XDG_STATE_HOME:-$$HOME/.local/state}/steerd/diode
+RUN_ARGS = -c configs/diode.yaml --connection-file $(BUILD)/diode.json
+.PHONY: resume
 run: deps
 	@$(MAKE) --no-print-directory build
-	@echo "steerd runs in the foreground (Ctrl-C stops it). Attach from another terminal:"
+	@echo "steerd runs in the foreground (Ctrl-C stops it after a last checkpoint). Attach from another terminal:"
 	@echo "    $(BUILD)/bin/steer-console -C $(BUILD)/diode.json"
-	@exec $(BUILD)/bin/steerd -c configs/diode.yaml --connection-file $(BUILD)/diode.json
+	@echo "Checkpoints go to $(RUN_STATE); after a stop, continue the run with \`make resume\`, i.e."
+	@echo "    $(BUILD)/bin/steerd --restart $(RUN_STATE) $(RUN_ARGS)"
+	@exec $(BUILD)/bin/steerd $(RUN_ARGS)
 
-install: build
+resume: deps
+	@$(MAKE) --no-print-directory build
+	@echo "steerd continues the run saved last in $(RUN_STATE). Attach from another terminal:"
+	@echo "    $(BUILD)/bin/steer-console -C $(BUILD)/diode.json"
+	@exec $(BUILD)/bin/steerd --restart "$(RUN_STATE)" $(RUN_ARGS)
+
+install: build man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 sim-adapter/steerd_adapter.h $(DESTDIR)$(INCDIR)/
@@ -195,12 +226,19 @@ install: build
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 configs/bash-completion/steerd configs/bash-completion/steer-console \
 	  $(DESTDIR)$(BASHCOMPDIR)/
+	for p in $(MAN_PAGES); do \
+	  d=$(DESTDIR)$(MANDIR)/man$${p##*.}; install -d $$d && install -m 0644 $$p $$d/ || exit 1; \
+	done
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 PROTOCOL.md doc/protocol.schema.json $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
 	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc \
 	      $(DESTDIR)$(BASHCOMPDIR)/steerd $(DESTDIR)$(BASHCOMPDIR)/steer-console \
-	      $(DESTDIR)$(UNITDIR)/steerd@.service
+	      $(DESTDIR)$(UNITDIR)/steerd@.service \
+	      $(DESTDIR)$(DOCDIR)/PROTOCOL.md $(DESTDIR)$(DOCDIR)/protocol.schema.json
+	for p in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(MANDIR)/man$${p##*.}/$$p; done
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* ccmd-cancel.c — `cancel [ID|KNOB|search]`: stop one ramp, a knob's ramp, all, or the search. */
+/* ccmd-cancel.c — `cancel [ID|KNOB|search|steps]`: stop one ramp, a knob's ramp, all, the
+ * search, or the steps `step` queued. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,8 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 		long long id = strtoll(argv[1], &e, 10);
 		if (isdigit((unsigned char)argv[1][0]) && !*e)
 			json_object_set_new(body, "id", json_integer(id));
-		else if (strcmp(argv[1], "search") == 0)
-			json_object_set_new(body, "search", json_true());
+		else if (strcmp(argv[1], "search") == 0 || strcmp(argv[1], "steps") == 0)
+			json_object_set_new(body, argv[1], json_true());
 		else
 			json_object_set_new(body, "knob", json_string(argv[1]));
 	}
@@ -27,10 +28,14 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 		return -1;
 	if (!c->json) {
 		json_t *ids = json_object_get(r, "cancelled");
-		if (json_is_string(ids)) {
+		if (json_is_string(ids) && !strcmp(json_string_value(ids), "steps")) {
+			printf("cancelled %lld queued steps; paused at step %lld\n",
+			       json_integer_value(json_object_get(r, "steps")),
+			       json_integer_value(json_object_get(r, "step")));
+		} else if (json_is_string(ids)) {
 			printf("cancelled the %s\n", json_string_value(ids));
 		} else if (json_array_size(ids) == 0) {
-			printf("no ramps to cancel\n");
+			printf("no ramps to cancel (queued steps: `cancel steps`; a search: `cancel search`)\n");
 		} else {
 			printf("cancelled ramp%s", json_array_size(ids) > 1 ? "s" : "");
 			size_t i;
@@ -48,8 +53,9 @@ static int cancel_exec(console *c, int argc, char **argv, const char *rest)
 const ccmd_entry ccmd_cancel_entry = {
 	.name = "cancel",
 	.daemon = "cancel",
-	.usage = "[RAMP_ID | KNOB | search]",
-	.summary = "cancel a ramp (by id or knob), all ramps, or the search under way",
+	.usage = "[RAMP_ID | KNOB | search | steps]",
+	.summary = "cancel a ramp (by id or knob), all ramps, the search under way, or the steps "
+	           "`step` queued",
 	.exec = cancel_exec,
 	.complete = CC_KNOBS,
 };

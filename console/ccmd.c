@@ -9,15 +9,17 @@
 #include "units.h"
 
 extern const ccmd_entry ccmd_search_entry; /* ccmd-search.c */
+extern const ccmd_entry ccmd_events_entry; /* ccmd-events.c */
 
 static const ccmd_entry *const entries[] = {
 	&ccmd_status_entry, &ccmd_params_entry, &ccmd_get_entry,     &ccmd_set_entry,
 	&ccmd_ramp_entry,   &ccmd_ramps_entry,  &ccmd_cancel_entry,  &ccmd_pause_entry,
 	&ccmd_resume_entry, &ccmd_step_entry,   &ccmd_search_entry,  &ccmd_snapshot_entry,
 	&ccmd_checkpoint_entry, &ccmd_snapshot_state_entry, &ccmd_rewind_entry,
-	&ccmd_shutdown_entry,
+	&ccmd_drop_state_entry, &ccmd_shutdown_entry,
 	&ccmd_hello_entry,  &ccmd_watch_entry,  &ccmd_plot_entry,    &ccmd_wait_entry,
-	&ccmd_expect_entry, &ccmd_sleep_entry,  &ccmd_echo_entry,    &ccmd_help_entry,
+	&ccmd_expect_entry, &ccmd_sleep_entry,  &ccmd_echo_entry,    &ccmd_events_entry,
+	&ccmd_help_entry,
 	&ccmd_quit_entry,   NULL,
 };
 

@@ -28,6 +28,7 @@ void con_free(console *c)
 	for (size_t i = 0; i < c->n_subs; i++)
 		free(c->subs[i]);
 	json_decref(c->hello);
+	json_decref(c->events_shown);
 	json_decref(c->reply_hdr);
 	json_decref(c->reply_body);
 	con_disconnect(c);

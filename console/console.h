@@ -67,6 +67,9 @@ struct console {
 	char view_msg[256];   /* the last event, shown by the view */
 	con_stream_fn hook;
 	void *hook_arg;
+	bool events_muted;    /* `events off`: print no stream event */
+	json_t *events_shown; /* `events NAME...`: the names printed (an object used as a
+	                         set), or NULL: all */
 
 	/* The step of the last reply to the command running now (-1: none),
 	 * and of the command before it: `wait steps` counts from there. */
@@ -137,7 +140,8 @@ bool schema_is_scalar(const json_t *diag);
 const char *schema_did_you_mean(const console *c, const char *typed, bool scalars, char *buf,
                                 size_t len);
 
-/* events.c: one line for a stream event, or false to stay quiet. */
+/* events.c: one line for a stream event, or false to stay quiet (an echo of
+ * the console's own change, or filtered out by `events`). */
 bool event_format(const console *c, const char *name, json_t *hdr, char *buf, size_t len);
 
 /* fmt.c */

@@ -38,6 +38,8 @@ bool event_format(const console *c, const char *name, json_t *hdr, char *buf, si
 	const char *client = schema_str(hdr, "client");
 	const char *knob = schema_str(hdr, "knob");
 	bool mine = strcmp(client, c->name) == 0;
+	if (c->events_muted || (c->events_shown && !json_object_get(c->events_shown, name)))
+		return false;
 	char a[160], b[160], body[768];
 	body[0] = '\0';
 	if (!strcmp(name, "knob_changed")) {
@@ -72,11 +74,18 @@ bool event_format(const console *c, const char *name, json_t *hdr, char *buf, si
 		snprintf(body, sizeof body, "%s runs %lld steps, until step %lld", client,
 		         json_integer_value(json_object_get(hdr, "steps")),
 		         json_integer_value(json_object_get(hdr, "until")));
+	} else if (!strcmp(name, "steps_cancelled")) {
+		if (mine)
+			return false;
+		snprintf(body, sizeof body, "%lld queued steps cancelled by %s",
+		         json_integer_value(json_object_get(hdr, "steps")), client);
 	} else if (!strcmp(name, "indicator")) {
 		bool on = json_is_true(json_object_get(hdr, "on"));
 		fmt_value(json_object_get(hdr, "value"), a, sizeof a);
-		snprintf(body, sizeof body, "%s %s (value %s)", schema_str(hdr, "name"),
-		         on ? "on" : "off", a);
+		const json_t *since = json_object_get(hdr, "since_step"); /* absent from older daemons */
+		snprintf(b, sizeof b, ", since step %lld", json_integer_value(since));
+		snprintf(body, sizeof body, "%s %s (value %s%s)", schema_str(hdr, "name"),
+		         on ? "on" : "off", a, since ? b : "");
 	} else if (!strcmp(name, "step_failed")) {
 		snprintf(body, sizeof body, "step failed: %s; the run is paused",
 		         schema_str(hdr, "message"));

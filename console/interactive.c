@@ -62,6 +62,48 @@ static void refresh_prompt(console *c, char *prompt, size_t len)
 	rl_forced_update_display();
 }
 
+/*
+ * Wait for a line at prompt (entered, got_line), printing events meanwhile.
+ * follow: keep the prompt up to date with the run (refresh_prompt). Ctrl-C
+ * drops the line typed so far, or with cancel ends the wait: false.
+ */
+static bool read_line(console *c, char *prompt, size_t len, bool follow, bool cancel)
+{
+	got_line = false;
+	entered = NULL;
+	rl_callback_handler_install(prompt, on_line);
+	c->rl_active = true;
+	bool answered = true;
+	while (!got_line) {
+		int ev = con_poll(c, con_idle_timeout(c), true);
+		if (ev & CON_EV_STDIN)
+			rl_callback_read_char();
+		if (got_line)
+			break;
+		if (con_interrupted && cancel) {
+			con_interrupted = 0;
+			rl_replace_line("", 0); /* what was typed is not an answer */
+			rl_callback_handler_remove();
+			fputs("^C\n", stdout);
+			answered = false;
+			break;
+		}
+		if (con_interrupted) {
+			con_interrupted = 0;
+			drop_line();
+		}
+		if (con_winch) {
+			con_winch = 0;
+			rl_resize_terminal();
+		}
+		con_idle(c);
+		if (follow)
+			refresh_prompt(c, prompt, len);
+	}
+	c->rl_active = false;
+	return answered;
+}
+
 int interactive_run(console *c)
 {
 	hist_init(c);
@@ -74,28 +116,7 @@ int interactive_run(console *c)
 	while (!c->quit) {
 		con_interrupted = 0;
 		con_prompt(c, prompt, sizeof prompt);
-		got_line = false;
-		entered = NULL;
-		rl_callback_handler_install(prompt, on_line);
-		c->rl_active = true;
-		while (!got_line) {
-			int ev = con_poll(c, con_idle_timeout(c), true);
-			if (ev & CON_EV_STDIN)
-				rl_callback_read_char();
-			if (got_line)
-				break;
-			if (con_interrupted) {
-				con_interrupted = 0;
-				drop_line();
-			}
-			if (con_winch) {
-				con_winch = 0;
-				rl_resize_terminal();
-			}
-			con_idle(c);
-			refresh_prompt(c, prompt, sizeof prompt);
-		}
-		c->rl_active = false;
+		read_line(c, prompt, sizeof prompt, true, false);
 		if (!entered) { /* Ctrl-D */
 			printf("\n");
 			break;
@@ -109,4 +130,25 @@ int interactive_run(console *c)
 		free(entered);
 	}
 	return 0;
+}
+
+/*
+ * A yes/no question at the prompt (e.g. before `shutdown`): true only for an
+ * answer starting with y or Y. Ctrl-C, Ctrl-D or anything else is no. Events
+ * keep being printed while it waits, as at the prompt.
+ */
+bool interactive_confirm(console *c, const char *question)
+{
+	char prompt[512];
+	snprintf(prompt, sizeof prompt, "%s [y/N] ", question);
+	con_interrupted = 0;
+	bool yes = read_line(c, prompt, sizeof prompt, false, true) && entered &&
+	           (entered[0] == 'y' || entered[0] == 'Y');
+	if (got_line && !entered)
+		printf("\n"); /* Ctrl-D */
+	free(entered);
+	entered = NULL;
+	got_line = false;
+	fflush(stdout);
+	return yes;
 }

@@ -13,6 +13,8 @@ int script_run_string(console *c, const char *cmds);
 int script_run_file(console *c, FILE *f);
 /* The readline prompt until quit or Ctrl-D. */
 int interactive_run(console *c);
+/* At the prompt: ask question, true for a yes (y...), false otherwise. */
+bool interactive_confirm(console *c, const char *question);
 
 /* history.c */
 void hist_init(console *c);

@@ -127,7 +127,7 @@ int adapter_validate(const sa_adapter *sa, char *err, size_t errlen)
 	return 0;
 }
 
-static bool is_path(const char *name)
+bool adapter_name_is_path(const char *name)
 {
 	size_t n = strlen(name);
 	return strchr(name, '/') || (n > 3 && strcmp(name + n - 3, ".so") == 0);
@@ -148,7 +148,7 @@ adapter *adapter_load(const char *name, char *err, size_t errlen)
 	const sa_adapter *sa = NULL;
 	void *dl = NULL;
 
-	if (!is_path(name)) {
+	if (!adapter_name_is_path(name)) {
 		bool found = false;
 		for (size_t i = 0; i < N_BUILTINS && !found; i++)
 			if (strcmp(builtins[i].name, name) == 0) {

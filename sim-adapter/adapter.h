@@ -25,6 +25,10 @@ typedef struct adapter {
  */
 adapter *adapter_load(const char *name, char *err, size_t errlen);
 
+/* Does simulation.adapter name a shared object (a '/' in it, or ending in .so)
+ * rather than a built-in adapter? */
+bool adapter_name_is_path(const char *name);
+
 /*
  * While refuse is true, adapter_load refuses external adapters (shared
  * objects) without opening them, and adapter_external_refused() then says

@@ -102,16 +102,29 @@ typedef struct sa_reader {
 
 /*
  * Optional openPMD hint: one particle record component of the saved state, so
- * that openPMD readers can open a checkpoint. (Meshes need no hint: steerd
+ * that openPMD readers can open a checkpoint. Positional initializers:
+ * { path, state, constant or time offset, unit_si, { unit_dimension } }. (Meshes need no hint: steerd
  * writes every rank-1 diagnostic whose axis is evenly spaced as a mesh.)
  */
 typedef struct sa_record {
 	const char *path;    /* relative to the iteration, e.g. "particles/electrons/position/x" */
 	const char *state;   /* name of the array save() writes, e.g. "particles/x";
 	                        NULL for a constant record of value `constant` */
+	/*
+	 * state == NULL: the value of every particle. state != NULL: when the
+	 * saved values hold, in time steps from the step's time (openPMD
+	 * timeOffset = this times dt), e.g. -0.5 for a leapfrog velocity saved at
+	 * t - dt/2; 0 for most. (One field for both keeps ABI version 1.)
+	 */
 	double constant;
 	double unit_si;      /* factor that turns stored values into SI */
-	double unit_dimension[7]; /* powers of L, M, T, I, theta, N, J */
+	/*
+	 * Powers of L, M, T, I, theta, N, J. For "weighting" (openPMD fixes it
+	 * dimensionless) a model of fewer than three dimensions gives what its
+	 * weights are per, e.g. L^-2 for particles per m^2 of a 1D slab: steerd
+	 * writes unitDimension 0 and says so in the file (steerd_unitDimension).
+	 */
+	double unit_dimension[7];
 } sa_record;
 
 typedef struct sa_adapter {

@@ -22,6 +22,9 @@ static const char *const capabilities[] = {
 	"topic_sequences", /* stream: prev_seq, topic_seq per event name, every message numbered */
 	"checkpoint_write_seq", /* checkpoint reply and checkpoint_written: write_seq, absolute path */
 	"search_direction", /* search: direction, hold per probe, search_warning, knob_changed.search */
+	"drop_state",     /* drop-state, state_dropped, limit_reached for a 9th kept state */
+	"queued_steps",   /* status: stepping; cancel {"steps": true}; event steps_cancelled */
+	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
 	NULL,
 };
@@ -45,9 +48,10 @@ static json_t *stream_json(const config *cfg, const sa_adapter *sa)
 	for (size_t d = 0; d < sa->n_diags; d++)
 		if (sa->diags[d].rank == 1)
 			json_object_set_new(arrays, sa->diags[d].name, json_integer(cfg->every[d]));
-	return json_pack("{s:I, s:I, s:I, s:o}", "heartbeat_ms", (json_int_t)cfg->heartbeat_ms,
+	return json_pack("{s:I, s:I, s:I, s:o, s:I}", "heartbeat_ms", (json_int_t)cfg->heartbeat_ms,
 	                 "send_hwm", (json_int_t)cfg->send_hwm, "scalars_every",
-	                 (json_int_t)cfg->scalars_every, "arrays_every", arrays);
+	                 (json_int_t)cfg->scalars_every, "arrays_every", arrays,
+	                 "indicator_dwell_steps", (json_int_t)cfg->indicator_dwell_steps);
 }
 
 static int hello_exec(cmd_ctx *ctx, const json_t *body)

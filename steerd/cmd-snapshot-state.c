@@ -7,8 +7,8 @@
 #include "cmd.h"
 #include "run.h"
 
-
-static int named_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self)
+/* A change whose only argument is a checked "name" (also drop-state). */
+int cmd_named_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self)
 {
 	change *ch = change_new(self);
 	if (!ch)
@@ -23,20 +23,22 @@ static int named_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self)
 
 static int snapshot_state_exec(cmd_ctx *ctx, const json_t *body)
 {
-	return named_change(ctx, body, &cmd_snapshot_state_entry);
+	return cmd_named_change(ctx, body, &cmd_snapshot_state_entry);
 }
 
 static void snapshot_state_apply(run *r, change *ch)
 {
 	if (run_busy(r, ch))
 		return;
-	if (run_save_state(r, ch->name, ch->req.client, &ch->result, ch->err_msg, sizeof ch->err_msg) < 0)
-		ch->err_code = E_REFUSED;
+	int rc = run_save_state(r, ch->name, ch->req.client, &ch->result, ch->err_msg,
+	                        sizeof ch->err_msg);
+	if (rc < 0)
+		ch->err_code = rc == -3 ? E_LIMIT_REACHED : E_REFUSED;
 }
 
 static int rewind_exec(cmd_ctx *ctx, const json_t *body)
 {
-	return named_change(ctx, body, &cmd_rewind_entry);
+	return cmd_named_change(ctx, body, &cmd_rewind_entry);
 }
 
 static void rewind_apply(run *r, change *ch)
@@ -48,13 +50,13 @@ static void rewind_apply(run *r, change *ch)
 		ch->err_code = rc == -2 ? E_UNKNOWN_NAME : E_REFUSED;
 }
 
-static const char *const name_arg[] = { "name", NULL };
+const char *const cmd_name_arg[] = { "name", NULL };
 
 const cmd_entry cmd_snapshot_state_entry = {
 	.name = "snapshot-state",
 	.usage = "{\"name\": NAME}",
-	.summary = "keep the complete run state in memory under NAME (replaces an older one)",
-	.args = name_arg,
+	.summary = "keep the complete run state in memory under NAME (replaces an older one; at most 8 names)",
+	.args = cmd_name_arg,
 	.changes = true,
 	.exec = snapshot_state_exec,
 	.apply = snapshot_state_apply,
@@ -64,7 +66,7 @@ const cmd_entry cmd_rewind_entry = {
 	.name = "rewind",
 	.usage = "{\"name\": NAME}",
 	.summary = "go back to the state kept by snapshot-state NAME (step, knobs, ramps, particles)",
-	.args = name_arg,
+	.args = cmd_name_arg,
 	.changes = true,
 	.exec = rewind_exec,
 	.apply = rewind_apply,

@@ -80,6 +80,7 @@ extern const cmd_entry cmd_hello_entry, cmd_status_entry, cmd_params_entry, cmd_
     cmd_set_entry, cmd_ramp_entry, cmd_ramps_entry, cmd_cancel_entry, cmd_pause_entry,
     cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry,
     cmd_checkpoint_entry, cmd_snapshot_state_entry, cmd_rewind_entry, cmd_search_entry;
+extern const cmd_entry cmd_drop_state_entry; /* cmd-drop-state.c */
 
 /*
  * The table as JSON, one object per command in cmd_all() order: name, usage,
@@ -124,6 +125,10 @@ const char *cmd_did_you_mean(const sa_adapter *sa, const char *typed, bool scala
 
 /* exec of a write with no arguments: an empty change for `self`. */
 int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self);
+
+/* exec of a write whose one argument is a required "name" (cmd-snapshot-state.c). */
+int cmd_named_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self);
+extern const char *const cmd_name_arg[]; /* { "name", NULL } */
 
 /*
  * Read body[key] as a name of 1..100 characters [A-Za-z0-9._-], not starting

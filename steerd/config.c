@@ -16,11 +16,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "config_internal.h"
 #include "fileperm.h"
@@ -73,7 +76,7 @@ typedef struct setting {
  * Reloaded on SIGHUP (config_reload): settings read afresh by the simulation
  * thread at every use, whose change cannot break a client or the run. Not
  * reloadable: endpoints, the adapter, knobs and schedule (state of the run:
- * knobs change by `set`), run.*, heartbeat_ms (clients time their liveness
+ * knobs change by `set`), run.* (but run.max_steps_per_second), heartbeat_ms (clients time their liveness
  * by it), send_hwm and limits (fixed on sockets), checkpoint.directory (the
  * rotation list is per directory), indicators. The security section has its
  * own reload (security.h).
@@ -99,6 +102,8 @@ static const setting settings[] = {
 	OPT_UINT("run.max_steps", 0, INT64_MAX, 0, max_steps),
 	/* absent: not pinned (stored as -1; see config.h) */
 	OPT_UINT("run.simulation_cpu", 0, 1023, UINT32_MAX, simulation_cpu),
+	/* 0: as fast as it goes; read at every step, so a reload paces a running run */
+	OPT_UINT("run.max_steps_per_second", 0, 1000000000, 0, max_steps_per_second, RELOAD),
 
 	OPT_SECTION("endpoints"),
 	OPT_STRING("endpoints.control", S_ENDPOINT, "tcp://127.0.0.1:*", control_endpoint),
@@ -113,6 +118,9 @@ static const setting settings[] = {
 	OPT_UINT("diagnostics.heartbeat_ms", 10, 60000, 1000, heartbeat_ms),
 	OPT_UINT("diagnostics.send_hwm", 1, 1000000, 1000, send_hwm),
 	OPT_CUSTOM("diagnostics.indicators", parse_indicators),
+	/* an indicator's `indicator` event waits until the change has lasted this many steps */
+	OPT_UINT("diagnostics.indicator_dwell_steps", 1, 1000000000, 1000, indicator_dwell_steps,
+	         RELOAD),
 
 	OPT_CUSTOM("schedule", cfg_parse_schedule),
 
@@ -323,6 +331,121 @@ static int check_endpoints_local(cfg_ctx *c)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- paths */
+
+/* The home directory: $HOME, else the password database's; NULL if neither. */
+static const char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	if (home && home[0] == '/')
+		return home;
+	struct passwd *pw = getpwuid(geteuid());
+	return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+/*
+ * A path of the file as steerd uses it (README "Configuration", paths):
+ *   "/abs"                 as given;
+ *   "~/rest"               under the home directory ($HOME, else the password database's);
+ *   "$XDG_STATE_HOME/rest" under $XDG_STATE_HOME when it is set to an absolute path,
+ *                          else under ~/.local/state (the XDG default);
+ *   other                  relative to c->base_dir: the config file's directory, or the
+ *                          checkpoint's for a config read from a checkpoint (NULL: as given,
+ *                          i.e. the current directory).
+ * Nothing else is expanded: any other "~" or "$" at the start is refused, so that a
+ * path never silently means a directory named "$HOME". With force_slash the result
+ * always holds a '/' (dlopen searches the library path for a bare "x.so").
+ */
+static int expand_path(cfg_ctx *c, const yaml_node_t *n, const char *name, const char *str,
+                       bool force_slash, char **out)
+{
+	static const char xdg[] = "$XDG_STATE_HOME/";
+	const char *base = c->base_dir, *rest = str;
+	char state[PATH_MAX];
+	*out = NULL;
+	if (!strncmp(str, "~/", 2) || !strncmp(str, xdg, sizeof xdg - 1)) {
+		bool tilde = str[0] == '~';
+		const char *env = tilde ? NULL : getenv("XDG_STATE_HOME");
+		const char *home = env && env[0] == '/' ? NULL : home_dir();
+		if (!(env && env[0] == '/') && !home)
+			return FAIL(c, n, "%s: '%s' needs the home directory, but HOME is not set and "
+			                  "the user has none", name, str);
+		if (env && env[0] == '/')
+			snprintf(state, sizeof state, "%s", env);
+		else
+			snprintf(state, sizeof state, tilde ? "%s" : "%s/.local/state", home);
+		base = state;
+		rest = str + (tilde ? 2 : sizeof xdg - 1);
+	} else if (str[0] == '~' || str[0] == '$') {
+		return FAIL(c, n, "%s: '%s': only a leading ~/ or $XDG_STATE_HOME/ is expanded in "
+		                  "paths; write the path out", name, str);
+	} else if (str[0] == '/') {
+		base = NULL;
+	}
+	int rc;
+	if (!base || !*base)
+		rc = force_slash && !strchr(str, '/') ? asprintf(out, "./%s", str)
+		                                       : ((*out = strdup(str)) ? 0 : -1);
+	else if (!strcmp(base, ".") && !force_slash)
+		rc = (*out = strdup(rest)) ? 0 : -1;
+	else
+		rc = asprintf(out, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", rest);
+	if (rc < 0) {
+		*out = NULL;
+		return FAIL(c, n, "out of memory");
+	}
+	if (strlen(*out) > MAX_PATH_LEN) {
+		free(*out);
+		*out = NULL;
+		return FAIL(c, n, "%s is too long once resolved (at most %d characters)", name,
+		            MAX_PATH_LEN);
+	}
+	return 0;
+}
+
+/* A path setting at n: a non-empty string, resolved by expand_path. */
+static int resolve_path(cfg_ctx *c, const yaml_node_t *n, const char *name, char **out)
+{
+	const char *str;
+	if (cfg_get_string(c, n, name, &str) < 0)
+		return -1;
+	if (!*str)
+		return FAIL(c, n, "%s must not be empty", name);
+	if (strlen(str) > MAX_PATH_LEN)
+		return FAIL(c, n, "%s is too long (at most %d characters)", name, MAX_PATH_LEN);
+	return expand_path(c, n, name, str, false, out);
+}
+
+/*
+ * An endpoint setting at n. The path of an ipc:// endpoint is a path like any
+ * other (expand_path); ipc://@name (abstract) and inproc:// have none.
+ */
+static int resolve_endpoint(cfg_ctx *c, const yaml_node_t *n, const char *name, char **out)
+{
+	const char *str;
+	*out = NULL;
+	if (cfg_get_string(c, n, name, &str) < 0)
+		return -1;
+	if (check_endpoint(c, name, n, str) < 0)
+		return -1;
+	const char *ipc = !strncmp(str, "ipc://", 6) && str[6] != '@' ? str + 6 : NULL;
+	char *path = NULL;
+	if (ipc && expand_path(c, n, name, ipc, false, &path) < 0)
+		return -1;
+	int rc = path ? asprintf(out, "ipc://%s", path) : ((*out = strdup(str)) ? 0 : -1);
+	free(path);
+	if (rc < 0) {
+		*out = NULL;
+		return FAIL(c, n, "out of memory");
+	}
+	if (ipc && check_endpoint(c, name, n, *out) < 0) { /* its length once resolved */
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int set_setting(cfg_ctx *c, const setting *s, const yaml_node_t *n)
 {
 	config *cfg = c->cfg;
@@ -366,25 +489,16 @@ static int set_setting(cfg_ctx *c, const setting *s, const yaml_node_t *n)
 	}
 	case S_ENDPOINT:
 	case S_PATH: {
-		const char *str;
-		if (cfg_get_string(c, n, s->name, &str) < 0)
-			return -1;
+		char *copy;
 		if (s->type == S_ENDPOINT) {
-			if (check_endpoint(c, s->name, n, str) < 0)
+			if (resolve_endpoint(c, n, s->name, &copy) < 0)
 				return -1;
 			if (c->n_endpoints < sizeof c->endpoints / sizeof c->endpoints[0])
 				c->endpoints[c->n_endpoints++] =
 				    (struct endpoint_ref){ s->name, n, s->offset };
-		} else {
-			if (!*str)
-				return FAIL(c, n, "%s must not be empty", s->name);
-			if (strlen(str) > MAX_PATH_LEN)
-				return FAIL(c, n, "%s is too long (at most %d characters)", s->name,
-				            MAX_PATH_LEN);
+		} else if (resolve_path(c, n, s->name, &copy) < 0) {
+			return -1;
 		}
-		char *copy = strdup(str);
-		if (!copy)
-			return FAIL(c, n, "out of memory");
 		char **f = string_field(cfg, s);
 		free(*f);
 		*f = copy;
@@ -594,6 +708,13 @@ static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_
 		return -1;
 	if (!*name)
 		return FAIL(c, an, "simulation.adapter must not be empty");
+	/* The path of a .so is a path like the others: relative to the config file. */
+	char *resolved = NULL;
+	if (adapter_name_is_path(name)) {
+		if (expand_path(c, an, "simulation.adapter", name, true, &resolved) < 0)
+			return -1;
+		name = resolved;
+	}
 	char why[512];
 	if (c->borrow) {
 		/* A reload: the running adapter, whatever the file names now. */
@@ -604,6 +725,7 @@ static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_
 	} else {
 		c->cfg->adapter = adapter_load(name, why, sizeof why);
 	}
+	free(resolved);
 	if (!c->cfg->adapter)
 		return FAIL(c, an, "%s", why);
 
@@ -737,28 +859,6 @@ static int default_indicators(cfg_ctx *c)
 
 /* ---------------------------------------------------------------- security */
 
-/* path as given, or base_dir/path when it is relative and a base is known. */
-static int resolve_path(cfg_ctx *c, const yaml_node_t *n, const char *name, char **out)
-{
-	const char *str;
-	if (cfg_get_string(c, n, name, &str) < 0)
-		return -1;
-	if (!*str)
-		return FAIL(c, n, "%s must not be empty", name);
-	if (strlen(str) > MAX_PATH_LEN)
-		return FAIL(c, n, "%s is too long (at most %d characters)", name, MAX_PATH_LEN);
-	const char *base = c->base_dir;
-	int rc;
-	if (str[0] == '/' || !base || !*base || !strcmp(base, "."))
-		rc = (*out = strdup(str)) ? 0 : -1;
-	else
-		rc = asprintf(out, "%s/%s", base, str);
-	if (rc < 0) {
-		*out = NULL;
-		return FAIL(c, n, "out of memory");
-	}
-	return 0;
-}
 
 static bool key_name_ok(const char *s)
 {
@@ -987,15 +1087,36 @@ int config_parse(const char *path, const char *text, size_t len, config **out, c
 	return parse_text(path, NULL, false, NULL, NULL, text, len, out, err, errlen);
 }
 
-/* The directory part of path ("." when it has none); NULL when out of memory. */
+/*
+ * The directory part of path, made absolute: resolved paths (an ipc://
+ * endpoint in the connection file, a key file in a message) then mean the
+ * same to every reader, whatever its working directory. NULL when out of
+ * memory.
+ */
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
+	char *dir = !slash ? strdup(".") : slash == path ? strdup("/")
+	                                                 : strndup(path, (size_t)(slash - path));
+	char *abs = dir ? realpath(dir, NULL) : NULL;
+	if (!abs)
+		return dir; /* it does not exist (the file cannot be read either): as given */
+	free(dir);
+	return abs;
+}
+
+int config_parse_beside(const char *path, const char *file, const char *text, size_t len,
+                        config **out, char *err, size_t errlen)
+{
+	char *base = dir_of(file);
+	if (!base) {
+		*out = NULL;
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	int rc = parse_text(path, base, false, NULL, NULL, text, len, out, err, errlen);
+	free(base);
+	return rc;
 }
 
 /* An error of open/read/stat: the file is absent (fix it), or could not be read just now. */
@@ -1260,4 +1381,64 @@ void config_destroy(config **cp)
 	config_security_free(&cfg->security);
 	free(cfg);
 	*cp = NULL;
+}
+
+/* ---------------------------------------------------------------- the table as JSON */
+
+static const char *const stype_names[] = {
+	[S_SECTION] = "section", [S_UINT] = "integer", [S_BOOL] = "boolean", [S_ENUM] = "enum",
+	[S_ENDPOINT] = "endpoint", [S_PATH] = "path", [S_CUSTOM] = "custom", [S_RESERVED] = "reserved",
+};
+
+/* One setting: what `steerd --dump-config` prints, and doc/gen-man.py turns
+ * into steerd.yaml(5), so the page lists exactly the keys this table takes. */
+static json_t *setting_json(const setting *s)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b}", "name", s->name, "type", stype_names[s->type],
+	                      "reload", s->reload);
+	if (!o)
+		return NULL;
+	json_t *def = json_null();
+	switch (s->type) {
+	case S_UINT:
+		json_object_set_new(o, "min", json_integer((json_int_t)s->min));
+		json_object_set_new(o, "max", json_integer((json_int_t)s->max));
+		/* a default outside the bounds means "absent" (e.g. run.simulation_cpu) */
+		if (s->def >= s->min && s->def <= s->max)
+			def = json_integer((json_int_t)s->def);
+		break;
+	case S_BOOL:
+		def = json_boolean(s->def);
+		break;
+	case S_ENUM: {
+		json_t *ch = json_array();
+		for (size_t i = 0; s->choices[i]; i++)
+			json_array_append_new(ch, json_string(s->choices[i]));
+		json_object_set_new(o, "choices", ch);
+		def = json_string(s->choices[s->def]);
+		break;
+	}
+	case S_ENDPOINT:
+	case S_PATH:
+		if (s->sdef)
+			def = json_string(s->sdef);
+		break;
+	default:
+		break;
+	}
+	json_object_set_new(o, "default", def);
+	return o;
+}
+
+int config_dump_table(FILE *out)
+{
+	json_t *all = json_array();
+	int rc = all ? 0 : -1;
+	for (size_t i = 0; i < N_SETTINGS && rc == 0; i++)
+		rc = json_array_append_new(all, setting_json(&settings[i]));
+	if (rc == 0)
+		rc = json_dumpf(all, out, JSON_INDENT(1));
+	fputc('\n', out);
+	json_decref(all);
+	return rc;
 }

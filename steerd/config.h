@@ -12,6 +12,7 @@
 #define STEERD_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,9 +42,12 @@ typedef struct config_client {
 
 /*
  * The security section: CURVE on both sockets, clients admitted by key.
- * Relative paths are resolved against the directory of the config file
- * (config_load); a config parsed from memory (config_parse: e.g. read from a
- * checkpoint) keeps them relative to the current directory.
+ * Its paths, like every path setting (simulation.adapter when a .so,
+ * checkpoint.directory, endpoints.connection_file, the path of ipc://
+ * endpoints), are resolved when read: relative ones against the directory of
+ * the config file (config_load), or of the checkpoint it was read from
+ * (config_parse_beside); a leading ~/ or $XDG_STATE_HOME/ is expanded. A
+ * config parsed by config_parse keeps them relative to the current directory.
  */
 typedef struct config_security {
 	char *server_key;         /* security.server_key: the server's NAME.key_secret */
@@ -68,6 +72,7 @@ typedef struct config {
 	uint64_t max_steps;   /* run.max_steps: stop (as on SIGTERM) after it; 0 = never */
 	int32_t simulation_cpu; /* run.simulation_cpu: the simulation thread's own CPU,
 	                           steerd's other threads stay off it; -1 (absent) = not pinned */
+	unsigned max_steps_per_second; /* run.max_steps_per_second: pacing; 0 (default) = unpaced */
 
 	unsigned scalars_every;   /* diagnostics.scalars_every, default 1 (0 = never) */
 	unsigned arrays_every;    /* diagnostics.arrays_every, default 100 (0 = never) */
@@ -79,6 +84,9 @@ typedef struct config {
 	                             0 <-> non-0 edges are published as events;
 	                             default: "virtual_cathode" if the adapter has it */
 	size_t n_indicators;
+	unsigned indicator_dwell_steps; /* diagnostics.indicator_dwell_steps, default 1000: an
+	                                   indicator's change is published once it has lasted
+	                                   this many steps (1 = at once) */
 
 	sched_entry *schedule;    /* sorted by `at` (stable) */
 	size_t n_schedule;
@@ -115,8 +123,17 @@ int config_load(const char *path, config **out, char *err, size_t errlen);
 int config_parse(const char *path, const char *text, size_t len, config **out,
                  char *err, size_t errlen);
 
+/* Same, with relative paths resolved against the directory of file (a config
+ * read from a checkpoint: the checkpoint file). */
+int config_parse_beside(const char *path, const char *file, const char *text, size_t len,
+                        config **out, char *err, size_t errlen);
+
 /* Free; sets *cp to NULL. NULL-safe. */
 void config_destroy(config **cp);
+
+/* `steerd --dump-config`: the settings table as JSON (name, type, min, max,
+ * choices, default, reload), for doc/gen-man.py. 0, or -1 on error. */
+int config_dump_table(FILE *out);
 
 /*
  * Read the file at path again and parse only its security section (the rest
@@ -137,7 +154,8 @@ int config_reload(const config *cur, config **out, char *err, size_t errlen);
 /*
  * Copy into cur the settings marked reloadable in the table (config.c:
  * log_level, checkpoint.every_steps/every_seconds/keep/on_exit, the
- * diagnostics cadences) that differ in fresh, logging each (INFO), and log a
+ * diagnostics cadences, diagnostics.indicator_dwell_steps,
+ * run.max_steps_per_second) that differ in fresh, logging each (INFO), and log a
  * WARN for every other setting that differs (read only at start). Returns
  * CONFIG_RELOADED_* flags for what the caller must act on. Call on the
  * thread that reads those settings (the simulation thread).

@@ -2,6 +2,8 @@
 /* h5io.c — HDF5 helpers for checkpoints (see h5io.h). */
 #include "h5io.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +393,70 @@ int h5io_attr_get(hid_t obj, const char *name, sa_dtype t, void *out)
 	return rc;
 }
 
+static const char *dtype_name(sa_dtype t)
+{
+	switch (t) {
+	case SA_F64: return "a 64-bit float";
+	case SA_I64: return "a signed 64-bit integer";
+	case SA_U64: return "an unsigned 64-bit integer";
+	}
+	return "?";
+}
+
+/* What a stored type is, in words: "a signed 32-bit integer", "a string". */
+static void type_words(hid_t ft, char *buf, size_t cap)
+{
+	size_t bits = H5Tget_size(ft) * 8;
+	switch (H5Tget_class(ft)) {
+	case H5T_INTEGER:
+		snprintf(buf, cap, "a%s %zu-bit integer",
+		         H5Tget_sign(ft) == H5T_SGN_NONE ? "n unsigned" : " signed", bits);
+		break;
+	case H5T_FLOAT: snprintf(buf, cap, "a %zu-bit float", bits); break;
+	case H5T_STRING: snprintf(buf, cap, "a string"); break;
+	default: snprintf(buf, cap, "of a non-numeric HDF5 type"); break;
+	}
+}
+
+void h5io_attr_why(hid_t obj, const char *name, sa_dtype t, char *why, size_t cap)
+{
+	if (H5Aexists(obj, name) <= 0) {
+		snprintf(why, cap, "is missing");
+		return;
+	}
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	if (a < 0) {
+		snprintf(why, cap, "cannot be opened");
+		return;
+	}
+	hid_t s = H5Aget_space(a), ft = H5Aget_type(a);
+	char words[64];
+	if (s < 0 || ft < 0) {
+		snprintf(why, cap, "cannot be read");
+	} else if (H5Sget_simple_extent_type(s) != H5S_SCALAR) {
+		snprintf(why, cap, "is present but not a single value (%lld elements), expected %s",
+		         (long long)H5Sget_simple_extent_npoints(s), dtype_name(t));
+	} else if (type_matches(ft, t)) {
+		snprintf(why, cap, "is present but cannot be read");
+	} else {
+		type_words(ft, words, sizeof words);
+		long long sv;
+		/* A negative count says more than its type: name the value. */
+		if (t == SA_U64 && H5Tget_class(ft) == H5T_INTEGER && H5Tget_sign(ft) == H5T_SGN_2 &&
+		    H5Aread(a, H5T_NATIVE_LLONG, &sv) >= 0 && sv < 0)
+			snprintf(why, cap, "is present but malformed: %lld (%s), expected %s", sv, words,
+			         dtype_name(t));
+		else
+			snprintf(why, cap, "is present but malformed: %s, expected %s", words,
+			         dtype_name(t));
+	}
+	if (ft >= 0)
+		H5Tclose(ft);
+	if (s >= 0)
+		H5Sclose(s);
+	H5Aclose(a);
+}
+
 int h5io_attr_get_u32(hid_t obj, const char *name, uint32_t *v)
 {
 	hid_t a = attr_open_scalar(obj, name);
@@ -472,9 +538,56 @@ static hid_t contiguous_dcpl(void)
 	return p;
 }
 
+/*
+ * Fletcher32 arrays (h5io_array_put_fletcher32): chunked (64 KiB chunks) with
+ * HDF5's Fletcher32 filter, so that every HDF5 reader (h5py, openPMD-api, yt,
+ * not only steerd) gets a read error, not silently changed numbers, from a
+ * corrupt chunk. An empty array cannot be chunked, and has nothing to protect.
+ */
+#define H5IO_CHUNK_ELEMS ((hsize_t)1 << 13)
+
+static hid_t checked_dcpl(size_t n, bool fletcher32)
+{
+	hid_t p = contiguous_dcpl();
+	if (p < 0 || n == 0 || !fletcher32)
+		return p;
+	hsize_t chunk[1] = { n < H5IO_CHUNK_ELEMS ? (hsize_t)n : H5IO_CHUNK_ELEMS };
+	if (H5Pset_chunk(p, 1, chunk) < 0 || H5Pset_fletcher32(p) < 0) {
+		H5Pclose(p);
+		return H5I_INVALID_HID;
+	}
+	return p;
+}
+
+/*
+ * Dataset transfer for reads. Fuzzing builds do not check Fletcher32, as they
+ * take any xxh64 (h5io_sum_matches): changed data must reach the code that
+ * checks and uses it.
+ */
+static hid_t read_dxpl(void)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	hid_t p = H5Pcreate(H5P_DATASET_XFER);
+	if (p >= 0 && H5Pset_edc_check(p, H5Z_DISABLE_EDC) < 0) {
+		H5Pclose(p);
+		return H5I_INVALID_HID;
+	}
+	return p;
+#else
+	return H5P_DEFAULT;
+#endif
+}
+
+static void read_dxpl_close(hid_t p)
+{
+	if (p >= 0 && p != H5P_DEFAULT)
+		H5Pclose(p);
+}
+
 static const unsigned char empty_data[8];
 
-hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data)
+static hid_t array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data,
+                       bool fletcher32)
 {
 	hid_t ft = file_type(t);
 	if (ft < 0 || (n && !data) || n > SIZE_MAX / 8)
@@ -483,7 +596,7 @@ hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const vo
 		data = empty_data;
 	hsize_t dims[1] = { n };
 	hid_t space = H5Screate_simple(1, dims, NULL);
-	hid_t dcpl = contiguous_dcpl();
+	hid_t dcpl = checked_dcpl(n, fletcher32);
 	hid_t ds = H5I_INVALID_HID;
 	if (space >= 0 && dcpl >= 0)
 		ds = H5Dcreate2(loc, name, ft, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -499,6 +612,17 @@ hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const vo
 		return H5I_INVALID_HID;
 	}
 	return ds;
+}
+
+hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data)
+{
+	return array_put(loc, name, t, n, data, false);
+}
+
+hid_t h5io_array_put_fletcher32(hid_t loc, const char *name, sa_dtype t, size_t n,
+                                const void *data)
+{
+	return array_put(loc, name, t, n, data, true);
 }
 
 /* Open dataset `name` when it is a rank-1 array of type t; its length in *n. */
@@ -560,13 +684,59 @@ int h5io_array_get(hid_t loc, const char *name, sa_dtype t, size_t n, void *out)
 	int rc = -1;
 	uint64_t sum;
 	if (have == n && (n == 0 || out) && stored_checksum(ds, &sum) == 0) {
+		hid_t dxpl = read_dxpl();
 		if (n == 0)
 			rc = h5io_sum_matches(h5io_xxh64(empty_data, 0, 0), sum) ? 0 : -2;
-		else if (H5Dread(ds, mem_type(t), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
+		else if (dxpl >= 0 && H5Dread(ds, mem_type(t), H5S_ALL, H5S_ALL, dxpl, out) >= 0)
 			rc = h5io_sum_matches(h5io_xxh64(out, n * 8, 0), sum) ? 0 : -2;
+		else
+			rc = -2; /* a chunk failing Fletcher32, or raw data HDF5 cannot read */
+		read_dxpl_close(dxpl);
 	}
 	H5Dclose(ds);
 	return rc;
+}
+
+typedef struct verify_ctx {
+	char *why;
+	size_t whylen;
+} verify_ctx;
+
+static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, void *data)
+{
+	verify_ctx *v = data;
+	if (info->type != H5O_TYPE_DATASET)
+		return 0;
+	static const sa_dtype types[] = { SA_F64, SA_U64, SA_I64 };
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		size_t n;
+		if (h5io_array_size(loc, name, types[i], &n) < 0)
+			continue;
+		void *buf = malloc(n ? n * 8 : 8);
+		if (!buf) {
+			snprintf(v->why, v->whylen, "out of memory reading %s", name);
+			return -1;
+		}
+		int rc = h5io_array_get(loc, name, types[i], n, buf);
+		free(buf);
+		if (rc == 0)
+			return 0;
+		snprintf(v->why, v->whylen, "%s %s", name,
+		         rc == -2 ? "does not match its checksum (the file is corrupt)"
+		                  : "has no readable checksum (none, or corrupt metadata)");
+		return -1;
+	}
+	return 0; /* not an array: text and tables are verified by their readers */
+}
+
+int h5io_verify_arrays(hid_t loc, char *why, size_t whylen)
+{
+	verify_ctx v = { why, whylen };
+	why[0] = '\0';
+	herr_t rc = H5Ovisit2(loc, H5_INDEX_NAME, H5_ITER_NATIVE, verify_one, &v, H5O_INFO_BASIC);
+	if (rc < 0 && !why[0])
+		snprintf(why, whylen, "cannot be walked (corrupt metadata)");
+	return rc < 0 ? -1 : 0;
 }
 
 int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len)
@@ -672,6 +842,43 @@ static int note(h5io_state *c, const char *fmt, const char *name, const char *wh
 	return -1;
 }
 
+/* Note the range of an F64 array as it goes by (cheaper than reading it back). */
+static int note_range(h5io_state *c, const char *name, size_t n, const double *x)
+{
+	h5io_range *r = realloc(c->ranges, (c->n_ranges + 1) * sizeof *r);
+	if (!r)
+		return -1;
+	c->ranges = r;
+	r = &c->ranges[c->n_ranges++];
+	snprintf(r->name, sizeof r->name, "%s", name);
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		double v = x[i];
+		if (v < lo && v >= -DBL_MAX) /* finite: NaN and -Inf fail, +Inf is never < lo */
+			lo = v;
+		if (v > hi && v <= DBL_MAX)
+			hi = v;
+	}
+	r->lo = lo;
+	r->hi = hi;
+	return 0;
+}
+
+const h5io_range *h5io_state_range(const h5io_state *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->n_ranges; i++)
+		if (strcmp(ctx->ranges[i].name, name) == 0)
+			return &ctx->ranges[i];
+	return NULL;
+}
+
+void h5io_state_free(h5io_state *ctx)
+{
+	free(ctx->ranges);
+	ctx->ranges = NULL;
+	ctx->n_ranges = 0;
+}
+
 static int w_array(void *ctx, const char *name, sa_dtype dtype, size_t n, const void *data)
 {
 	h5io_state *c = ctx;
@@ -688,6 +895,8 @@ static int w_array(void *ctx, const char *name, sa_dtype dtype, size_t n, const 
 		return note(c, "cannot write the state array %s%s", name,
 		            " (written twice, bad type, or the disk is full)");
 	H5Dclose(ds);
+	if (dtype == SA_F64 && note_range(c, name, n, data) < 0)
+		return note(c, "out of memory writing %s%s", name, "");
 	return 0;
 }
 
@@ -738,8 +947,14 @@ static int r_attr(void *ctx, const char *name, sa_dtype dtype, void *out)
 	const char *leaf = split_path(name, parent, sizeof parent);
 	hid_t g = leaf ? h5io_open_group(c->group, parent) : H5I_INVALID_HID;
 	if (g < 0)
-		return -1;
+		return note(c, "state attribute %s is missing (no group %s)", name, parent);
 	int rc = h5io_attr_get(g, leaf, dtype, out);
+	if (rc < 0) {
+		/* Say what is wrong: missing is not the same as present and malformed. */
+		char why[128];
+		h5io_attr_why(g, leaf, dtype, why, sizeof why);
+		note(c, "state attribute %s %s", name, why);
+	}
 	H5Gclose(g);
 	return rc;
 }
@@ -747,6 +962,8 @@ static int r_attr(void *ctx, const char *name, sa_dtype dtype, void *out)
 void h5io_writer(sa_writer *w, h5io_state *ctx)
 {
 	ctx->detail[0] = '\0';
+	ctx->ranges = NULL;
+	ctx->n_ranges = 0;
 	w->ctx = ctx;
 	w->array = w_array;
 	w->attr = w_attr;
@@ -755,6 +972,8 @@ void h5io_writer(sa_writer *w, h5io_state *ctx)
 void h5io_reader(sa_reader *r, h5io_state *ctx)
 {
 	ctx->detail[0] = '\0';
+	ctx->ranges = NULL;
+	ctx->n_ranges = 0;
 	r->ctx = ctx;
 	r->array_size = r_array_size;
 	r->array = r_array;

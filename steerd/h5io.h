@@ -86,23 +86,44 @@ int h5io_attr_get(hid_t obj, const char *name, sa_dtype t, void *out);
 /* A fixed-length string attribute of at most cap - 1 bytes, NUL-terminated. */
 int h5io_attr_get_str(hid_t obj, const char *name, char *buf, size_t cap);
 int h5io_attr_get_u32(hid_t obj, const char *name, uint32_t *v);
+/*
+ * Why h5io_attr_get(obj, name, t) failed, in words for a message: "is
+ * missing", or "is present but malformed: -3 (a signed 64-bit integer),
+ * expected an unsigned 64-bit integer", ...
+ */
+void h5io_attr_why(hid_t obj, const char *name, sa_dtype t, char *why, size_t cap);
 
 /* ---- datasets --------------------------------------------------------- */
 
 /*
- * A contiguous rank-1 dataset of n elements of type t with its checksum;
- * returns the open dataset (close it) or H5I_INVALID_HID.
+ * A contiguous rank-1 dataset of n elements of type t with its checksum
+ * (xxh64 of the little-endian bytes, in the attribute H5IO_CHECKSUM_ATTR);
+ * returns the open dataset (close it) or H5I_INVALID_HID. The _fletcher32
+ * one is chunked with HDF5's Fletcher32 filter as well (n > 0), which every
+ * HDF5 reader checks: for the openPMD view's own arrays. (The bulk, the
+ * saved state, stays contiguous: a chunked, filtered write of 10^7 particles
+ * took twice as long, tests/bench/bench_checkpoint.)
  */
 hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data);
+hid_t h5io_array_put_fletcher32(hid_t loc, const char *name, sa_dtype t, size_t n,
+                                const void *data);
 
 /* Element count of the rank-1 dataset `name` of exactly type t, or -1. */
 int h5io_array_size(hid_t loc, const char *name, sa_dtype t, size_t *n);
 
 /*
- * Read exactly n elements; -1 on a wrong type/shape or a read failure, -2 when
- * the contents do not match the stored checksum.
+ * Read exactly n elements; -1 on a wrong type/shape or a missing checksum, -2
+ * when the contents do not match a checksum (xxh64, or Fletcher32 of a chunk).
  */
 int h5io_array_get(hid_t loc, const char *name, sa_dtype t, size_t n, void *out);
+
+/*
+ * Verify every rank-1 array of 8-byte numbers under loc (each object once,
+ * however many links it has): it must carry a checksum that its contents
+ * match. Other datasets are left to their readers. 0, or -1 with the
+ * dataset's path and what is wrong in why.
+ */
+int h5io_verify_arrays(hid_t loc, char *why, size_t whylen);
 
 /* Text as a scalar fixed-length string dataset, with its checksum. */
 int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len);
@@ -116,10 +137,22 @@ int h5io_text_get(hid_t loc, const char *name, size_t max, char **out, size_t *l
 
 /* ---- the adapter's writer and reader ---------------------------------- */
 
+/* The range of an F64 array the adapter saved (openPMD particle patches). */
+typedef struct h5io_range {
+	char name[H5IO_MAX_NAME + 1];
+	double lo, hi; /* over its finite elements; lo > hi when it has none */
+} h5io_range;
+
 typedef struct h5io_state {
 	hid_t group;      /* where state goes / comes from; not owned */
 	char detail[192]; /* the first problem met, for messages */
+	h5io_range *ranges; /* writer: one per F64 array written; h5io_state_free */
+	size_t n_ranges;
 } h5io_state;
+
+/* The range the writer noted for the F64 array `name`, or NULL. */
+const h5io_range *h5io_state_range(const h5io_state *ctx, const char *name);
+void h5io_state_free(h5io_state *ctx);
 
 /*
  * Arrays become datasets, attributes become attributes of the group named by

@@ -48,7 +48,7 @@ static void usage(FILE *out)
 	        "usage: steerd -c CONFIG [--connection-file PATH] [--log-level LEVEL] [--check]\n"
 	        "       steerd --restart CHECKPOINT|DIR [-c CONFIG] [--trust-checkpoint-adapter] ...\n"
 	        "       steerd keygen NAME [--dir DIR]   make a CURVE key pair (security)\n"
-	        "       steerd --help | --version | --dump-commands\n"
+	        "       steerd --help | --version | --dump-commands | --dump-config\n"
 	        "\n"
 	        "Hosts the simulation described by CONFIG (YAML), publishes its diagnostics\n"
 	        "and serves the control protocol (PROTOCOL.md) until SIGTERM, SIGINT or a\n"
@@ -69,11 +69,15 @@ static void usage(FILE *out)
 	        "      --trust-checkpoint-adapter  without -c, load the external adapter (.so)\n"
 	        "                             the checkpoint's config names (refused otherwise)\n"
 	        "  -l, --log-level LEVEL      error, warn, info (default) or debug\n"
-	        "      --check                check the configuration (and its key files) and exit\n"
+	        "      --check                check the configuration, its key files and (by creating\n"
+	        "                             the simulation, binding nothing) the adapter's own\n"
+	        "                             checks of the knobs, and exit\n"
 	        "  -h, --help                 this text\n"
 	        "  -V, --version              the version\n"
 	        "      --dump-commands        the control commands (name, usage, summary, arguments)\n"
 	        "                             as JSON, the table `hello` lists\n"
+	        "      --dump-config          the configuration keys (name, type, bounds, default,\n"
+	        "                             reloads on SIGHUP) as JSON\n"
 	        "\n"
 	        "Exit status: 0 after a clean stop; 64 bad usage; 78 bad configuration;\n"
 	        "65 the checkpoint cannot be restarted from; 69 an endpoint cannot be bound;\n"
@@ -115,6 +119,7 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "dump-commands", no_argument, NULL, 'D' },
+		{ "dump-config", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -129,6 +134,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("steerd %s (sim-adapter ABI %u)\n", STEERD_VERSION, SA_ABI_VERSION); exit(0);
 		case 'D': exit(dump_commands());
+		case 'K': exit(config_dump_table(stdout) == 0 ? 0 : EX_SOFTWARE);
 		default: usage(stderr); return -1;
 		}
 	}
@@ -195,7 +201,8 @@ static int config_from_checkpoint(const options *o, const char *path, config **c
 	char label[PATH_MAX + 32];
 	snprintf(label, sizeof label, "%s:/steerd/config", path);
 	adapter_refuse_external(!o->trust_adapter);
-	int rc = config_parse(label, text, strlen(text), cfg, err, errlen);
+	/* Its relative paths are relative to the checkpoint's directory. */
+	int rc = config_parse_beside(label, path, text, strlen(text), cfg, err, errlen);
 	bool refused = adapter_external_refused();
 	adapter_refuse_external(false);
 	free(text);
@@ -333,6 +340,35 @@ static void install_signal_handlers(void)
 	signal(SIGXFSZ, SIG_IGN);
 }
 
+/*
+ * --check: the adapter's own checks of the knobs (what run_new would refuse
+ * at start, e.g. a time step too long for the grid), by creating the
+ * simulation and destroying it again. Nothing is bound. 0, or -1 with err.
+ */
+static int check_simulation(const config *cfg, char *err, size_t errlen)
+{
+	const sa_adapter *sa = cfg->adapter->sa;
+	err[0] = '\0';
+	void *sim = sa->create(cfg->knobs, err, errlen);
+	if (!sim) {
+		if (!err[0])
+			snprintf(err, errlen, "%s: create failed without a message", sa->name);
+		return -1;
+	}
+	sa->destroy(sim);
+	return 0;
+}
+
+/* How to continue this run once it stops: said at start and at the end. */
+static void log_resume_hint(const char *argv0, const config *cfg, const char *config_path)
+{
+	if (!cfg->checkpoint_dir)
+		return;
+	log_info("checkpoints go to %s; continue a stopped run with: %s --restart %s%s%s",
+	         cfg->checkpoint_dir, argv0, cfg->checkpoint_dir, config_path ? " -c " : "",
+	         config_path ? config_path : "");
+}
+
 /* Does the endpoint listen on this host only? */
 static bool local_only(const char *ep)
 {
@@ -371,6 +407,10 @@ int main(int argc, char **argv)
 		int rc = 0;
 		if (cfg->security && security_check(cfg->security, err, sizeof err) < 0) {
 			fprintf(stderr, "steerd: %s\n", err);
+			rc = EX_CONFIG;
+		} else if (check_simulation(cfg, err, sizeof err) < 0) {
+			fprintf(stderr, "steerd: %s: the adapter refuses this configuration: %s\n",
+			        opt.config ? opt.config : restored_path, err);
 			rc = EX_CONFIG;
 		} else {
 			printf("%s: ok (adapter %s%s)\n", opt.config ? opt.config : restored_path,
@@ -465,6 +505,7 @@ int main(int argc, char **argv)
 	log_info("steerd %s: adapter %s (%s), control %s, diagnostics %s", STEERD_VERSION, sa->name,
 	         cfg->adapter->source, control_endpoint(ctl), stream_endpoint(st));
 	log_info("connection file %s", conn_path);
+	log_resume_hint(argv[0], cfg, opt.config);
 	svc = service_start(control_liveness(ctl));
 	char ready[256];
 	snprintf(ready, sizeof ready, "%s at step %llu; control %s", sa->name,
@@ -487,6 +528,7 @@ int main(int argc, char **argv)
 			         (int)cfg->simulation_cpu);
 	}
 	run_loop(r, &stop_signal);
+	log_resume_hint(argv[0], cfg, opt.config);
 	service_stopping(svc);
 
 	control_stop(ctl);

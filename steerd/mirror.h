@@ -11,6 +11,7 @@
 #ifndef STEERD_MIRROR_H
 #define STEERD_MIRROR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "adapter.h"
@@ -27,6 +28,7 @@ typedef struct mirror_state {
 	double time;             /* simulated time (s) */
 	uint64_t seq;            /* sequence number of the last stream message */
 	uint64_t steps_left;     /* while paused: steps still to run from a `step` command */
+	bool stepping;           /* steps are being computed: running, steps_left, or a search */
 	double steps_per_second; /* recent wall-clock rate */
 	sa_value *knobs;         /* n_knobs current values */
 	double *scalars;         /* n_scalars latest rank-0 diagnostics */

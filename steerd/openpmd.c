@@ -2,6 +2,7 @@
 /* openpmd.c — the openPMD 1.1.0 view of a checkpoint (see openpmd.h). */
 #include "openpmd.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,58 +27,24 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- root ------------------------------------------------------------- */
 
+#define BASE_PATH "/data/%T/"
+
 /*
- * iterationFormat: the file's base name with the step's digits replaced by
- * %T when they appear in it (a zero-padded run as %0NT), else "steerd_%T.h5".
+ * Every checkpoint file holds one iteration and stands alone (its name
+ * carries the write sequence, so no name pattern spans a series of files):
+ * groupBased, and openPMD then requires iterationFormat to equal basePath.
  */
-static void iteration_format(const char *file, uint64_t step, char *out, size_t cap)
-{
-	snprintf(out, cap, "steerd_%%T.h5");
-	if (!file)
-		return;
-	const char *base = strrchr(file, '/');
-	base = base ? base + 1 : file;
-	const char *hit = NULL;
-	size_t hitlen = 0;
-	for (const char *p = base; *p;) {
-		if (*p < '0' || *p > '9') {
-			p++;
-			continue;
-		}
-		const char *q = p;
-		uint64_t v = 0;
-		bool overflow = false;
-		while (*q >= '0' && *q <= '9') {
-			if (v > (UINT64_MAX - 9) / 10)
-				overflow = true;
-			v = v * 10 + (uint64_t)(*q - '0');
-			q++;
-		}
-		if (!overflow && v == step) {
-			hit = p;
-			hitlen = (size_t)(q - p);
-		}
-		p = q;
-	}
-	if (!hit)
-		return;
-	char pad[32] = "";
-	if (hitlen > 1 && hit[0] == '0')
-		snprintf(pad, sizeof pad, "0%zu", hitlen);
-	snprintf(out, cap, "%.*s%%%sT%s", (int)(hit - base), base, pad, hit + hitlen);
-}
+#define ITERATION_ENCODING "groupBased"
 
 static int write_root(hid_t file, const openpmd_iteration *it, bool meshes, bool particles)
 {
-	char fmt[512];
-	iteration_format(it->file, it->step, fmt, sizeof fmt);
 	if (h5io_attr_str(file, "openPMD", "1.1.0") < 0 ||
 	    h5io_attr_u32(file, "openPMDextension", 0) < 0 ||
-	    h5io_attr_str(file, "basePath", "/data/%T/") < 0 ||
+	    h5io_attr_str(file, "basePath", BASE_PATH) < 0 ||
 	    (meshes && h5io_attr_str(file, "meshesPath", "meshes/") < 0) ||
 	    (particles && h5io_attr_str(file, "particlesPath", "particles/") < 0) ||
-	    h5io_attr_str(file, "iterationEncoding", "fileBased") < 0 ||
-	    h5io_attr_str(file, "iterationFormat", fmt) < 0 ||
+	    h5io_attr_str(file, "iterationEncoding", ITERATION_ENCODING) < 0 ||
+	    h5io_attr_str(file, "iterationFormat", BASE_PATH) < 0 ||
 	    h5io_attr_str(file, "author", "steerd") < 0 ||
 	    h5io_attr_str(file, "software", "steerd") < 0 ||
 	    h5io_attr_str(file, "softwareVersion", STEERD_VERSION) < 0 ||
@@ -178,7 +145,7 @@ oom:
 static int write_mesh(hid_t meshes, const sa_adapter *sa, const mesh *e)
 {
 	const sa_diag *dg = &sa->diags[e->d];
-	hid_t ds = h5io_array_put(meshes, dg->name, SA_F64, e->n, e->data);
+	hid_t ds = h5io_array_put_fletcher32(meshes, dg->name, SA_F64, e->n, e->data);
 	if (ds < 0)
 		return -1;
 	const char *labels[1] = { e->axis };
@@ -250,12 +217,51 @@ static int state_len(hid_t state, const char *name, size_t *n)
 	return -1;
 }
 
-static int record_attrs(hid_t obj, const sa_record *r)
+static bool nonzero_dimension(const double *dim)
+{
+	for (size_t i = 0; i < UNIT_NDIM; i++)
+		if (dim[i] != 0.0)
+			return true;
+	return false;
+}
+
+/*
+ * openPMD fixes weighting: dimensionless, unitSI 1, macroWeighted 1,
+ * weightingPower 1 (the validator checks all four). A model of fewer than
+ * three dimensions weighs per unit of what it leaves out (pic1d: electrons per
+ * m^2 of a slab); that dimension goes to steerd_unitDimension, and the stored
+ * number reads as real particles in a transverse extent of one SI unit.
+ */
+static int weighting_attrs(hid_t obj, const sa_record *r)
+{
+	if (h5io_attr_u32(obj, "macroWeighted", 1) < 0 ||
+	    h5io_attr_f64(obj, "weightingPower", 1.0) < 0)
+		return -1;
+	if (!nonzero_dimension(r->unit_dimension))
+		return 0;
+	if (h5io_attr_f64s(obj, "steerd_unitDimension", r->unit_dimension, UNIT_NDIM) < 0 ||
+	    h5io_attr_str(obj, "comment",
+	                  "real particles per macroparticle, per unit of the transverse extent the "
+	                  "model leaves out: steerd_unitDimension is the weights' own dimension "
+	                  "(L^-2: per m^2 of a 1D slab), unitDimension is 0 as openPMD requires") < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * unitDimension and timeOffset of a record (once, from its first component).
+ * timeOffset is in timeUnitSI (s): the adapter's offset in steps times dt.
+ */
+static int record_attrs(hid_t obj, const sa_record *r, bool weighting, double dt)
 {
 	if (H5Aexists(obj, "unitDimension") > 0)
 		return 0;
-	if (h5io_attr_f64s(obj, "unitDimension", r->unit_dimension, UNIT_NDIM) < 0 ||
-	    h5io_attr_f64(obj, "timeOffset", 0.0) < 0)
+	static const double dimensionless[UNIT_NDIM];
+	/* A saved record's `constant` is its time offset in steps (steerd_adapter.h). */
+	double offset = r->state && isfinite(r->constant) ? r->constant * dt : 0.0;
+	if (h5io_attr_f64s(obj, "unitDimension", weighting ? dimensionless : r->unit_dimension,
+	                   UNIT_NDIM) < 0 ||
+	    h5io_attr_f64(obj, "timeOffset", offset) < 0 || (weighting && weighting_attrs(obj, r) < 0))
 		return -1;
 	return 0;
 }
@@ -281,14 +287,15 @@ static int constant_group(hid_t loc, const char *name, double value, uint64_t n,
 
 /* One record component: a hard link to the state array, or a constant. */
 static int write_record(hid_t sg, hid_t state, const sa_record *r, const rec_path *rp,
-                        uint64_t n, char *err, size_t errlen)
+                        uint64_t n, double dt, char *err, size_t errlen)
 {
 	hid_t rg = H5I_INVALID_HID, obj = H5I_INVALID_HID;
 	const char *leaf = rp->record;
 	hid_t where = sg;
+	bool weighting = strcmp(rp->record, "weighting") == 0;
 	int rc = -1;
 	if (rp->comp) {
-		if ((rg = h5io_mkgroups(sg, rp->record)) < 0 || record_attrs(rg, r) < 0)
+		if ((rg = h5io_mkgroups(sg, rp->record)) < 0 || record_attrs(rg, r, weighting, dt) < 0)
 			goto out;
 		where = rg;
 		leaf = rp->comp;
@@ -307,7 +314,7 @@ static int write_record(hid_t sg, hid_t state, const sa_record *r, const rec_pat
 	} else if (constant_group(where, leaf, r->constant, n, r->unit_si, &obj) < 0) {
 		goto out;
 	}
-	if (!rp->comp && record_attrs(obj, r) < 0)
+	if (!rp->comp && record_attrs(obj, r, weighting, dt) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -335,7 +342,8 @@ static int position_offset(hid_t sg, const sa_adapter *sa, const species *sp)
 			continue;
 		if (og < 0) {
 			static const sa_record length = { .unit_dimension = { 1, 0, 0, 0, 0, 0, 0 } };
-			if ((og = h5io_mkgroups(sg, "positionOffset")) < 0 || record_attrs(og, &length) < 0) {
+			if ((og = h5io_mkgroups(sg, "positionOffset")) < 0 ||
+			    record_attrs(og, &length, false, 0.0) < 0) {
 				rc = -1;
 				break;
 			}
@@ -351,8 +359,157 @@ static int position_offset(hid_t sg, const sa_adapter *sa, const species *sp)
 	return rc;
 }
 
-static int write_particles(hid_t iter, hid_t state, const sa_adapter *sa, char *err,
-                           size_t errlen)
+/* The adapter's record of species sp at record/comp, or NULL. */
+static const sa_record *find_record(const sa_adapter *sa, const char *sp, const char *record,
+                                    const char *comp)
+{
+	for (size_t i = 0; i < sa->n_records; i++) {
+		rec_path rp;
+		if (parse_record_path(sa->records[i].path, &rp) == 0 && strcmp(rp.species, sp) == 0 &&
+		    strcmp(rp.record, record) == 0 && rp.comp && strcmp(rp.comp, comp) == 0)
+			return &sa->records[i];
+	}
+	return NULL;
+}
+
+/* The SI range of one component over every particle; -1 when unknown. */
+static int component_range(const h5io_state *saved, const sa_record *r, double *lo, double *hi)
+{
+	if (!r->state) {
+		*lo = *hi = r->constant * r->unit_si;
+	} else {
+		const h5io_range *rg = saved ? h5io_state_range(saved, r->state) : NULL;
+		if (!rg || !(rg->lo <= rg->hi))
+			return -1;
+		*lo = rg->lo * r->unit_si;
+		*hi = rg->hi * r->unit_si;
+	}
+	if (*lo > *hi) { /* a negative unitSI */
+		double t = *lo;
+		*lo = *hi;
+		*hi = t;
+	}
+	return isfinite(*lo) && isfinite(*hi) ? 0 : -1;
+}
+
+/*
+ * The patch of component rp->comp, in the units of its position record:
+ * offset at or below the lowest position + positionOffset, offset + extent
+ * above the highest (the upper bound is excluded); from the ranges the writer
+ * noted, so a per-particle positionOffset gives a box that is not tight but
+ * holds them all. 0 and 0 without particles. -1 when not known (patches are
+ * only recommended: then none).
+ */
+static int patch_bounds(const h5io_state *saved, const sa_adapter *sa, const species *sp,
+                        const rec_path *rp, const sa_record *pos, double *offset, double *extent)
+{
+	if (sp->n == 0) {
+		*offset = *extent = 0.0;
+		return 0;
+	}
+	const sa_record *off = find_record(sa, sp->name, "positionOffset", rp->comp);
+	double lo, hi, olo = 0.0, ohi = 0.0;
+	if (!(pos->unit_si > 0.0) || component_range(saved, pos, &lo, &hi) < 0 ||
+	    (off && component_range(saved, off, &olo, &ohi) < 0))
+		return -1;
+	lo += olo;
+	hi += ohi;
+	*offset = lo / pos->unit_si;
+	/* Just enough more than hi - lo that offset + extent, rounded, is above hi. */
+	double e = (hi - lo) / pos->unit_si;
+	double bump = fmax(fabs(hi / pos->unit_si), DBL_MIN) * DBL_EPSILON;
+	while (!((*offset + e) * pos->unit_si > hi) && isfinite(e)) {
+		e += bump;
+		bump *= 2.0;
+	}
+	*extent = e;
+	return isfinite(e) ? 0 : -1;
+}
+
+/* A patch record component: a one-element array with its unitSI. */
+static int patch_value(hid_t g, const char *name, sa_dtype t, const void *v, double unit_si)
+{
+	hid_t ds = h5io_array_put_fletcher32(g, name, t, 1, v);
+	if (ds < 0)
+		return -1;
+	int rc = h5io_attr_f64(ds, "unitSI", unit_si);
+	H5Dclose(ds);
+	return rc;
+}
+
+/* A patch record (offset/extent): a group with the position record's attributes. */
+static hid_t patch_record(hid_t pg, const char *name, const sa_record *pos)
+{
+	hid_t g = h5io_mkgroups(pg, name);
+	if (g >= 0 && (h5io_attr_f64s(g, "unitDimension", pos->unit_dimension, UNIT_NDIM) < 0 ||
+	               h5io_attr_f64(g, "timeOffset", 0.0) < 0)) {
+		H5Gclose(g);
+		return H5I_INVALID_HID;
+	}
+	return g;
+}
+
+/*
+ * particlePatches (recommended by openPMD): one patch holding every particle
+ * of the species, bounded by the positions (position + positionOffset).
+ */
+static int particle_patches(hid_t sg, const h5io_state *saved, const sa_adapter *sa,
+                            const species *sp)
+{
+	size_t nc = 0;
+	double *bounds = malloc(2 * (sa->n_records ? sa->n_records : 1) * sizeof *bounds);
+	const sa_record **pos = calloc(sa->n_records ? sa->n_records : 1, sizeof *pos);
+	const char **comp = calloc(sa->n_records ? sa->n_records : 1, sizeof *comp);
+	rec_path *rps = calloc(sa->n_records ? sa->n_records : 1, sizeof *rps);
+	hid_t pg = H5I_INVALID_HID, og = H5I_INVALID_HID, eg = H5I_INVALID_HID;
+	int rc = -1;
+	if (!bounds || !pos || !comp || !rps)
+		goto out;
+	for (size_t i = 0; i < sa->n_records; i++) {
+		rec_path *rp = &rps[nc];
+		if (parse_record_path(sa->records[i].path, rp) < 0 || strcmp(rp->species, sp->name) != 0 ||
+		    strcmp(rp->record, "position") != 0 || !rp->comp)
+			continue;
+		if (patch_bounds(saved, sa, sp, rp, &sa->records[i], &bounds[2 * nc],
+		                 &bounds[2 * nc + 1]) < 0) {
+			rc = 0; /* no patches for positions that are not F64 arrays */
+			goto out;
+		}
+		pos[nc] = &sa->records[i];
+		comp[nc++] = rp->comp;
+	}
+	if (nc == 0) {
+		rc = 0;
+		goto out;
+	}
+	const uint64_t count = sp->n, first = 0;
+	if ((pg = h5io_mkgroups(sg, "particlePatches")) < 0 ||
+	    patch_value(pg, "numParticles", SA_U64, &count, 1.0) < 0 ||
+	    patch_value(pg, "numParticlesOffset", SA_U64, &first, 1.0) < 0 ||
+	    (og = patch_record(pg, "offset", pos[0])) < 0 ||
+	    (eg = patch_record(pg, "extent", pos[0])) < 0)
+		goto out;
+	for (size_t c = 0; c < nc; c++)
+		if (patch_value(og, comp[c], SA_F64, &bounds[2 * c], pos[c]->unit_si) < 0 ||
+		    patch_value(eg, comp[c], SA_F64, &bounds[2 * c + 1], pos[c]->unit_si) < 0)
+			goto out;
+	rc = 0;
+out:
+	if (eg >= 0)
+		H5Gclose(eg);
+	if (og >= 0)
+		H5Gclose(og);
+	if (pg >= 0)
+		H5Gclose(pg);
+	free(bounds);
+	free(pos);
+	free(comp);
+	free(rps);
+	return rc;
+}
+
+static int write_particles(hid_t iter, hid_t state, const h5io_state *saved,
+                           const sa_adapter *sa, double dt, char *err, size_t errlen)
 {
 	species *sp = calloc(sa->n_records, sizeof *sp);
 	rec_path *rps = calloc(sa->n_records, sizeof *rps);
@@ -402,7 +559,7 @@ static int write_particles(hid_t iter, hid_t state, const sa_adapter *sa, char *
 			fail(err, errlen, "cannot make the openPMD species group %s", path);
 			goto out;
 		}
-		int r = write_record(sg, state, &sa->records[i], &rps[i], sp[s].n, err, errlen);
+		int r = write_record(sg, state, &sa->records[i], &rps[i], sp[s].n, dt, err, errlen);
 		H5Gclose(sg);
 		if (r < 0)
 			goto out;
@@ -412,10 +569,16 @@ static int write_particles(hid_t iter, hid_t state, const sa_adapter *sa, char *
 		snprintf(path, sizeof path, "particles/%s", sp[s].name);
 		hid_t sg = h5io_mkgroups(iter, path);
 		int r = sg < 0 ? -1 : position_offset(sg, sa, &sp[s]);
-		if (sg >= 0)
-			H5Gclose(sg);
 		if (r < 0) {
+			if (sg >= 0)
+				H5Gclose(sg);
 			fail(err, errlen, "cannot write positionOffset of species %s", sp[s].name);
+			goto out;
+		}
+		r = sp[s].have_n ? particle_patches(sg, saved, sa, &sp[s]) : 0;
+		H5Gclose(sg);
+		if (r < 0) {
+			fail(err, errlen, "cannot write the particlePatches of species %s", sp[s].name);
 			goto out;
 		}
 	}
@@ -461,7 +624,7 @@ int openpmd_write(hid_t file, hid_t state, const sa_adapter *sa, const void *sim
 				goto out;
 			}
 	}
-	if (particles && write_particles(iter, state, sa, err, errlen) < 0)
+	if (particles && write_particles(iter, state, it->saved, sa, it->dt, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

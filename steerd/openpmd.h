@@ -8,11 +8,15 @@
  *                              author, software, softwareVersion, date
  *   /data/<step>/              time, dt, timeUnitSI
  *   /data/<step>/meshes/NAME   every rank-1 diagnostic whose axis diagnostic is
- *                              evenly spaced (cartesian, 1D)
+ *                              evenly spaced (cartesian, 1D); Fletcher32
  *   /data/<step>/particles/... the adapter's `records`: hard links to the saved
- *                              state arrays, constant records as groups, and a
- *                              constant zero positionOffset when none is given
+ *                              state arrays (timeOffset from the record),
+ *                              constant records as groups, a constant zero
+ *                              positionOffset when none is given, weighting as
+ *                              openPMD fixes it, and particlePatches (one patch)
  *
+ * iterationEncoding: fileBased when the file name holds the step (ckpt_%09T.h5),
+ * else groupBased (a file of its own, iterationFormat = basePath).
  * (*) meshesPath and particlesPath are written only when there are meshes or
  * particles: in openPMD 1.1.0 the attribute promises that the group exists.
  */
@@ -22,6 +26,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 
+#include "h5io.h"
 #include "steerd_adapter.h"
 
 typedef struct openpmd_iteration {
@@ -29,6 +34,7 @@ typedef struct openpmd_iteration {
 	double time, dt;    /* s */
 	const char *file;   /* the checkpoint's file name (for iterationFormat), or NULL */
 	const char *date;   /* "YYYY-MM-DD HH:mm:ss +zzzz" */
+	const h5io_state *saved; /* ranges of the saved arrays (particlePatches), or NULL */
 } openpmd_iteration;
 
 /*

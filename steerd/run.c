@@ -18,6 +18,14 @@
 #define SIGNAL_CHECK_S 0.01 /* a flat-out run looks at the SIGHUP flag this often */
 #define RATE_WINDOW_S 0.5   /* steps_per_second is measured over 0.5 to 1 s */
 #define RATE_UPDATE_S 0.05  /* and recomputed this often */
+#define PACE_SLACK_S 0.1    /* a paced run this far behind its pace starts afresh (no burst) */
+
+/* An indicator as published, and a change of its raw value waiting out the dwell. */
+struct run_indicator {
+	bool on;          /* as last published (false at start) */
+	uint64_t held;    /* consecutive boundaries the raw value has differed from `on` */
+	uint64_t since;   /* the first of them */
+};
 
 run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
 {
@@ -35,8 +43,8 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, si
 	r->next_ramp_id = 1;
 	r->scalar_diag = calloc(sa->n_diags + 1, sizeof *r->scalar_diag);
 	r->indicator_slot = calloc(cfg->n_indicators + 1, sizeof *r->indicator_slot);
-	r->indicator_prev = calloc(cfg->n_indicators + 1, sizeof *r->indicator_prev);
-	if (!r->scalar_diag || !r->indicator_slot || !r->indicator_prev ||
+	r->indicators = calloc(cfg->n_indicators + 1, sizeof *r->indicators);
+	if (!r->scalar_diag || !r->indicator_slot || !r->indicators ||
 	    mirror_state_init(m, &r->pub) < 0) {
 		snprintf(err, errlen, "out of memory");
 		run_destroy(&r);
@@ -82,7 +90,7 @@ void run_destroy(run **rp)
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
 	free(r->indicator_slot);
-	free(r->indicator_prev);
+	free(r->indicators);
 	journal_free(&r->journal);
 	free(r);
 	*rp = NULL;
@@ -291,6 +299,19 @@ void run_cancel_ramps(run *r, change *ch)
 			ch->result = json_pack("{s:I, s:s}", "step", (json_int_t)r->pub.step, "cancelled", "search");
 		return;
 	}
+	if (strcmp(ch->name, "steps") == 0) {
+		uint64_t dropped = r->pub.steps_left;
+		if (!dropped) {
+			change_fail(ch, E_UNKNOWN_NAME, "no steps queued");
+			return;
+		}
+		r->pub.steps_left = 0;
+		run_event(r, "steps_cancelled", json_pack("{s:I, s:s}", "steps", (json_int_t)dropped,
+		                                          "client", ch->req.client));
+		ch->result = json_pack("{s:I, s:s, s:I}", "step", (json_int_t)r->pub.step, "cancelled",
+		                       "steps", "steps", (json_int_t)dropped);
+		return;
+	}
 	json_t *cancelled = json_array();
 	for (size_t i = r->pub.n_ramps; i-- > 0;) {
 		ramp *rp = &r->pub.ramps[i];
@@ -379,24 +400,49 @@ static void read_scalars(run *r)
 			r->pub.scalars[i] = NAN;
 }
 
-static void indicator_edges(run *r)
+/*
+ * Publish an indicator's change once its raw value has stayed changed for
+ * diagnostics.indicator_dwell_steps boundaries in a row (at once when
+ * `immediate`): a value flapping around its threshold gives one event per
+ * lasting change, stamped when it is confirmed, with the boundary it began
+ * at. Only the events wait: the scalars (and so a search's condition) are
+ * the raw values.
+ */
+static void indicator_edges(run *r, bool immediate)
 {
 	for (size_t i = 0; i < r->cfg->n_indicators; i++) {
+		struct run_indicator *ind = &r->indicators[i];
 		double v = r->pub.scalars[r->indicator_slot[i]];
-		bool on = v != 0.0 && !isnan(v), was = r->indicator_prev[i] != 0.0;
-		r->indicator_prev[i] = on;
-		if (on != was)
-			run_event(r, "indicator", json_pack("{s:s, s:b, s:f}", "name", r->cfg->indicators[i],
-			                                    "on", on, "value", v));
+		bool on = v != 0.0 && !isnan(v);
+		if (on == ind->on) {
+			ind->held = 0;
+			continue;
+		}
+		if (ind->held++ == 0)
+			ind->since = r->pub.step;
+		if (!immediate && ind->held < r->cfg->indicator_dwell_steps)
+			continue;
+		ind->on = on;
+		ind->held = 0;
+		run_event(r, "indicator", json_pack("{s:s, s:b, s:f, s:I}", "name", r->cfg->indicators[i],
+		                                    "on", on, "value", v, "since_step",
+		                                    (json_int_t)(immediate ? r->pub.step : ind->since)));
 	}
+}
+
+/* Copy the state out for the control thread's reads. */
+static void put_mirror(run *r)
+{
+	r->pub.stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
+	r->pub.seq = stream_seq(r->stream);
+	mirror_put(r->mirror, &r->pub);
 }
 
 void run_refresh(run *r)
 {
 	read_scalars(r);
-	indicator_edges(r);
-	r->pub.seq = stream_seq(r->stream);
-	mirror_put(r->mirror, &r->pub);
+	indicator_edges(r, true);
+	put_mirror(r);
 }
 
 static void publish_diagnostics(run *r)
@@ -443,7 +489,7 @@ static void after_step(run *r)
 	r->pub.step = r->sa->step_count(r->sim);
 	r->pub.time = r->sa->time(r->sim);
 	read_scalars(r);
-	indicator_edges(r);
+	indicator_edges(r, false);
 	publish_diagnostics(r);
 	boundary_changes(r);
 	if (r->search)
@@ -466,8 +512,7 @@ static void serve_changes(run *r)
 			change_fail(ch, E_SHUTTING_DOWN, "the run is shutting down");
 		else
 			ch->cmd->apply(r, ch);
-		r->pub.seq = stream_seq(r->stream);
-		mirror_put(r->mirror, &r->pub);
+		put_mirror(r);
 		if (!ch->deferred)
 			run_answer(r, ch);
 	}
@@ -478,6 +523,30 @@ void run_answer(run *r, change *ch)
 	ch->deferred = false;
 	/* The pointer goes back on an inproc pipe of unbounded HWM: never lost. */
 	zmq_send(r->pipe, &ch, sizeof ch, 0);
+}
+
+/*
+ * run.max_steps_per_second: how long (ms) to wait before the next step so as
+ * not to run ahead of the pace; 0 to step now. Steps are let through until
+ * the run is 1 ms ahead (the poll's resolution), so the average rate is the
+ * pace at any rate. A run behind its pace by PACE_SLACK_S (slow steps, or
+ * after a pause) starts counting afresh instead of catching up in a burst;
+ * so does a new pace from a reload (the old count would stall a slower one).
+ */
+static long pace_ms(run *r)
+{
+	unsigned pace = r->cfg->max_steps_per_second;
+	if (!pace)
+		return 0;
+	double now = clock_seconds();
+	double due = r->pace_t0 + (double)(r->steps_taken - r->pace_n0) / pace;
+	if (r->pace_t0 == 0 || now - due > PACE_SLACK_S || pace != r->pace) {
+		r->pace_t0 = now;
+		r->pace_n0 = r->steps_taken;
+		r->pace = pace;
+		return 0;
+	}
+	return due - now >= 0.001 ? (long)((due - now) * 1000) : 0;
 }
 
 /* While not stepping: sleep until a change or the timeout. */
@@ -520,14 +589,19 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 {
 	read_scalars(r);
 	boundary_changes(r);
-	r->pub.seq = stream_seq(r->stream);
-	mirror_put(r->mirror, &r->pub);
+	put_mirror(r);
 	log_info("run %s at step %llu", run_state_name(r->pub.state), (unsigned long long)r->pub.step);
 
 	while (r->pub.state != RUN_STOPPING) {
 		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
+		/* Paced and ahead: wait as if paused (a change or a signal ends the wait). */
+		long pace = stepping ? pace_ms(r) : 0;
+		if (pace)
+			stepping = false;
 		if (!stepping) {
 			long wait = stream_ms_to_heartbeat(r->stream);
+			if (pace && pace < wait)
+				wait = pace;
 			wait_for_input(r, wait < PAUSED_POLL_MS ? (wait > 0 ? wait : 1) : PAUSED_POLL_MS);
 		}
 		/*
@@ -549,7 +623,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		if (*signalled)
 			run_stop(r, "signal");
 		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
-		if (r->pub.state != RUN_STOPPING && stepping) {
+		if (r->pub.state != RUN_STOPPING && stepping && !pace) {
 			char err[256];
 			if (r->sa->step(r->sim, err, sizeof err) < 0) {
 				/* Never lose the run: stop stepping and say why; knobs can still be changed. */
@@ -567,8 +641,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		}
 		update_rate(r, clock_seconds());
 		stream_heartbeat(r->stream, r->pub.step, r->pub.time, run_state_name(r->pub.state));
-		r->pub.seq = stream_seq(r->stream);
-		mirror_put(r->mirror, &r->pub);
+		put_mirror(r);
 	}
 	log_info("stopping at step %llu (%s)", (unsigned long long)r->pub.step, r->stop_reason);
 	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
@@ -577,6 +650,5 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		run_checkpoint(r, NULL, NULL, err, sizeof err);
 	run_event(r, "shutting_down", json_pack("{s:s}", "reason", r->stop_reason));
 	serve_changes(r); /* answer whatever arrived meanwhile */
-	r->pub.seq = stream_seq(r->stream);
-	mirror_put(r->mirror, &r->pub);
+	put_mirror(r);
 }

@@ -80,7 +80,7 @@ struct run {
 	mirror_state pub;       /* the authoritative state; copied to the mirror */
 	size_t *scalar_diag;    /* adapter index of each rank-0 diagnostic */
 	size_t *indicator_slot; /* index into pub.scalars of each indicator */
-	double *indicator_prev;
+	struct run_indicator *indicators; /* each indicator's published state (run.c) */
 	size_t sched_pos;       /* next schedule entry */
 	uint64_t next_ramp_id;
 	journal journal;        /* every change: step, client, knob, old, new */
@@ -102,6 +102,9 @@ struct run {
 	uint64_t steps_taken;   /* steps computed by this process (searches included) */
 	double rate_t0, rate_t1, rate_last; /* steps_per_second's window (run.c, update_rate) */
 	uint64_t rate_n0, rate_n1;
+	double pace_t0;         /* run.max_steps_per_second: when pace_n0 steps had been taken */
+	uint64_t pace_n0;
+	unsigned pace;          /* the pace they count for (a reload may change it) */
 };
 
 /* Create the simulation from the config's knob values. NULL with a message on error. */
@@ -134,7 +137,7 @@ double run_seconds_per_step(const run *r);
 int run_seconds_to_steps(double seconds, double per_step, uint64_t max, const char *what,
                          uint64_t *out, char *err, size_t errlen);
 
-/* Cancel ramp ch->count (0: all). */
+/* Cancel ramp ch->count (0: all), the search, or the queued steps (ch->name). */
 void run_cancel_ramps(run *r, change *ch);
 
 /* Pause, resume, step N while paused, stop. */
@@ -155,8 +158,13 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 /* Periodic checkpoints by the config's policy; called at every boundary. */
 void run_checkpoint_policy(run *r);
 
-/* Keep the whole state in memory under name / go back to it (-2: no such name). */
+/*
+ * Keep the whole state in memory under name (-3: RUN_MAX_STATES other names
+ * are kept) / go back to it / forget it (-2: no such name).
+ */
 int run_save_state(run *r, const char *name, const char *client, json_t **result, char *err,
+                   size_t errlen);
+int run_drop_state(run *r, const char *name, const char *client, json_t **result, char *err,
                    size_t errlen);
 int run_rewind(run *r, const char *name, const char *client, json_t **result, char *err,
                size_t errlen);
@@ -200,7 +208,8 @@ void run_answer(run *r, change *ch);
 /* Free the in-memory states and the list of checkpoint files. */
 void run_checkpoint_free(run *r);
 
-/* Refresh scalars and publish indicator edges (after a change of state). */
+/* Refresh scalars and publish indicator edges at once, without waiting for
+ * diagnostics.indicator_dwell_steps (after a jump of state: rewind, search). */
 void run_refresh(run *r);
 
 /* Append to the steering journal (consumed); bounded, see journal.h. */

@@ -92,11 +92,34 @@ static char *absolute_dir(const char *dir)
 	return abs;
 }
 
+/*
+ * mkdir -p: the parents of dir (e.g. ~/.local/state/steerd), then dir itself.
+ * Only for the first checkpoint: a directory that disappears later is made
+ * again alone, so a parent that is gone (an unmounted disk) is reported as a
+ * failure rather than silently recreated underneath.
+ */
+static int mkdir_parents(const char *dir, mode_t mode)
+{
+	char *copy = strdup(dir);
+	if (!copy)
+		return -1;
+	for (char *p = copy + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(copy);
+	return mkdir(dir, mode);
+}
+
 static void make_dir(run *r, const char *dir)
 {
 	if (!r->cfg->checkpoint_dir)
 		return;
-	if (mkdir(dir, 0755) == 0) {
+	if ((r->ckpt_dir_made ? mkdir(dir, 0755) : mkdir_parents(dir, 0755)) == 0) {
 		if (r->ckpt_dir_made) { /* it was there before: someone removed it */
 			log_warn("checkpoint directory %s had disappeared; created it again", dir);
 			run_event(r, "checkpoint_directory_recreated", json_pack("{s:s}", "path", dir));
@@ -231,8 +254,9 @@ int run_save_state(run *r, const char *name, const char *client, json_t **result
 {
 	run_state_image *slot = find_state(r, name);
 	if (!slot && r->n_states == RUN_MAX_STATES) {
-		snprintf(err, errlen, "already %d states kept; reuse a name", RUN_MAX_STATES);
-		return -1;
+		snprintf(err, errlen, "already %d states kept: reuse a name or drop-state one",
+		         RUN_MAX_STATES);
+		return -3;
 	}
 	void *image = NULL;
 	size_t len = 0;
@@ -248,6 +272,27 @@ int run_save_state(run *r, const char *name, const char *client, json_t **result
 	*result = json_pack("{s:s, s:I, s:I}", "name", name, "step", (json_int_t)r->pub.step, "bytes",
 	                    (json_int_t)len);
 	run_event(r, "state_saved", json_pack("{s:s, s:s}", "name", name, "client", client));
+	return 0;
+}
+
+int run_drop_state(run *r, const char *name, const char *client, json_t **result, char *err,
+                   size_t errlen)
+{
+	run_state_image *slot = find_state(r, name);
+	if (!slot) {
+		snprintf(err, errlen, "no state called '%s'", name);
+		return -2;
+	}
+	uint64_t step = slot->step;
+	free(slot->image);
+	/* Keep the others in the order they were saved. */
+	size_t i = (size_t)(slot - r->states);
+	memmove(&r->states[i], &r->states[i + 1], (r->n_states - i - 1) * sizeof *slot);
+	r->n_states--;
+	memset(&r->states[r->n_states], 0, sizeof *slot);
+	*result = json_pack("{s:s, s:I, s:I}", "name", name, "step", (json_int_t)step, "kept",
+	                    (json_int_t)r->n_states);
+	run_event(r, "state_dropped", json_pack("{s:s, s:s}", "name", name, "client", client));
 	return 0;
 }
 

@@ -608,7 +608,10 @@ static item *slot(stream *s, bool wanted, numbers n)
 	item *it = spsc_push_slot(s->queue);
 	if (!it) {
 		if (s->dropped++ % 10000 == 0)
-			log_warn("stream: the publisher thread is behind; %lu message%s dropped so far",
+			log_warn("stream: the publisher thread is behind; %lu message%s dropped so far. "
+			         "The run makes messages faster than they can be sent: publish less "
+			         "often (diagnostics.scalars_every, diagnostics.arrays_every) or pace "
+			         "the run (run.max_steps_per_second)",
 			         s->dropped, s->dropped == 1 ? "" : "s");
 		return NULL;
 	}

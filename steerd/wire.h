@@ -30,6 +30,7 @@
 #define E_OUT_OF_RANGE "out_of_range"       /* value outside the knob's bounds */
 #define E_FIXED_KNOB "fixed_knob"           /* knob may not change while running */
 #define E_REFUSED "refused"                 /* the simulation refused the change */
+#define E_LIMIT_REACHED "limit_reached"     /* a bounded store is full (snapshot-state) */
 #define E_BAD_STATE "bad_state"             /* e.g. `step` while running */
 #define E_SHUTTING_DOWN "shutting_down"
 #define E_FORBIDDEN "forbidden"             /* security: the client's key may not run it */

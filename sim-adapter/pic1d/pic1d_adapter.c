@@ -141,13 +141,14 @@ static int pic1d_set(void *sim, size_t k, sa_value v, char *err, size_t errlen)
 
 /*
  * openPMD particle records of the saved state: positions as saved, momentum
- * as the saved velocity times the electron mass (unitSI = m_e), weighting as
- * saved (electrons per m^2 of the slab), charge and mass constant.
+ * as the saved velocity times the electron mass (unitSI = m_e; the leapfrog
+ * velocity is half a step behind: time offset -0.5 steps), weighting as saved
+ * (electrons per m^2 of the slab: L^-2), charge and mass constant.
  */
 static const sa_record pic1d_records[] = {
 	{ "particles/electrons/position/x", "particles/x", 0, 1.0, { 1, 0, 0, 0, 0, 0, 0 } },
-	{ "particles/electrons/momentum/x", "particles/v", 0, PIC1D_ME, { 1, 1, -1, 0, 0, 0, 0 } },
-	{ "particles/electrons/weighting", "particles/w", 0, 1.0, { 0, 0, 0, 0, 0, 0, 0 } },
+	{ "particles/electrons/momentum/x", "particles/v", -0.5, PIC1D_ME, { 1, 1, -1, 0, 0, 0, 0 } },
+	{ "particles/electrons/weighting", "particles/w", 0, 1.0, { -2, 0, 0, 0, 0, 0, 0 } },
 	{ "particles/electrons/charge", NULL, -PIC1D_E, 1.0, { 0, 0, 1, 1, 0, 0, 0 } },
 	{ "particles/electrons/mass", NULL, PIC1D_ME, 1.0, { 0, 1, 0, 0, 0, 0, 0 } },
 };

@@ -123,7 +123,7 @@ static int pic1d_read_attr(const sa_reader *r, const char *name, sa_dtype type, 
                            char *err, size_t errlen)
 {
 	if (r->attr(r->ctx, name, type, out) < 0)
-		return pic1d_fail(err, errlen, "saved state lacks the attribute %s", name);
+		return pic1d_fail(err, errlen, "cannot read the saved attribute %s", name);
 	return 0;
 }
 

@@ -252,6 +252,8 @@ class Steerd:
         self.env = dict(os.environ, **(env or {}))
         self.env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        if "XDG_STATE_HOME" not in (env or {}):  # configs/diode.yaml checkpoints there
+            self.env["XDG_STATE_HOME"] = os.path.join(self.tmp, "state")
         self.proc = None
         self.conn = None
         self.returncode = None
@@ -498,7 +500,7 @@ class Client:
 
 ERROR_CODES = {"bad_request", "too_large", "unknown_command", "bad_argument", "unknown_name",
                "out_of_range", "fixed_knob", "refused", "bad_state", "shutting_down", "internal",
-               "forbidden", "busy"}
+               "forbidden", "busy", "limit_reached"}
 
 
 def check_error_reply(header, body):

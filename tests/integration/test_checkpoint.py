@@ -17,6 +17,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steerd_harness import (BIN, FAST_KNOBS, DaemonTestCase, Steerd, make_config,  # noqa: E402
                             run_tests, wait_until)
+from openpmd_check import check_file as check_openpmd  # noqa: E402
 
 CKPT = {"checkpoint": {"directory": "ckpt"}}
 N = 150  # steps before and after the restart
@@ -110,8 +111,11 @@ class TestRestart(DaemonTestCase):
         start_without_config(self, path, d.tmp)
 
 
-class TestRefusals(DaemonTestCase):
-    autostart = False
+SAMPLE_010 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "ckpt-0.1.0.h5")
+
+
+class RestartRefusal:
+    """For DaemonTestCases: --restart of a bad file must exit 65 naming it."""
 
     def refused(self, path, knobs=None):
         d = Steerd(config=make_config(knobs=knobs or FAST_KNOBS), args=["--restart", path])
@@ -122,6 +126,20 @@ class TestRefusals(DaemonTestCase):
         self.assertEqual(rc, 65, d.stderr())
         self.assertIn(path, d.stderr())
         return d.stderr()
+
+    def copy_of_sample(self):
+        """A copy of the 0.1.0 sample in a temporary directory, to spoil."""
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="steerd-it-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "copy.h5")
+        shutil.copy(SAMPLE_010, path)
+        return path
+
+
+class TestRefusals(RestartRefusal, DaemonTestCase):
+    autostart = False
 
     def good_checkpoint(self):
         d = self.start_daemon(config=make_config(knobs=FAST_KNOBS, extra=CKPT))
@@ -520,7 +538,204 @@ class TestExternalAdapterFromCheckpoint(DaemonTestCase):
         self.assertEqual(rc, 0, err)
 
 
+class TestWave1Sample(DaemonTestCase):
+    """tests/data/ckpt-0.1.0.h5 was written by steerd 0.1.0 (wave 1: pic1d,
+    cells 50, 4 particles a step, injected_current 1234, anode_voltage 900,
+    thermal_energy 0.5, run to step 60, on_exit checkpoint). Later formats must
+    keep restarting it: same step, same knobs, and it steps on."""
+    autostart = False
+
+    def test_restart_of_a_0_1_0_checkpoint(self):
+        with h5py.File(SAMPLE_010, "r") as f:
+            self.assertEqual(f["steerd"].attrs["steerd_version"], b"0.1.0")
+        knobs = dict(FAST_KNOBS)
+        d = self.start_daemon(config=make_config(knobs=knobs, extra=CKPT),
+                              args=["--restart", os.path.abspath(SAMPLE_010)])
+        c = d.client()
+        self.assertEqual(c.status()["step"], 60)
+        k = c.knobs()
+        self.assertEqual((k["injected_current"], k["anode_voltage"], k["thermal_energy"]),
+                         (1234, 900, 0.5))
+        self.assertEqual(k["cells"], 50)
+        c.step_and_wait(10)
+        self.assertEqual(c.status()["step"], 70)
+        path = c("checkpoint", {"name": "after.h5"})["path"]
+        d.stop()
+        with h5py.File(os.path.join(d.tmp, "ckpt", os.path.basename(path)), "r") as f:
+            self.assertEqual(int(f["steerd"].attrs["step"]), 70)
+
+
+class TestMalformedState(RestartRefusal, DaemonTestCase):
+    """A restart refusal names what is wrong: a present but malformed
+    attribute is not reported as missing."""
+    autostart = False
+
+    def refused_with(self, edit):
+        path = self.copy_of_sample()
+        with h5py.File(path, "r+") as f:
+            edit(f["steerd/state"])
+        return self.refused(path)
+
+    def test_negative_count_is_malformed_not_missing(self):
+        def edit(st):
+            del st["average"].attrs["count"]
+            st["average"].attrs["count"] = np.int64(-3)
+        err = self.refused_with(edit)
+        self.assertIn("average/count is present but malformed: -3 (a signed 64-bit integer), "
+                      "expected an unsigned 64-bit integer", err)
+        self.assertNotIn("lacks", err)
+
+    def test_missing_count_is_missing(self):
+        err = self.refused_with(lambda st: st["average"].attrs.__delitem__("count"))
+        self.assertIn("state attribute average/count is missing", err)
+
+    def test_count_of_another_type(self):
+        def edit(st):
+            del st["average"].attrs["count"]
+            st["average"].attrs["count"] = np.float64(50.0)
+        self.assertIn("average/count is present but malformed: a 64-bit float, expected an "
+                      "unsigned 64-bit integer", self.refused_with(edit))
+
+
+class TestKeptStates(DaemonTestCase):
+    """snapshot-state keeps at most 8 names: a 9th is limit_reached (not
+    refused), drop-state frees a place, and a dropped name is gone."""
+    config = {"start": "paused", "knobs": FAST_KNOBS}
+
+    def test_ninth_name_then_drop_state(self):
+        c = self.c
+        sub = self.d.subscriber("event.state_dropped")
+        c.step_and_wait(3)
+        for i in range(8):
+            self.assertEqual(c("snapshot-state", {"name": "s%d" % i})["name"], "s%d" % i)
+        c("snapshot-state", {"name": "s3"})  # the same name replaces: still 8
+        header, body = c.request("snapshot-state", {"name": "s8"})
+        self.assertFalse(header["ok"])
+        self.assertEqual(body["error"]["code"], "limit_reached")
+        self.assertIn("drop-state", body["error"]["message"])
+        r = c("drop-state", {"name": "s0"})
+        self.assertEqual(r, {"name": "s0", "step": 3, "kept": 7})
+        ev = sub.expect(lambda m: m.topic == "event.state_dropped")[0]
+        self.assertEqual((ev["name"], ev["client"]), ("s0", "tester"))
+        self.assertEqual(c("snapshot-state", {"name": "s8"})["name"], "s8")
+        self.assertEqual(c.error("rewind", {"name": "s0"}), "unknown_name")
+        self.assertEqual(c.error("drop-state", {"name": "s0"}), "unknown_name")
+        self.assertEqual(c("rewind", {"name": "s8"})["step"], 3)
+
+    def test_drop_state_arguments(self):
+        self.assertEqual(self.c.error("drop-state", {}), "bad_argument")
+        self.assertEqual(self.c.error("drop-state", {"name": "../x"}), "bad_argument")
+        self.assertEqual(self.c.error("drop-state", {"name": "a", "x": 1}), "bad_argument")
+        self.assertEqual(self.c.error("drop-state", {"name": "never"}), "unknown_name")
+
+
+class TestOpenPMDStandard(DaemonTestCase):
+    """Checkpoint files meet openPMD 1.1.0: every rule of the openPMD
+    validator (check_h5.py; tests/integration/openpmd_check.py), with no
+    error and no warning, for a periodic and a named checkpoint; and the particle records mean what the adapter saved."""
+    config = {"start": "paused", "knobs": FAST_KNOBS,
+              "extra": {"checkpoint": {"directory": "ckpt", "every_steps": 40}}}
+
+    def files(self):
+        sub = self.d.subscriber("event.checkpoint_written")
+        self.c.step_and_wait(40)  # the periodic one, at step 40
+        periodic = sub.event("checkpoint_written", step=40)["path"]
+        named = self.c("checkpoint", {"name": "before-the-change.h5"})["path"]
+        return periodic, named
+
+    def test_validator_rules(self):
+        for path in self.files():
+            errors, warnings = check_openpmd(path)
+            self.assertEqual((errors, warnings), ([], []), path)
+
+    def test_iteration_encoding(self):
+        periodic, named = self.files()
+        for path in (periodic, named):  # each a file of its own: one iteration, group-based
+            with h5py.File(path, "r") as f:
+                self.assertEqual(f.attrs["iterationEncoding"], b"groupBased")
+                self.assertEqual(f.attrs["iterationFormat"], f.attrs["basePath"])
+
+    def test_particle_records(self):
+        periodic, _ = self.files()
+        with h5py.File(periodic, "r") as f:
+            dt = f["data/40"].attrs["dt"]
+            self.assertEqual(dt, 2e-12)
+            el = f["data/40/particles/electrons"]
+            # leapfrog: the velocity is half a step behind the positions
+            self.assertEqual(el["momentum"].attrs["timeOffset"], -dt / 2)
+            self.assertEqual(el["position"].attrs["timeOffset"], 0.0)
+            w = el["weighting"]
+            self.assertEqual(list(w.attrs["unitDimension"]), [0.0] * 7)
+            self.assertEqual(list(w.attrs["steerd_unitDimension"]), [-2.0] + [0.0] * 6)
+            self.assertIn(b"per m^2 of a 1D slab", w.attrs["comment"])
+            x = el["position/x"][()]
+            self.assertGreater(len(x), 0)
+            pp = el["particlePatches"]
+            self.assertEqual(list(pp["numParticles"][()]), [len(x)])
+            self.assertEqual(list(pp["numParticlesOffset"][()]), [0])
+            lo, ext = pp["offset/x"][0], pp["extent/x"][0]
+            self.assertLessEqual(lo, x.min())
+            self.assertGreater(lo + ext, x.max())  # the upper bound is excluded
+
+    def test_the_check_sees_what_0_1_0_lacked(self):
+        errors, warnings = check_openpmd(SAMPLE_010)
+        text = "\n".join(errors + warnings)
+        for want in ("iterationFormat", "weightingPower", "macroWeighted", "particlePatches"):
+            self.assertIn(want, text)
+
+
+def flip_a_bit(path, dataset, byte=3):
+    """Flip one bit of a dataset's stored bytes, behind HDF5's back."""
+    with h5py.File(path, "r") as f:
+        ds = f[dataset]
+        at = ds.id.get_chunk_info(0).byte_offset if ds.chunks else ds.id.get_offset()
+    with open(path, "r+b") as raw:
+        raw.seek(at + byte)
+        b = raw.read(1)[0]
+        raw.seek(at + byte)
+        raw.write(bytes([b ^ 0x10]))
+
+
+class TestFlippedBit(RestartRefusal, DaemonTestCase):
+    """A flipped bit anywhere in a checkpoint's data: restart refuses the
+    file (every array's xxh64 is verified, the openPMD view's meshes and
+    patches included), and an HDF5 reader of a mesh gets an error instead of
+    changed numbers (Fletcher32 on the openPMD view's own arrays)."""
+    autostart = False
+
+    def checkpoint(self):
+        d = self.start_daemon(config=make_config(knobs=FAST_KNOBS, extra=CKPT))
+        c = d.client()
+        c.step_and_wait(10)
+        path = os.path.join(d.tmp, "ckpt", os.path.basename(c("checkpoint", {"name": "f.h5"})["path"]))
+        d.stop()
+        return path
+
+    def test_mesh_bit_flip(self):
+        path = self.checkpoint()
+        flip_a_bit(path, "data/10/meshes/phi")
+        with h5py.File(path, "r") as f:
+            self.assertTrue(f["data/10/meshes/phi"].fletcher32)
+            with self.assertRaises(OSError):  # an openPMD reader is not served corrupt data
+                f["data/10/meshes/phi"][()]
+        self.assertIn("/data/10/meshes/phi does not match its checksum", self.refused(path))
+
+    def test_patch_and_state_bit_flips(self):
+        for dataset in ("data/10/particles/electrons/particlePatches/offset/x",
+                        "steerd/state/particles/v", "steerd/state/fields/phi"):
+            path = self.checkpoint()
+            flip_a_bit(path, dataset, byte=0)
+            err = self.refused(path)
+            self.assertTrue("checksum" in err, "%s: %s" % (dataset, err))
+
+    def test_mesh_bit_flip_in_a_0_1_0_file(self):
+        path = self.copy_of_sample()
+        flip_a_bit(path, "data/60/meshes/phi")
+        self.assertIn("/data/60/meshes/phi does not match its checksum", self.refused(path))
+
+
 if __name__ == "__main__":
     run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9,
               TestRotationNeverRemovesTheNewest, TestOnExitAtTheSameStep, TestRestartDirectory,
-              TestRefusalsBothForms, TestExternalAdapterFromCheckpoint)
+              TestRefusalsBothForms, TestExternalAdapterFromCheckpoint, TestWave1Sample,
+              TestMalformedState, TestKeptStates, TestOpenPMDStandard, TestFlippedBit)

@@ -2,6 +2,7 @@
 """The real binary's command line and configuration checks: exit statuses,
 file:line:col error positions, --check, --help, --version, where the
 connection file goes, endpoints."""
+import contextlib
 import glob
 import json
 import os
@@ -17,7 +18,7 @@ import unittest
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from steerd_harness import (BIN, REPO, DaemonTestCase, Steerd, make_config, run_tests,  # noqa: E402
+from steerd_harness import (BIN, REPO, Client, DaemonTestCase, Steerd, make_config, run_tests,  # noqa: E402
                             sanitizer_report, to_yaml, wait_until)
 
 EX_USAGE, EX_UNAVAILABLE, EX_CONFIG, EX_CANTCREAT = 64, 69, 78, 73
@@ -482,6 +483,204 @@ class TestAdapterSymbols(CliCase):
         self.assertIn("adapter oscillator", out)
 
 
+OSCILLATOR_SO = os.path.join(os.path.dirname(os.path.dirname(BIN)), "examples", "liboscillator.so")
+DAEMON_TIMEOUT = 120  # bound on a daemon's start or exit; a loaded ASan build is slow
+
+
+@contextlib.contextmanager
+def steerd_process(args, cwd, env=None):
+    """steerd in the background (stdout/stderr to cwd/steerd.log), killed if
+    the block leaves it running."""
+    log = open(os.path.join(cwd, "steerd.log"), "wb")
+    p = subprocess.Popen([BIN] + list(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         cwd=cwd, env=dict(os.environ, **(env or {})))
+    log.close()
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+
+
+def read_json_when_there(path, proc, log):
+    def ready():
+        if proc.poll() is not None:
+            raise AssertionError("steerd exited with %s:\n%s" % (proc.returncode, open(log).read()))
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+    return wait_until(ready, DAEMON_TIMEOUT, what=path)
+
+
+def wait_ok_exit(test, proc, log):
+    rc = proc.wait(DAEMON_TIMEOUT)
+    text = open(log).read()
+    test.assertEqual(rc, 0, text)
+    test.assertIsNone(sanitizer_report(text), text)
+    return text
+
+
+def checkpoints_in(d):
+    return sorted(glob.glob(os.path.join(d, "*.h5")))
+
+
+class TestCheckRunsTheAdapter(CliCase):
+    """#19 item 6: --check runs the adapter's own checks (it creates the
+    simulation and destroys it, binding nothing): a config the adapter refuses
+    at start fails --check too, with exit 78 and the adapter's message."""
+
+    TOO_LONG_DT = SIM + "  knobs:\n    dt: 2.0e-10\n"  # 100x the default 2 ps
+
+    def test_dt_too_long_fails_check_like_start(self):
+        path = self.write(self.TOO_LONG_DT)
+        rc, out, err = run_steerd(["--check", "-c", path])
+        self.assertEqual(rc, EX_CONFIG, err)
+        self.assertIn("%s: the adapter refuses this configuration: unstable" % path, err)
+        self.assertIn("dt must be <=", err)
+        self.assertNotIn("ok", out)
+        conn = os.path.join(self.tmp, "conn.json")
+        rc, out, start_err = run_steerd(["-c", path, "-C", conn])
+        self.assertEqual(rc, EX_CONFIG, start_err)
+        self.assertIn(err.split("configuration: ", 1)[1].strip(), start_err)
+
+    def test_check_binds_nothing(self):
+        sock = os.path.join(self.tmp, "sock")
+        os.mkdir(sock, 0o700)
+        path = self.write(SIM + "endpoints:\n  control: ipc://sock/ctl\n  diagnostics: ipc://sock/diag\n")
+        rc, out, err = run_steerd(["--check", "-c", path, "-C", os.path.join(self.tmp, "c.json")])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(os.listdir(sock), [])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "c.json")))
+
+
+class TestPathsRelativeToTheConfig(CliCase):
+    """#19 item 7: every path in a config (the adapter .so, checkpoint.directory,
+    endpoints.connection_file, ipc:// endpoint paths) is relative to the config
+    file's directory, whatever steerd's working directory; a config restored
+    from a checkpoint is relative to the checkpoint's directory; ~/ and
+    $XDG_STATE_HOME/ are expanded, nothing else."""
+
+    def setUp(self):
+        super().setUp()
+        self.cfgdir = os.path.join(self.tmp, "cfg")
+        self.elsewhere = os.path.join(self.tmp, "elsewhere")
+        os.mkdir(self.cfgdir, 0o755)
+        os.mkdir(self.elsewhere, 0o755)
+
+    def write_cfg(self, text):
+        return self.write(text, os.path.join("cfg", "run.yaml"))
+
+    def test_adapter_checkpoints_connection_file_and_ipc_from_another_directory(self):
+        if not os.path.exists(OSCILLATOR_SO):
+            self.skipTest("no %s" % OSCILLATOR_SO)
+        os.mkdir(os.path.join(self.cfgdir, "adapters"))
+        shutil.copy(OSCILLATOR_SO, os.path.join(self.cfgdir, "adapters", "libosc.so"))
+        os.mkdir(os.path.join(self.cfgdir, "sock"), 0o700)
+        path = self.write_cfg(
+            "simulation:\n  adapter: adapters/libosc.so\n"
+            "run:\n  start: paused\n"
+            "endpoints:\n  control: ipc://sock/ctl\n  diagnostics: ipc://sock/diag\n"
+            "  connection_file: run.json\n"
+            "checkpoint:\n  directory: ckpt\n  on_exit: false\n")
+        rel = os.path.relpath(path, self.elsewhere)
+        log = os.path.join(self.elsewhere, "steerd.log")
+        with steerd_process(["-c", rel], self.elsewhere) as p:
+            conn = read_json_when_there(os.path.join(self.cfgdir, "run.json"), p, log)
+            self.assertEqual(conn["control"], "ipc://%s/sock/ctl" % os.path.realpath(self.cfgdir))
+            self.assertEqual(conn["adapter"], "oscillator")
+            with contextlib.closing(Client(conn["control"])) as c:
+                written = c("checkpoint", {"name": "a.h5"})["path"]
+            self.assertEqual(written, os.path.join(os.path.realpath(self.cfgdir), "ckpt", "a.h5"))
+            self.assertTrue(os.path.exists(written))
+            p.send_signal(signal.SIGTERM)
+            wait_ok_exit(self, p, log)
+        self.assertEqual(sorted(os.listdir(self.elsewhere)), ["steerd.log"])
+
+    def test_bare_so_name_is_the_file_beside_the_config(self):
+        if not os.path.exists(OSCILLATOR_SO):
+            self.skipTest("no %s" % OSCILLATOR_SO)
+        shutil.copy(OSCILLATOR_SO, os.path.join(self.cfgdir, "libosc.so"))
+        path = self.write_cfg("simulation:\n  adapter: libosc.so\n")
+        rc, out, err = run_steerd(["--check", "-c", path], cwd=self.elsewhere)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("adapter oscillator", out)
+
+    def run_to_the_end(self, args, cwd, env=None):
+        with steerd_process(args, cwd, env) as p:
+            return wait_ok_exit(self, p, os.path.join(cwd, "steerd.log"))
+
+    def test_restored_config_is_relative_to_the_checkpoint(self):
+        path = self.write_cfg(SIM + "run:\n  max_steps: 20\n"
+                              "endpoints:\n  connection_file: run.json\n"
+                              "checkpoint:\n  directory: ckpt\n")
+        self.run_to_the_end(["-c", path], self.elsewhere)
+        first = checkpoints_in(os.path.join(self.cfgdir, "ckpt"))
+        self.assertEqual(len(first), 1, os.listdir(self.cfgdir))
+        # Without -c the checkpoint's own config is used: ckpt/ is now relative to cfg/ckpt/.
+        text = self.run_to_the_end(["--restart", os.path.join(self.cfgdir, "ckpt")], self.elsewhere)
+        self.assertIn("connection file %s" % os.path.join(self.cfgdir, "ckpt", "run.json"), text)
+        self.assertEqual(len(checkpoints_in(os.path.join(self.cfgdir, "ckpt", "ckpt"))), 1, text)
+        self.assertEqual(checkpoints_in(os.path.join(self.cfgdir, "ckpt")), first)
+
+    def test_home_and_state_directory(self):
+        home = os.path.join(self.tmp, "home")
+        state = os.path.join(self.tmp, "state")
+        env = {"HOME": home}
+        cases = [("~/runs/a", {}, os.path.join(home, "runs", "a")),
+                 ("$XDG_STATE_HOME/steerd/b", {"XDG_STATE_HOME": ""},
+                  os.path.join(home, ".local", "state", "steerd", "b")),
+                 ("$XDG_STATE_HOME/steerd/c", {"XDG_STATE_HOME": state},
+                  os.path.join(state, "steerd", "c"))]
+        for directory, extra, want in cases:
+            with self.subTest(directory=directory, env=extra):
+                path = self.write_cfg(SIM + "run:\n  max_steps: 5\n"
+                                      "checkpoint:\n  directory: %s\n" % directory)
+                self.run_to_the_end(["-c", path, "-C", os.path.join(self.tmp, "c.json")],
+                                    self.elsewhere, dict(env, **extra))
+                self.assertEqual(len(checkpoints_in(want)), 1, want)
+        for bad in ("$HOME/x", "~user/x", "${XDG_STATE_HOME}/x"):
+            with self.subTest(refused=bad):
+                self.assertConfigError(SIM + "checkpoint:\n  directory: '%s'\n" % bad, 4, 14,
+                                       "only a leading ~/ or $XDG_STATE_HOME/ is expanded")
+
+
+class TestDefaultRunIsProtected(CliCase):
+    """#19 item 3: configs/diode.yaml checkpoints outside the source tree
+    ($XDG_STATE_HOME/steerd/diode), periodically and on exit; Ctrl-C (SIGINT)
+    leaves a checkpoint, steerd says how to resume, and --restart DIR resumes."""
+
+    def test_ctrl_c_then_restart(self):
+        diode = os.path.join(REPO, "configs", "diode.yaml")
+        state = os.path.join(self.tmp, "state")
+        run_dir = os.path.join(state, "steerd", "diode")
+        conn_path = os.path.join(self.tmp, "diode.json")
+        env = {"XDG_STATE_HOME": state}
+        log = os.path.join(self.tmp, "steerd.log")
+        with steerd_process(["-c", diode, "-C", conn_path], self.tmp, env) as p:
+            conn = read_json_when_there(conn_path, p, log)
+            with contextlib.closing(Client(conn["control"])) as c:
+                c.wait_step(10)
+            p.send_signal(signal.SIGINT)
+            text = wait_ok_exit(self, p, log)
+        saved = checkpoints_in(run_dir)
+        self.assertEqual(len(saved), 1, text)
+        self.assertIn("--restart %s -c %s" % (run_dir, diode), text)
+        step = int(re.search(r"_step(\d+)\.h5$", saved[0]).group(1))
+        self.assertGreaterEqual(step, 10)
+        with steerd_process(["--restart", run_dir, "-c", diode, "-C", conn_path], self.tmp, env) as p:
+            conn = read_json_when_there(conn_path, p, log)
+            with contextlib.closing(Client(conn["control"])) as c:
+                self.assertGreaterEqual(c.status()["step"], step)
+            p.send_signal(signal.SIGTERM)
+            wait_ok_exit(self, p, log)
+        self.assertEqual(len(checkpoints_in(run_dir)), 2)
+        self.assertEqual(checkpoints_in(REPO) + checkpoints_in(os.path.join(REPO, "configs")), [])
+
+
 if __name__ == "__main__":
     run_tests(TestConfigErrors, TestCommandLine, TestSimulationCpu, TestConnectionFile,
-              TestAdapterSymbols, TestAbstractIpc, TestSighupReload, TestConfigPermissions)
+              TestAdapterSymbols, TestAbstractIpc, TestSighupReload, TestConfigPermissions,
+              TestCheckRunsTheAdapter, TestPathsRelativeToTheConfig, TestDefaultRunIsProtected)

@@ -367,5 +367,19 @@ class NativeForms(ConsoleTestCase):
         self.assertRegex(out, r"until virtual_cathode == 1: reached at step \d+")
 
 
+class ScriptDropState(ConsoleTestCase):
+    config = {"start": "paused", "knobs": FAST_KNOBS}
+
+    def test_drop_state(self):
+        self.c("snapshot-state", {"name": "a"})
+        out = self.ok("-e", "drop-state a")
+        self.assertIn("dropped state a (of step 0), 0 kept", out)
+        _, err = self.fails("-e", "drop-state a")
+        self.assertIn("unknown_name", err)
+        out = self.ok("-e", "help drop-state")
+        self.assertIn("usage: drop-state NAME", out)
+
+
 if __name__ == "__main__":
-    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused, NativeForms)
+    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused, NativeForms,
+              ScriptDropState)

@@ -315,5 +315,49 @@ class Offline(TmuxTestCase):
             self.tm.wait_text(s, "usage: rewind NAME")
 
 
+
+class ShutdownConfirmation(TmuxTestCase):
+    """#19 item 3: at the prompt `shutdown` asks first (a stray one would end a
+    long run); only a yes stops the daemon. Script mode does not ask."""
+
+    def ask(self, s):
+        self.tm.type(s, "shutdown")
+        self.tm.keys(s, "Enter")
+        self.tm.wait(s, lambda _: re.search(r"stop steerd at step \d+ and end the run\? \[y/N\]",
+                                            self.tm.last_line(s)), "the question")
+
+    def test_no_and_ctrl_c_keep_the_run(self):
+        s = self.console("a")
+        self.ask(s)
+        self.tm.type(s, "n")
+        self.tm.keys(s, "Enter")
+        self.tm.wait_text(s, "not stopped")
+        self.tm.wait_prompt(s)
+        self.ask(s)
+        self.tm.keys(s, "C-c")
+        self.tm.wait(s, lambda t: t.count("not stopped") == 2, "a second 'not stopped'")
+        self.tm.wait_prompt(s)
+        self.assertTrue(self.d.alive())
+        step = self.c.status()["step"]
+        self.c.wait_step(step + 1)  # still stepping
+
+    def test_yes_stops_the_daemon(self):
+        s = self.console("a")
+        self.ask(s)
+        self.tm.type(s, "y")
+        self.tm.keys(s, "Enter")
+        self.tm.wait_text(s, "steerd stops after step")
+        self.d.expect_clean_exit()
+
+    def test_script_mode_does_not_ask(self):
+        p = subprocess.run([CONSOLE, "-C", self.d.conn_path, "-e", "shutdown"], capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL,
+                           env=dict(os.environ, XDG_STATE_HOME=self.state))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("[y/N]", p.stdout + p.stderr)
+        self.assertIn("steerd stops after step", p.stdout)
+        self.d.expect_clean_exit()
+
+
 if __name__ == "__main__":
-    run_tests(Interactive, Reconnect, Offline)
+    run_tests(Interactive, Reconnect, ShutdownConfirmation, Offline)

@@ -428,7 +428,8 @@ class TestDirectoryGone(FaultTestCase):
     EVERY = 20000
 
     def running(self, directory):
-        # steerd creates the checkpoint directory, not its parents
+        # at the first checkpoint steerd creates the directory and its parents;
+        # later only the directory itself (a parent gone is a failure)
         parent = os.path.dirname(directory)
         return self.fault_daemon(make_config(start="running", knobs=FAST_KNOBS, extra={
             "checkpoint": {"directory": directory, "every_steps": self.EVERY, "keep": 2}}),

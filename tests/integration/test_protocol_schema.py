@@ -33,7 +33,7 @@ from test_console import CONSOLE  # noqa: E402
 PROTOCOL_MD = os.path.join(REPO, "PROTOCOL.md")
 DEFS = SCHEMA["$defs"]
 # The console's own commands: they stand for no single daemon command.
-CONSOLE_ONLY = {"watch", "plot", "wait", "expect", "sleep", "echo", "help", "quit"}
+CONSOLE_ONLY = {"watch", "plot", "wait", "expect", "sleep", "echo", "events", "help", "quit"}
 
 
 def dump_commands():
