@@ -5,10 +5,8 @@
 static int drop_state_exec(console *c, int argc, char **argv, const char *rest)
 {
 	(void)rest;
-	if (argc != 2)
-		return ccmd_usage(c, &ccmd_drop_state_entry);
 	json_t *r;
-	if (ccmd_request(c, "drop-state", json_pack("{s:s}", "name", argv[1]), &r) < 0)
+	if (ccmd_named_request(c, &ccmd_drop_state_entry, true, argc, argv, &r) < 0)
 		return -1;
 	if (!c->json) {
 		printf("dropped state %s (of step %lld), %lld kept\n", argv[1],

@@ -17,7 +17,8 @@ static int help_one(console *c, const char *name)
 	/* The daemon's usage and summary come from its command table (hello). */
 	const json_t *d = schema_command(c, e ? (e->daemon ? e->daemon : "") : name);
 	if (!e && !d)
-		return con_error(c, "help: no command \"%s\"", name);
+		return con_error(c, "help: no command \"%s\"%s", name,
+		                 c->hello ? "" : " known offline (the daemon's own are listed once connected)");
 	if (e)
 		printf("usage: %s %s\n  %s\n", e->name, e->usage, summary_of(c, e));
 	if (d && !e)
@@ -58,6 +59,10 @@ static int help_exec(console *c, int argc, char **argv, const char *rest)
 	} else {
 		table_print(t, stdout);
 	}
+	if (!c->hello)
+		printf("\nnot connected to steerd: this is the console's own list (each command's "
+		       "syntax and summary);\nthe daemon's live command list and request bodies "
+		       "come with a connection (CMD {json body} sends any).\n");
 	printf("\n`help CMD` shows the usage of one command.\n");
 	fflush(stdout);
 	return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* ccmd-ramp.c — `ramp KNOB TO (steps N | rate R) [KNOB TO ...]`: one `ramp` request. */
+/* ccmd-ramp.c — `ramp KNOB TO (steps N | over TIME | rate R) [KNOB TO ...]`: one `ramp` request. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,27 @@ static json_t *one_ramp(console *c, int argc, char **argv, int *i)
 			return con_error(c, "ramp %s: steps must be an integer >= 1", knob), NULL;
 		}
 		json_object_set_new(r, "steps", json_integer(n));
+	} else if (!strcmp(how, "over")) {
+		/* "over 500" steps, or simulated time "over 5ns" / "over 5 ns": the
+		 * daemon turns a duration into steps with the run's time per step. */
+		char text[256];
+		snprintf(text, sizeof text, "%s", argv[*i]);
+		if (*i + 1 < argc && !schema_knob(c, argv[*i + 1]) &&
+		    isalpha((unsigned char)argv[*i + 1][0])) {
+			size_t n = strlen(text);
+			snprintf(text + n, sizeof text - n, " %s", argv[++*i]);
+		}
+		long long n;
+		double seconds;
+		int kind = units_steps_or_time(text, &n, &seconds, err, sizeof err);
+		if (kind < 0) {
+			json_decref(r);
+			return con_error(c, "ramp %s: over %s", knob, err), NULL;
+		}
+		if (kind == 1)
+			json_object_set_new(r, "steps", json_integer(n));
+		else
+			json_object_set_new(r, "duration", json_real(seconds));
 	} else if (!strcmp(how, "rate")) {
 		char text[256];
 		snprintf(text, sizeof text, "%s", argv[*i]);
@@ -61,7 +83,8 @@ static json_t *one_ramp(console *c, int argc, char **argv, int *i)
 		json_object_set_new(r, "rate", json_real(rate));
 	} else {
 		json_decref(r);
-		return con_error(c, "ramp %s: expected steps N or rate R, not \"%s\"", knob, how), NULL;
+		return con_error(c, "ramp %s: expected steps N, over TIME or rate R, not \"%s\"", knob,
+		                 how), NULL;
 	}
 	return r;
 }
@@ -97,8 +120,10 @@ static int ramp_exec(console *c, int argc, char **argv, const char *rest)
 const ccmd_entry ccmd_ramp_entry = {
 	.name = "ramp",
 	.daemon = "ramp",
-	.usage = "KNOB TO (steps N | rate R) [KNOB TO (steps N | rate R) ...]",
-	.summary = "move knobs linearly to targets, over N steps or at R units per step",
+	.usage = "KNOB TO (steps N | over TIME | rate R) [KNOB TO ...]   (TIME: simulated, e.g. "
+	         "5ns, 2 us; or N steps)",
+	.summary = "move knobs linearly to targets, over N steps, a simulated time or at R units per "
+	           "step",
 	.exec = ramp_exec,
 	.complete = CC_KNOBS,
 };

@@ -140,22 +140,14 @@ static int parse_cond(console *c, const char *text, char *out, size_t len)
 /* "8431" steps, or a time "80ns", "80 ns", "1.2e-7 s". */
 static int parse_hold(console *c, const char *text, json_t *body)
 {
-	char *e;
-	long long n = strtoll(text, &e, 10);
-	if (!*e && isdigit((unsigned char)text[0])) {
-		if (n < 1)
-			return con_error(c, "search: hold must be at least 1 step");
-		json_object_set_new(body, "hold", json_integer(n));
-		return 0;
-	}
+	long long n;
 	double s;
 	char err[512];
-	if (units_parse(text, "s", &s, err, sizeof err) < 0 || !strpbrk(text, "s"))
-		return con_error(c, "search: hold \"%s\": expected steps (an integer) or a time "
-		                 "with its unit (80ns, 1.5 us)", text);
-	if (!(s > 0))
-		return con_error(c, "search: hold must be a positive time");
-	json_object_set_new(body, "hold_time", json_real(s));
+	int kind = units_steps_or_time(text, &n, &s, err, sizeof err); /* as ramp's `over` */
+	if (kind < 0)
+		return con_error(c, "search: hold %s", err);
+	json_object_set_new(body, kind == 1 ? "hold" : "hold_time",
+	                    kind == 1 ? json_integer(n) : json_real(s));
 	return 0;
 }
 

@@ -15,6 +15,7 @@ static const ccmd_entry *const entries[] = {
 	&ccmd_status_entry, &ccmd_params_entry, &ccmd_get_entry,     &ccmd_set_entry,
 	&ccmd_ramp_entry,   &ccmd_ramps_entry,  &ccmd_cancel_entry,  &ccmd_pause_entry,
 	&ccmd_resume_entry, &ccmd_step_entry,   &ccmd_search_entry,  &ccmd_snapshot_entry,
+	&ccmd_checkpoint_entry, &ccmd_snapshot_state_entry, &ccmd_rewind_entry,
 	&ccmd_drop_state_entry, &ccmd_shutdown_entry,
 	&ccmd_hello_entry,  &ccmd_watch_entry,  &ccmd_plot_entry,    &ccmd_wait_entry,
 	&ccmd_expect_entry, &ccmd_sleep_entry,  &ccmd_echo_entry,    &ccmd_events_entry,
@@ -65,6 +66,16 @@ int ccmd_request(console *c, const char *cmd, json_t *body, json_t **out)
 		con_json_line(r);
 	*out = r;
 	return 0;
+}
+
+int ccmd_named_request(console *c, const ccmd_entry *e, bool required, int argc, char **argv,
+                       json_t **out)
+{
+	*out = NULL;
+	if (argc > 2 || (required && argc != 2))
+		return ccmd_usage(c, e);
+	json_t *body = argc == 2 ? json_pack("{s:s}", "name", argv[1]) : NULL;
+	return ccmd_request(c, e->daemon, body, out);
 }
 
 /*
@@ -166,7 +177,11 @@ static int run_one(console *c, const char *text)
 		const ccmd_entry *e = ccmd_find(argv[0]);
 		c->prev_step = c->cmd_step;
 		c->cmd_step = -1;
-		if (e)
+		/* A daemon command's JSON body is taken as it is, also where the
+		 * console has a syntax of its own (scripts written for either work). */
+		if (e && e->daemon && *rest == '{')
+			rc = ccmd_passthrough(c, e->daemon, rest);
+		else if (e)
 			rc = e->exec(c, argc, argv, rest);
 		else if (schema_command(c, argv[0]))
 			rc = ccmd_passthrough(c, argv[0], rest);
@@ -222,8 +237,10 @@ const json_t *ccmd_knob(console *c, const char *name)
 		return NULL;
 	}
 	const json_t *k = schema_knob(c, name);
+	char hint[96];
 	if (!k)
-		con_error(c, "unknown knob \"%s\"", name);
+		con_error(c, "unknown knob \"%s\"%s", name,
+		          schema_did_you_mean(c, name, false, hint, sizeof hint));
 	return k;
 }
 
@@ -236,7 +253,8 @@ json_t *ccmd_knob_value(console *c, const json_t *knob, int argc, char **argv, i
 	/* "1.2 kA/m^2" arrives as two words: the second is a unit unless it is
 	 * the next knob or a keyword. */
 	if (numeric && *i + 1 < argc && !schema_knob(c, argv[*i + 1]) &&
-	    strcmp(argv[*i + 1], "steps") != 0 && strcmp(argv[*i + 1], "rate") != 0) {
+	    strcmp(argv[*i + 1], "steps") != 0 && strcmp(argv[*i + 1], "rate") != 0 &&
+	    strcmp(argv[*i + 1], "over") != 0) {
 		size_t n = strlen(text);
 		snprintf(text + n, sizeof text - n, " %s", argv[++*i]);
 	}

@@ -37,6 +37,7 @@ extern const ccmd_entry ccmd_help_entry, ccmd_hello_entry, ccmd_status_entry, cc
     ccmd_pause_entry, ccmd_resume_entry, ccmd_step_entry, ccmd_snapshot_entry,
     ccmd_shutdown_entry, ccmd_wait_entry, ccmd_expect_entry, ccmd_sleep_entry, ccmd_echo_entry,
     ccmd_watch_entry, ccmd_plot_entry, ccmd_quit_entry;
+extern const ccmd_entry ccmd_checkpoint_entry, ccmd_snapshot_state_entry, ccmd_rewind_entry;
 extern const ccmd_entry ccmd_drop_state_entry; /* ccmd-drop-state.c */
 
 /* All entries, NULL-terminated, in the order help lists them. */
@@ -58,6 +59,9 @@ int ccmd_usage(console *c, const ccmd_entry *e);
 /* The request, and in --json mode its reply body printed as one line. -1 on
  * error; else *out is the body (caller decrefs), for the human printer. */
 int ccmd_request(console *c, const char *cmd, json_t *body, json_t **out);
+/* `CMD [NAME]` (required: `CMD NAME`) as e->daemon's {"name": NAME}; as ccmd_request. */
+int ccmd_named_request(console *c, const ccmd_entry *e, bool required, int argc, char **argv,
+                       json_t **out);
 
 /* The hello entry of a knob, or NULL (reported). */
 const json_t *ccmd_knob(console *c, const char *name);

@@ -135,6 +135,10 @@ const json_t *schema_command(const console *c, const char *name);
 const char *schema_unit(const console *c, const char *name); /* knob or diag; "" if none */
 const char *schema_str(const json_t *obj, const char *key);  /* "" when absent */
 bool schema_is_scalar(const json_t *diag);
+/* "; did you mean NAME?" for a mistyped knob (with scalars: or scalar
+ * diagnostic), or "" when none is close (steerd/suggest.h). Returns buf. */
+const char *schema_did_you_mean(const console *c, const char *typed, bool scalars, char *buf,
+                                size_t len);
 
 /* events.c: one line for a stream event, or false to stay quiet (an echo of
  * the console's own change, or filtered out by `events`). */

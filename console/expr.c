@@ -54,7 +54,9 @@ static int parse_clause(const console *c, char *text, expr_clause *cl, char *err
 	memcpy(cl->name, text, strlen(text) + 1);
 	const json_t *knob = schema_knob(c, cl->name), *diag = schema_diag(c, cl->name);
 	if (!knob && !schema_is_scalar(diag)) {
-		snprintf(err, errlen, "unknown name \"%s\" (a knob or scalar diagnostic)", cl->name);
+		char hint[96];
+		snprintf(err, errlen, "unknown name \"%s\" (a knob or scalar diagnostic)%s", cl->name,
+		         schema_did_you_mean(c, cl->name, true, hint, sizeof hint));
 		return -1;
 	}
 	const char *type = knob ? schema_str(knob, "type") : "double";

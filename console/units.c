@@ -122,6 +122,33 @@ int units_duration(const char *text, double *seconds, char *err, size_t errlen)
 	return 0;
 }
 
+int units_steps_or_time(const char *text, long long *steps, double *seconds, char *err,
+                        size_t errlen)
+{
+	char *e;
+	errno = 0;
+	long long n = strtoll(text, &e, 10);
+	if (!*e && isdigit((unsigned char)text[0])) {
+		if (n < 1 || errno == ERANGE) {
+			snprintf(err, errlen, "\"%s\": at least 1 step", text);
+			return -1;
+		}
+		*steps = n;
+		return 1;
+	}
+	/* A time says its unit: a bare "1.5" could be steps or seconds. */
+	if (units_parse(text, "s", seconds, err, errlen) < 0 || !strchr(text, 's')) {
+		snprintf(err, errlen, "\"%s\": expected steps (an integer) or a simulated time with "
+		         "its unit (5ns, 1.5 us)", text);
+		return -1;
+	}
+	if (!(*seconds > 0)) {
+		snprintf(err, errlen, "\"%s\": a time must be positive", text);
+		return -1;
+	}
+	return 2;
+}
+
 static json_t *bool_value(const char *text, char *err, size_t errlen)
 {
 	static const char *const yes[] = { "true", "on", "yes", "1" }, *const no[] = { "false", "off",

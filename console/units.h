@@ -22,6 +22,11 @@ const char *units_prefix(size_t i);
 /* "20s", "500ms", "1.5", "2min", "1h": seconds (default unit s). */
 int units_duration(const char *text, double *seconds, char *err, size_t errlen);
 
+/* A span of the run: "500" steps (an integer >= 1: 1 and *steps) or simulated
+ * time with its unit, "5ns", "5 ns", "1.2e-7 s" (> 0: 2 and *seconds); -1 and err. */
+int units_steps_or_time(const char *text, long long *steps, double *seconds, char *err,
+                        size_t errlen);
+
 /* The JSON value for a knob (a hello knob object): numbers with units for
  * double/int, true/false for bool, a choice name for enum. NULL and err. */
 json_t *units_knob_value(const json_t *knob, const char *text, char *err, size_t errlen);

@@ -34,7 +34,9 @@ static int get_exec(cmd_ctx *ctx, const json_t *body)
 				return cmd_fail(ctx, E_BAD_ARGUMENT,
 				                "%.64s is an array diagnostic: get reads knobs and scalars; "
 				                "subscribe to array.%.64s on the stream", name, name);
-			return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob or scalar diagnostic '%.64s'", name);
+			char hint[96];
+			return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob or scalar diagnostic '%.64s'%s", name,
+			                cmd_did_you_mean(ctx->sa, name, true, hint, sizeof hint));
 		}
 	}
 	ctx->result = json_pack("{s:I, s:f, s:o}", "step", (json_int_t)st->step, "time", st->time,

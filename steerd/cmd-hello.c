@@ -25,6 +25,7 @@ static const char *const capabilities[] = {
 	"drop_state",     /* drop-state, state_dropped, limit_reached for a 9th kept state */
 	"queued_steps",   /* status: stepping; cancel {"steps": true}; event steps_cancelled */
 	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
+	"ramp_duration",  /* ramp: "duration" in simulated seconds */
 	NULL,
 };
 

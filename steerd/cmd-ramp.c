@@ -9,7 +9,7 @@
 
 static int parse_ramp(cmd_ctx *ctx, const json_t *spec, knob_change *it)
 {
-	static const char *const allowed[] = { "knob", "to", "steps", "rate", NULL };
+	static const char *const allowed[] = { "knob", "to", "steps", "rate", "duration", NULL };
 	if (!json_is_object(spec))
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "each ramp must be an object {knob, to, steps|rate}");
 	if (cmd_check_keys(ctx, spec, allowed) < 0)
@@ -31,10 +31,19 @@ static int parse_ramp(cmd_ctx *ctx, const json_t *spec, knob_change *it)
 		return -1;
 	}
 	const json_t *steps = json_object_get(spec, "steps"), *rate = json_object_get(spec, "rate");
-	if (!!steps == !!rate)
-		return cmd_fail(ctx, E_BAD_ARGUMENT, "ramp of %s needs exactly one of 'steps' and 'rate'", name);
+	const json_t *duration = json_object_get(spec, "duration");
+	if (!!steps + !!rate + !!duration != 1)
+		return cmd_fail(ctx, E_BAD_ARGUMENT,
+		                "ramp of %s needs exactly one of 'steps', 'rate' and 'duration'", name);
 	if (steps)
 		return cmd_get_count(ctx, spec, "steps", 1, RAMP_MAX_STEPS, &it->steps);
+	if (duration) { /* in steps when it starts, at the run's time per step */
+		it->duration = json_number_value(duration);
+		if (!json_is_number(duration) || !(it->duration > 0) || !isfinite(it->duration))
+			return cmd_fail(ctx, E_BAD_ARGUMENT,
+			                "'duration' must be a positive number (seconds of simulated time)");
+		return 0;
+	}
 	it->rate = json_number_value(rate);
 	if (!json_is_number(rate) || !(it->rate > 0) || !isfinite(it->rate))
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "'rate' must be a positive number (%s per step)", kn->unit);
@@ -79,7 +88,8 @@ static const char *const cmd_ramp_args[] = { "ramps", NULL };
 const cmd_entry cmd_ramp_entry = {
 	.args = cmd_ramp_args,
 	.name = "ramp",
-	.usage = "{\"ramps\": [{\"knob\": KNOB, \"to\": VALUE, \"steps\": N | \"rate\": PER_STEP}, ...]}",
+	.usage = "{\"ramps\": [{\"knob\": KNOB, \"to\": VALUE, \"steps\": N | \"rate\": PER_STEP | "
+	         "\"duration\": SECONDS}, ...]}",
 	.summary = "ramp knobs linearly to targets; a new ramp of a knob replaces its old one",
 	.changes = true,
 	.exec = ramp_exec,

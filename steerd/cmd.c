@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd.c — the command table and helpers shared by the cmd-*.c files. */
 #include "cmd.h"
+#include "suggest.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,11 +112,28 @@ void change_destroy(change **chp)
 	*chp = NULL;
 }
 
+const char *cmd_did_you_mean(const sa_adapter *sa, const char *typed, bool scalars, char *buf,
+                             size_t len)
+{
+	suggest sg;
+	suggest_init(&sg, typed);
+	for (size_t i = 0; i < sa->n_knobs; i++)
+		suggest_consider(&sg, sa->knobs[i].name);
+	for (size_t i = 0; scalars && i < sa->n_diags; i++)
+		if (sa->diags[i].rank == 0)
+			suggest_consider(&sg, sa->diags[i].name);
+	const char *best = suggest_result(&sg);
+	snprintf(buf, len, "%s%s%s", best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
+	return buf;
+}
+
 int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out)
 {
 	int k = adapter_knob_index(ctx->sa, name);
+	char hint[96];
 	if (k < 0)
-		return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob '%.64s'", name);
+		return cmd_fail(ctx, E_UNKNOWN_NAME, "no knob '%.64s'%s", name,
+		                cmd_did_you_mean(ctx->sa, name, false, hint, sizeof hint));
 	if (!ctx->sa->knobs[k].runtime)
 		return cmd_fail(ctx, E_FIXED_KNOB, "%s is fixed after start", name);
 	*out = (size_t)k;

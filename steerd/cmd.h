@@ -29,6 +29,7 @@ typedef struct knob_change {
 	sa_value value; /* set: the value; ramp: the target */
 	uint64_t steps; /* ramp: duration, or 0 when rate is used */
 	double rate;    /* ramp: units per step, or 0 */
+	double duration; /* ramp: simulated seconds (steps computed when it starts), or 0 */
 } knob_change;
 
 /* A change handed from the control thread to the simulation thread. */
@@ -117,6 +118,10 @@ int cmd_scalar_slot(const sa_adapter *sa, const char *name);
 
 /* Resolve a knob that may change while running; -1 (unknown_name, fixed_knob) if not. */
 int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out);
+/* "; did you mean NAME?" for a mistyped knob (or, with scalars, a knob or
+ * scalar diagnostic) into buf, or "" when nothing is close. Returns buf. */
+const char *cmd_did_you_mean(const sa_adapter *sa, const char *typed, bool scalars, char *buf,
+                             size_t len);
 
 /* exec of a write with no arguments: an empty change for `self`. */
 int cmd_plain_change(cmd_ctx *ctx, const json_t *body, const cmd_entry *self);

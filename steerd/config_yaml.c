@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "suggest.h"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -66,46 +67,10 @@ yaml_node_t *cfg_node(cfg_ctx *c, int index)
 
 /* ---------------------------------------------------------------- names */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	size_t row[65];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /* The closest of names to s, when close enough to be a likely typo; or NULL. */
 const char *cfg_suggest(const char *s, const char *const *names, size_t n)
 {
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX;
-	size_t len = strlen(s);
-	size_t limit = len <= 3 ? 1 : len <= 8 ? 2 : 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(s, names[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	return best_d <= limit ? best : NULL;
+	return suggest_name(s, names, n);
 }
 
 /* "a, b, c" into buf (truncated when long). */

@@ -211,10 +211,60 @@ void run_set_knobs(run *r, change *ch)
 	ch->result = json_pack("{s:I, s:o}", "step", (json_int_t)r->pub.step, "applied", applied);
 }
 
+double run_scalar_now(const run *r, const char *name)
+{
+	int slot = cmd_scalar_slot(r->sa, name);
+	double x = NAN;
+	if (slot < 0 || r->sa->diag_read(r->sim, r->scalar_diag[slot], &x, 1) != 1)
+		return NAN;
+	return x;
+}
+
+double run_seconds_per_step(const run *r)
+{
+	double dt = run_scalar_now(r, "dt");
+	if (isfinite(dt) && dt > 0)
+		return dt;
+	double per_step = r->pub.step ? r->pub.time / (double)r->pub.step : 0;
+	return isfinite(per_step) && per_step > 0 ? per_step : 0;
+}
+
+int run_seconds_to_steps(double seconds, double per_step, uint64_t max, const char *what,
+                         uint64_t *out, char *err, size_t errlen)
+{
+	double n = ceil(seconds / per_step - 1e-9);
+	if (!(n <= (double)max)) {
+		snprintf(err, errlen, "%s of %g s is %g steps of %g s, more than the %llu allowed", what,
+		         seconds, n, per_step, (unsigned long long)max);
+		return -1;
+	}
+	*out = n < 1 ? 1 : (uint64_t)n;
+	return 0;
+}
+
 void run_start_ramps(run *r, change *ch)
 {
 	if (ch->cmd && run_busy(r, ch)) /* scheduled ramps have no command */
 		return;
+	/* Durations become steps first: one that does not fit starts no ramp. */
+	double per_step = run_seconds_per_step(r);
+	for (size_t i = 0; i < ch->n_items; i++) {
+		knob_change *it = &ch->items[i];
+		const char *name = r->sa->knobs[it->knob].name;
+		char err[200];
+		if (!(it->duration > 0))
+			continue;
+		if (!(per_step > 0)) {
+			change_fail(ch, E_BAD_ARGUMENT, "ramp of %s: a duration needs the time per step: the "
+			            "adapter states no dt; run a step first, or give steps", name);
+			return;
+		}
+		if (run_seconds_to_steps(it->duration, per_step, RAMP_MAX_STEPS, "duration", &it->steps,
+		                         err, sizeof err) < 0) {
+			change_fail(ch, E_BAD_ARGUMENT, "ramp of %s: %s", name, err);
+			return;
+		}
+	}
 	json_t *started = json_array();
 	for (size_t i = 0; i < ch->n_items; i++) {
 		const knob_change *it = &ch->items[i];

@@ -125,6 +125,18 @@ void run_set_knobs(run *r, change *ch);
 /* Start ramps (one per knob; a new ramp on a knob replaces its old one). */
 void run_start_ramps(run *r, change *ch);
 
+/* A scalar diagnostic of the adapter by name, read now from the simulation
+ * (not the last boundary's copy: a knob may have changed since). NAN if the
+ * adapter has none. */
+double run_scalar_now(const run *r, const char *name);
+/* The time per step: the adapter's `dt` diagnostic (known before the first
+ * step), else the time per step so far. 0 if unknown. */
+double run_seconds_per_step(const run *r);
+/* seconds / per_step (> 0) as a whole number of steps in [1, max]: 0, or -1
+ * with a message naming `what` in err. Used by ramp durations and search holds. */
+int run_seconds_to_steps(double seconds, double per_step, uint64_t max, const char *what,
+                         uint64_t *out, char *err, size_t errlen);
+
 /* Cancel ramp ch->count (0: all), the search, or the queued steps (ch->name). */
 void run_cancel_ramps(run *r, change *ch);
 

@@ -91,45 +91,6 @@ static void search_free(run_search **sp)
 }
 
 /*
- * A scalar diagnostic of the adapter by name, read now from the simulation
- * (not the last boundary's copy: a knob may have changed since). NAN if the
- * adapter has none.
- */
-static double adapter_scalar_now(const run *r, const char *name)
-{
-	int slot = cmd_scalar_slot(r->sa, name);
-	double x = NAN;
-	if (slot < 0 || r->sa->diag_read(r->sim, r->scalar_diag[slot], &x, 1) != 1)
-		return NAN;
-	return x;
-}
-
-/* The time per step: the adapter's `dt` diagnostic (known before the first
- * step), else the time per step so far. 0 if unknown. */
-static double seconds_per_step(const run *r)
-{
-	double dt = adapter_scalar_now(r, "dt");
-	if (isfinite(dt) && dt > 0)
-		return dt;
-	double per_step = r->pub.step ? r->pub.time / (double)r->pub.step : 0;
-	return isfinite(per_step) && per_step > 0 ? per_step : 0;
-}
-
-/* seconds / per_step as a whole number of steps in [1, SEARCH_MAX_HOLD], or -1. */
-static int seconds_to_steps(double seconds, double per_step, const char *what, uint64_t *out,
-                            char *err, size_t errlen)
-{
-	double n = ceil(seconds / per_step - 1e-9);
-	if (!(n <= (double)SEARCH_MAX_HOLD)) {
-		snprintf(err, errlen, "%s of %g s is %g steps of %g s, more than the %llu allowed", what,
-		         seconds, n, per_step, (unsigned long long)SEARCH_MAX_HOLD);
-		return -1;
-	}
-	*out = n < 1 ? 1 : (uint64_t)n;
-	return 0;
-}
-
-/*
  * The hold of a probe just set up: as given, or by default
  * SEARCH_HOLD_TRANSITS transit times of the adapter at this knob value
  * (close to the limit a virtual cathode takes tens of transit times to form).
@@ -141,17 +102,18 @@ static int probe_hold(run *r, char *err, size_t errlen)
 		s->hold = s->a.hold;
 		return 0;
 	}
-	double per_step = seconds_per_step(r);
+	double per_step = run_seconds_per_step(r);
 	if (s->a.hold_time > 0)
-		return seconds_to_steps(s->a.hold_time, per_step, "hold_time", &s->hold, err, errlen);
-	double transit = adapter_scalar_now(r, "transit_time");
+		return run_seconds_to_steps(s->a.hold_time, per_step, SEARCH_MAX_HOLD, "hold_time",
+		                            &s->hold, err, errlen);
+	double transit = run_scalar_now(r, "transit_time");
 	if (!(transit > 0) || !(per_step > 0)) {
 		snprintf(err, errlen, "no default hold at %s = %g: the adapter states no transit_time "
 		         "there; give hold or hold_time", r->sa->knobs[s->a.knob].name, s->value);
 		return -1;
 	}
-	return seconds_to_steps(SEARCH_HOLD_TRANSITS * transit, per_step,
-	                        "the default hold (50 transit times)", &s->hold, err, errlen);
+	return run_seconds_to_steps(SEARCH_HOLD_TRANSITS * transit, per_step, SEARCH_MAX_HOLD,
+	                            "the default hold (50 transit times)", &s->hold, err, errlen);
 }
 
 /* Journal and announce the knob of the search moving from old (a probe, a restore). */
@@ -442,13 +404,13 @@ void run_search_start(run *r, change *ch)
 		            "does not now", a->cond_text);
 		return;
 	}
-	double per_step = seconds_per_step(r);
+	double per_step = run_seconds_per_step(r);
 	if (!a->hold && !(per_step > 0)) {
 		change_fail(ch, E_BAD_ARGUMENT, "hold_time needs the time per step: the adapter states no "
 		            "dt; run a step first, or give hold");
 		return;
 	}
-	if (!a->hold && !(a->hold_time > 0) && !(adapter_scalar_now(r, "transit_time") > 0)) {
+	if (!a->hold && !(a->hold_time > 0) && !(run_scalar_now(r, "transit_time") > 0)) {
 		change_fail(ch, E_BAD_ARGUMENT, "no default hold: the adapter states no transit_time "
 		            "here; give hold or hold_time");
 		return;

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from steerd_harness import (BUILD, FAST_KNOBS, REPO, DaemonTestCase, run_tests)  # noqa: E402
+from steerd_harness import (BIN, BUILD, FAST_KNOBS, REPO, DaemonTestCase, run_tests)  # noqa: E402
 
 CONSOLE = os.path.join(BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD),
                        "bin", "steer-console")
@@ -103,6 +103,27 @@ class ScriptErrors(ConsoleTestCase):
         _, err = self.fails("-e", "frobnicate 3")
         self.assertIn("unknown command", err)
 
+    def test_mistyped_knob_gets_a_suggestion(self):
+        _, err = self.fails("-e", "set injcted_current 1.2k")
+        self.assertIn('unknown knob "injcted_current"; did you mean injected_current?', err)
+        _, err = self.fails("-e", "ramp anode_votage 1.1k steps 10")
+        self.assertIn("did you mean anode_voltage?", err)
+        _, err = self.fails("-e", "wait until j_transmited > 1 timeout 1s")
+        self.assertIn("did you mean j_transmitted?", err)
+        _, err = self.fails("-e", "set zzzzzzzz 1")
+        self.assertIn('unknown knob "zzzzzzzz"', err)
+        self.assertNotIn("did you mean", err)
+
+    def test_daemon_suggests_too(self):
+        """The daemon's own error message (any client) names the closest name."""
+        out, _ = self.fails("--json", "-e", "get j_reflectd")
+        body = json.loads(out.strip().splitlines()[-1])
+        self.assertEqual(body["error"]["code"], "unknown_name")
+        self.assertIn("did you mean j_reflected?", body["error"]["message"])
+        _, reply = self.c.request("set", {"values": {"injcted_current": 5}})
+        self.assertEqual(reply["error"]["code"], "unknown_name")
+        self.assertIn("did you mean injected_current?", reply["error"]["message"])
+
     def test_expect_failure_names_line_and_values(self):
         path = os.path.join(self.d.tmp, "check.steer")
         with open(path, "w") as f:
@@ -190,6 +211,26 @@ class ScriptWaits(ConsoleTestCase):
         self.assertRegex(out, r"vc_threshold\s+0\.01\s+0\.5")
         self.assertRegex(out, r"cancelled ramp \d+")
 
+    def test_ramp_over_a_simulated_time(self):
+        """`over 1ns`: the daemon turns simulated time into steps (dt = 2 ps here)."""
+        out = self.ok("--json", "-e", "ramp anode_voltage 1.1 kV over 1ns; "
+                                      "ramp vc_threshold 0.5 over 2 ns injected_current 1.1k over 300")
+        first, second = [json.loads(x)["ramps"] for x in out.strip().splitlines()]
+        spans = {r["knob"]: r["end_step"] - r["start_step"] for r in first + second}
+        self.assertEqual(spans, {"anode_voltage": 500, "vc_threshold": 1000, "injected_current": 300})
+        out = self.ok("-e", "ramp anode_voltage 1.2 kV over 10 ps")
+        self.assertRegex(out, r"ramp \d+: anode_voltage [\d.]+ V -> 1200 V, steps (\d+)\.\.")
+
+    def test_ramp_over_checks_its_time(self):
+        _, err = self.fails("-e", "ramp anode_voltage 1.1 kV over 5m")
+        self.assertIn("expected steps (an integer) or a simulated time", err)
+        _, err = self.fails("-e", "ramp anode_voltage 1.1 kV over 0ns")
+        self.assertIn("positive", err)
+        # 1e6 s is 5e17 steps of 2 ps: the daemon's range check.
+        _, err = self.fails("-e", "ramp anode_voltage 1.1 kV over 1e6 s")
+        self.assertIn("bad_argument", err)
+        self.assertEqual(self.json_get("anode_voltage")["anode_voltage"], 1000.0)
+
     def test_wait_until_succeeds(self):
         self.ok("-e", "ramp vc_threshold 0.2 steps 100; "
                       "wait until vc_threshold >= 200m timeout 30s; "
@@ -231,16 +272,99 @@ class ScriptPaused(ConsoleTestCase):
         self.assertIn("usage: ramp KNOB TO", out)
 
     def test_passthrough_of_daemon_command_body(self):
-        # status is a console command too; a JSON body is for daemon-only
-        # commands, so check the pass-through path refuses a bad body first.
-        names = [c["name"] for c in self.c("hello")["commands"]]
-        extra = [n for n in names if n not in (
-            "hello", "status", "params", "get", "set", "ramp", "ramps", "cancel", "pause",
-            "resume", "step", "snapshot", "shutdown", "search")]
-        if not extra:
-            self.skipTest("the daemon has no command beyond the console's own")
-        _, err = self.fails("-e", "%s [1, 2]" % extra[0])
+        # A body starting with '{' goes through as JSON, for any daemon command;
+        # the pass-through path refuses a bad body before sending it.
+        _, err = self.fails("-e", "checkpoint {1, 2}")
         self.assertIn("JSON object", err)
+        out = self.ok("--json", "-e", 'get {"names": ["anode_voltage"]}')
+        self.assertEqual(json.loads(out)["values"], {"anode_voltage": 1000.0})
+
+
+def readme_console_lines():
+    """Every line of README.md's ```steer-console blocks: (README line number, text)."""
+    lines, inside = [], False
+    with open(os.path.join(REPO, "README.md")) as f:
+        for number, text in enumerate(f, 1):
+            text = text.rstrip("\n")
+            if text.startswith("```"):
+                inside = text == "```steer-console"
+            elif inside and text.strip():
+                lines.append((number, text))
+    return lines
+
+
+# README console lines that need a terminal (they own the screen until a key):
+# run in test_console_tmux.py's way, not in script mode. Named by command word.
+README_INTERACTIVE = {"watch", "plot"}
+
+
+class NativeForms(ConsoleTestCase):
+    """Every daemon command has a console form of its own (not JSON), and
+    README's console lines run as they are shown."""
+
+    def test_every_daemon_command_has_a_console_form(self):
+        daemon = json.loads(subprocess.run([BIN, "--dump-commands"], capture_output=True,
+                                           text=True, timeout=30, check=True).stdout)
+        console = json.loads(self.ok("--dump-commands", conn=False))
+        forms = {e["daemon"] for e in console if e.get("daemon")}
+        self.assertEqual(sorted(c["name"] for c in daemon if c["name"] not in forms), [],
+                         "daemon commands the console only passes through as JSON")
+
+    def test_checkpoint_snapshot_state_rewind(self):
+        out = self.ok("-e", "checkpoint before.h5; snapshot-state clean; set injected_current 3k; "
+                            "rewind clean; expect injected_current == 1k; checkpoint")
+        path = os.path.join(os.path.realpath(self.d.tmp), "before.h5")
+        self.assertIn("checkpoint %s written at step" % path, out)
+        self.assertTrue(os.path.exists(path))
+        self.assertRegex(out, r"state kept as clean at step \d+")
+        self.assertRegex(out, r"rewound to clean: step \d+ -> \d+")
+        self.assertRegex(out, r"checkpoint \S+/ckpt_\d{20}_step\d+\.h5 written")
+
+    def test_named_forms_check_their_arguments(self):
+        _, err = self.fails("-e", "rewind")
+        self.assertIn("usage: rewind NAME", err)
+        _, err = self.fails("-e", "snapshot-state a b")
+        self.assertIn("usage: snapshot-state NAME", err)
+        _, err = self.fails("-e", "rewind never_kept")
+        self.assertIn("unknown_name", err)
+        _, err = self.fails("-e", "checkpoint ../escape.h5")
+        self.assertIn("bad_argument", err)
+
+    def test_json_body_still_accepted(self):
+        out = self.ok("--json", "-e", 'snapshot-state {"name": "j"}; rewind {"name": "j"}; '
+                                      'checkpoint {"name": "j.h5"}')
+        saved, rewound, ck = [json.loads(x) for x in out.strip().splitlines()]
+        self.assertEqual((saved["name"], rewound["name"]), ("j", "j"))
+        self.assertTrue(ck["path"].endswith("/j.h5"))
+
+    def test_readme_console_lines_run(self):
+        """Each line of README's steer-console blocks, in order, as one script
+        against a real steerd; the lines that need a terminal are listed above."""
+        lines = readme_console_lines()
+        self.assertGreaterEqual(len(lines), 15, "README.md has no ```steer-console blocks?")
+        words = {e["name"] for e in json.loads(self.ok("--dump-commands", conn=False))}
+        script, where = [], {}
+        for number, text in lines:
+            cmds = [c.split()[0] for c in re.sub(r"(^|\s)#.*", "", text).split(";") if c.strip()]
+            for word in cmds:
+                self.assertIn(word, words, "README.md line %d: %r is no console command"
+                              % (number, text))
+            if README_INTERACTIVE.intersection(cmds):
+                continue
+            script.append(text)
+            where[len(script)] = number
+        path = os.path.join(self.d.tmp, "readme.steer")
+        with open(path, "w") as f:
+            f.write("\n".join(script) + "\n")
+        rc, out, err = self.console("-f", path)
+        m = re.search(r"line (\d+):", err)
+        self.assertEqual(rc, 0, "README.md line %s failed:\n%s%s"
+                         % (where.get(int(m.group(1))) if m else "?", out, err))
+        self.assertNotIn("Sanitizer", err)
+        # The tour's rewind undid its `set injected_current 3k`.
+        self.assertRegex(out, r"injected_current\s+=\s+3000\s+A/m\^2\napplied at step \d+\n"
+                              r"rewound to clean: step \d+ -> \d+\n")
+        self.assertRegex(out, r"until virtual_cathode == 1: reached at step \d+")
 
 
 class ScriptDropState(ConsoleTestCase):
@@ -257,4 +381,5 @@ class ScriptDropState(ConsoleTestCase):
 
 
 if __name__ == "__main__":
-    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused, ScriptDropState)
+    run_tests(ScriptValues, ScriptErrors, ScriptJson, ScriptWaits, ScriptPaused, NativeForms,
+              ScriptDropState)

@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -291,6 +292,30 @@ class Reconnect(TmuxTestCase):
         self.tm.wait(s, lambda t: note in t.replace("\n", ""), repr(note))  # the line may wrap
 
 
+class Offline(TmuxTestCase):
+    def test_help_without_a_daemon(self):
+        """No daemon: `help` lists the console's commands from its own table,
+        says the live list needs a connection, and `help CMD` shows the syntax."""
+        with socket.socket() as closed:  # bound, never listening: connections refused
+            closed.bind(("127.0.0.1", 0))
+            endpoint = "tcp://127.0.0.1:%d" % closed.getsockname()[1]
+            s = "off"
+            self.tm.start(s, [CONSOLE, endpoint, "--name", "off"],
+                          {"XDG_STATE_HOME": self.state, "TERM": "xterm-256color"})
+            self.tm.wait_text(s, "steer (connecting)>")
+            self.tm.type(s, "help")
+            self.tm.keys(s, "Enter")
+            self.tm.wait_text(s, "the daemon's live command list")
+            screen = self.tm.screen(s)
+            for name in ("set", "ramp", "checkpoint", "snapshot-state", "rewind", "wait"):
+                self.assertRegex(screen, r"(?m)^%s\s" % re.escape(name))
+            self.tm.keys(s, "C-l")
+            self.tm.type(s, "help rewind")
+            self.tm.keys(s, "Enter")
+            self.tm.wait_text(s, "usage: rewind NAME")
+
+
+
 class ShutdownConfirmation(TmuxTestCase):
     """#19 item 3: at the prompt `shutdown` asks first (a stray one would end a
     long run); only a yes stops the daemon. Script mode does not ask."""
@@ -335,4 +360,4 @@ class ShutdownConfirmation(TmuxTestCase):
 
 
 if __name__ == "__main__":
-    run_tests(Interactive, Reconnect, ShutdownConfirmation)
+    run_tests(Interactive, Reconnect, ShutdownConfirmation, Offline)

@@ -270,6 +270,8 @@ class ErrorCodes(DaemonTestCase):
             ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 0}]}, "bad_argument"),
             ("ramp", {"ramps": []}, "bad_argument"),
             ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 3, "rate": 1}]}, "bad_argument"),
+            ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 3, "duration": 1e-9}]}, "bad_argument"),
+            ("ramp", {"ramps": [{"knob": ic, "to": 5, "duration": 0}]}, "bad_argument"),
             ("ramp", {"ramps": [{"knob": ic, "to": 5, "steps": 3}, {"knob": ic, "to": 6, "steps": 3}]},
              "bad_argument"),
             ("ramp", {"ramps": [{"knob": "nope", "to": 5, "steps": 3}]}, "unknown_name"),
@@ -292,6 +294,36 @@ class ErrorCodes(DaemonTestCase):
             with self.subTest(cmd=cmd, body=body):
                 self.assertEqual(self.c.error(cmd, body), code)
         self.assertEqual(self.c("cancel", {})["cancelled"], [], "cancel {} with no ramps is not an error")
+
+    def test_ramp_duration_range(self):
+        ic = "injected_current"
+        # 1e6 s at 2 ps per step is 5e17 steps, past 2^53: refused, and no ramp of
+        # the request starts (the first one was fine).
+        self.assertEqual(self.c.error("ramp", {"ramps": [
+            {"knob": "anode_voltage", "to": 900, "duration": 1e-9},
+            {"knob": ic, "to": 5, "duration": 1e6}]}), "bad_argument")
+        self.assertEqual(self.c("ramps")["ramps"], [])
+        r = self.c("ramp", {"ramps": [{"knob": ic, "to": 5, "duration": 1e-9}]})["ramps"][0]
+        # At step 0 too: pic1d states its dt (a diagnostic), 2 ps.
+        self.assertEqual(self.c.status()["step"], 0)
+        self.assertEqual(r["end_step"] - r["start_step"], 500)  # 1 ns
+
+    def test_ramp_duration_without_dt(self):
+        """The oscillator states no dt diagnostic: before its first step a
+        duration has no time per step (bad_argument); after it, time / steps."""
+        so = os.path.join(os.path.dirname(os.path.dirname(BIN)), "examples", "liboscillator.so")
+        if not os.path.exists(so):
+            self.skipTest("no %s" % so)
+        d = self.start_daemon(config={
+            "simulation": {"adapter": so, "knobs": {"dt": 1e-3}},
+            "run": {"start": "paused", "max_steps": 0},
+            "endpoints": {"control": "tcp://127.0.0.1:*", "diagnostics": "tcp://127.0.0.1:*"}})
+        c = d.client()
+        ramp = {"ramps": [{"knob": "damping", "to": 0.5, "duration": 0.01}]}
+        self.assertEqual(c.error("ramp", ramp), "bad_argument")
+        c.step_and_wait(1)
+        r = c("ramp", ramp)["ramps"][0]
+        self.assertEqual(r["end_step"] - r["start_step"], 10)
 
     def test_total_queued_steps_limit(self):
         self.assertEqual(self.c("step", {"n": 2 ** 50})["until"], 2 ** 50)
