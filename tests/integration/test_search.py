@@ -337,8 +337,11 @@ class GroundedGap(SearchTestCase):
             self.assertEqual(rc, 1, "%s: %s%s" % (bad, out, err))
             self.assertIn(why, err, bad)
         # While a search runs, steering is bad_state; cancel {"search": true} ends it.
+        # A condition that cannot hold (the state the searches above left may
+        # keep a virtual cathode at any current: hysteresis), so the search
+        # is certainly under way when it is cancelled.
         rid = send_search(self.c, {"knob": "injected_current", "from": 100, "to": 300,
-                                   "until": "virtual_cathode", "hold": 10 ** 7})
+                                   "until": "virtual_cathode > 5", "hold": 10 ** 7})
         other = self.d.client("other")
         wait_until(lambda: other.error("set", {"values": {"injected_current": 110}}) == "bad_state",
                    what="set refused while searching")
