@@ -262,6 +262,11 @@ class Reconnect(TmuxTestCase):
     def test_same_process_after_a_silence(self):
         """A daemon that stops answering for a while and comes back is the same process."""
         s = self.console("a")
+        # The console times silence from the last heartbeat: let one arrive
+        # (the prompt's step moves with them) before the daemon stops.
+        first = self.tm.last_line(s)
+        self.tm.wait(s, lambda _: PROMPT.search(self.tm.last_line(s)) and self.tm.last_line(s) != first,
+                     "a heartbeat to move the prompt's step")
         os.kill(self.d.pid, signal.SIGSTOP)
         try:
             self.tm.wait_text(s, "no heartbeat from steerd")
