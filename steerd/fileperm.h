@@ -9,7 +9,9 @@
  * user, or writable by group or others; a directory owned by someone else,
  * or writable by group or others unless it is sticky and owned by root or
  * steerd's user (so /tmp-style directories still work: there only a file's
- * owner may rename or remove it).
+ * owner may rename or remove it). Group write does not count when the group
+ * is the owner's private group (named as the owner, its primary group, no
+ * other member: Debian's user private groups, where umask 002 is usual).
  */
 #ifndef STEERD_FILEPERM_H
 #define STEERD_FILEPERM_H

@@ -4,8 +4,10 @@ file:line:col error positions, --check, --help, --version, where the
 connection file goes, endpoints."""
 import contextlib
 import glob
+import grp
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -413,11 +415,26 @@ class TestConfigPermissions(CliCase):
     def test_config_writable_by_others(self):
         path = self.write(SIM)
         self.assertEqual(run_steerd(["--check", "-c", path])[0], 0)
-        for mode in (0o666, 0o664, 0o646):
+        for mode in (0o666, 0o646):
             os.chmod(path, mode)
             rc, out, err = run_steerd(["--check", "-c", path])
             self.assertEqual(rc, EX_CONFIG, err)
             self.assertIn(path + ": writable by", err)
+        # Group write: refused unless the group is the owner's private group
+        # (named as the owner, its primary group, no other member).
+        os.chmod(path, 0o664)
+        pw = pwd.getpwuid(os.geteuid())
+        gr = grp.getgrgid(pw.pw_gid)
+        private = gr.gr_name == pw.pw_name and all(m == pw.pw_name for m in gr.gr_mem)
+        rc, out, err = run_steerd(["--check", "-c", path])
+        self.assertEqual(rc, 0 if private else EX_CONFIG, err)
+        others = [g for g in grp.getgrall() if g.gr_gid != pw.pw_gid]
+        if os.geteuid() == 0 and others:  # a shared group: refused
+            os.chown(path, -1, others[0].gr_gid)
+            rc, out, err = run_steerd(["--check", "-c", path])
+            self.assertEqual(rc, EX_CONFIG, err)
+            self.assertIn(path + ": writable by its group", err)
+            os.chown(path, -1, pw.pw_gid)
         os.chmod(path, 0o644)
         os.chmod(self.tmp, 0o777)
         rc, out, err = run_steerd(["--check", "-c", path])

@@ -497,8 +497,10 @@ class FilePermissions(SecurityTestCase):
         d.check_sanitizers()
 
     def test_writable_key_file_or_config_refused_at_start(self):
-        for what, mode in (("alice.key", 0o666), ("alice.key", 0o620), ("config.yaml", 0o664),
-                           ("config.yaml", 0o646)):
+        # Group write alone depends on the group (a user private group is
+        # fine): test_config_cli.py TestConfigPermissions covers it.
+        for what, mode in (("alice.key", 0o666), ("alice.key", 0o602), ("config.yaml", 0o646),
+                           ("config.yaml", 0o662)):
             with self.subTest(file=what, mode=oct(mode)):
                 d = SecureDaemon()
                 self.addCleanup(d.cleanup)
@@ -510,7 +512,7 @@ class FilePermissions(SecurityTestCase):
         d = SecureDaemon()
         self.addCleanup(d.cleanup)
         os.chmod(d.keys, 0o777)
-        self.start_refused(d, "/keys is writable by its group and others")
+        self.start_refused(d, "/keys is writable by")
         self.assertIn("not sticky", d.stderr())
         # A sticky directory of ours (like /tmp) is fine.
         os.chmod(d.keys, 0o1777)
