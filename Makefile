@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 # steerd — build, test, run. `make run` and `make test` install what is missing.
 
 PREFIX  ?= /usr/local

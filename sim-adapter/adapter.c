@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* adapter.c — load built-in and external adapters; shared knob checks. */
 #include "adapter.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * adapter.h — the host side of the sim-adapter ABI: finding an adapter
  * (built in, or a shared object loaded with dlopen), checking its ABI version

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cert.c — CURVE key files in the czmq/pyzmq certificate format (see cert.h). */
 #include "cert.h"
 #include "fileperm.h"

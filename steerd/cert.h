@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * cert.h — CURVE key files in the czmq certificate format (ZPL text), the
  * format pyzmq's zmq.auth.create_certificates writes and load_certificate

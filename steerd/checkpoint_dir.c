@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* checkpoint_dir.c — the checkpoints in a directory, newest first (see checkpoint_dir.h). */
 #include "checkpoint_dir.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * checkpoint_dir.h — the checkpoints in a directory, ordered by when they
  * were written.

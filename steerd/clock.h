@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* clock.h — monotonic wall time for rates, timeouts and periods (never simulated time). */
 #ifndef STEERD_CLOCK_H
 #define STEERD_CLOCK_H

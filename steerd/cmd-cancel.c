@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-cancel.c — `cancel`: stop ramps where they are (one by id or knob, or all), the
  * search, or the steps a `step` command queued. */
 #include "cmd.h"

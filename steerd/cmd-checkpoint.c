@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-checkpoint.c — `checkpoint`: write an HDF5 checkpoint now, at the next boundary. */
 #include "cmd.h"
 #include "run.h"

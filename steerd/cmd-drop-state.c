@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd-drop-state.c — `drop-state`: forget a state kept by `snapshot-state`,
  * freeing its memory and its place among the RUN_MAX_STATES names.

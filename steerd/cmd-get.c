@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-get.c — `get`: current values of knobs and scalar diagnostics, by name. */
 #include "cmd.h"
 #include "value_json.h"

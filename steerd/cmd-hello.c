@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-hello.c — `hello`: protocol version, adapter, knob and diagnostic schema, commands,
  * the limits and cadences a client must respect, and the run's identity. */
 #include "cmd.h"

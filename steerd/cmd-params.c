@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-params.c — `params`: every knob with its value, unit and whether it may change. */
 #include "cmd.h"
 #include "value_json.h"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-pause.c — `pause` and `resume`: stop and restart stepping at a boundary. */
 #include "cmd.h"
 #include "run.h"

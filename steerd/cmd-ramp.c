@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-ramp.c — `ramp`: move knobs linearly to targets over N steps or at a rate. */
 #include "cmd.h"
 #include "run.h"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-ramps.c — `ramps`: the active ramps with their progress. */
 #include "cmd.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-search.c — `search`: the largest knob value for which a condition stays false. */
 #include "cmd.h"
 #include "run.h"

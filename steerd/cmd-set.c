@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-set.c — `set`: change one or several knobs at the same step boundary, all or none. */
 #include "cmd.h"
 #include "run.h"

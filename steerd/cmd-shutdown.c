@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-shutdown.c — `shutdown`: finish the current step, then stop the daemon (exit 0). */
 #include "cmd.h"
 #include "run.h"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd-snapshot-state.c — `snapshot-state` and `rewind`: keep the complete
  * state in memory under a name, and go back to it later (try a change, then

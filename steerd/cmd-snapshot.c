@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd-snapshot.c — `snapshot`: everything a late joiner needs, consistent with
  * one sequence number: subscribe first, then snapshot, then apply only

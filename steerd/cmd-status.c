@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-status.c — `status`: state, step, time, rate, active ramps, last sequence number. */
 #include "cmd.h"
 

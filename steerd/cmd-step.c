@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd-step.c — `step`: while paused, run N more steps, then stay paused. */
 #include "cmd.h"
 #include "run.h"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cmd.c — the command table and helpers shared by the cmd-*.c files. */
 #include "cmd.h"
 #include "suggest.h"

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd.h — the control commands, one per file (cmd-NAME.c), each an entry of
  * the table in cmd.c: name, usage, summary and the functions that run it.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c — the configuration schema: read the file (config_yaml.c does the
  * strict YAML part) and check it.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * config_internal.h — shared by config.c (the schema), config_yaml.c (strict
  * YAML reading: syntax, tags, aliases, scalars, keys, errors with positions)

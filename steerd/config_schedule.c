@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * config_schedule.c — the schedule: section. Each entry {at, set | ramp}
  * expands to one sched_entry per knob; only runtime knobs, ramps only on

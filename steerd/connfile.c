@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* connfile.c — write the connection file atomically, readable by its owner only. */
 #include "connfile.h"
 

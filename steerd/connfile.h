@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * connfile.h — the connection file: how consoles and scripts find a run.
  * JSON {"control", "diagnostics", "pid", "protocol", "adapter", "version"}

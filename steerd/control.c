@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* control.c — the control thread: ROUTER requests in, replies out (see control.h). */
 #include "control.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* cpu_pin.c — simulation thread on a CPU of its own (see cpu_pin.h). */
 #include "cpu_pin.h"
 

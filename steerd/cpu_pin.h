@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * cpu_pin.h — give the simulation thread a CPU of its own (run.simulation_cpu).
  *

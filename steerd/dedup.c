@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* dedup.c — replies to recent writes by retry key (see dedup.h). */
 #include "dedup.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * dedup.h — remembers the replies to recent writes that carried a retry key,
  * so a client that lost a reply (timeout, reconnect) can send the same write

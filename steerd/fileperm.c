@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* fileperm.c — refuse trusted files others may change (see fileperm.h). */
 #include "fileperm.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * fileperm.h — may anyone but us (or root) change a file steerd trusts?
  *

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* h5io.c — HDF5 helpers for checkpoints (see h5io.h). */
 #include "h5io.h"
 

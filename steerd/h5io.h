@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * h5io.h — small HDF5 helpers for checkpoints: fixed-length string and
  * numeric attributes, contiguous datasets carrying a checksum, text datasets,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* identity.c — the run id and start id shown by `hello` (see identity.h). */
 #include "identity.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * identity.h — who this run and this process are, for `hello`: a run id (the
  * run's identity, kept in checkpoints and so across `--restart`; new for a

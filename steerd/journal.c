@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* journal.c — the steering journal as compact JSON lines (see journal.h). */
 #include "journal.h"
 

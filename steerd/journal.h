@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * journal.h — the steering journal: every change made to the run (step,
  * client, knob, old, new), saved with each checkpoint.

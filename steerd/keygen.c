@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* keygen.c — `steerd keygen NAME [--dir DIR]` (see keygen.h). */
 #include "keygen.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * keygen.h — `steerd keygen NAME [--dir DIR]`: make a CURVE key pair,
  * DIR/NAME.key (public, 0644) and DIR/NAME.key_secret (0600), in the czmq

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* log.c — leveled log lines to stderr, one write(2) per line so threads never interleave. */
 #include "log.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* log.h — leveled log lines to stderr: "2026-11-25T17:00:00.123Z steerd[pid] LEVEL message". */
 #ifndef STEERD_LOG_H
 #define STEERD_LOG_H

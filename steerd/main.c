@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* main.c — steerd: host a simulation and let people steer it while it runs. */
 #include <getopt.h>
 #include <sys/stat.h>

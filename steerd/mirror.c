@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* mirror.c — the run's published state, copied in and out under one short lock. */
 #include "mirror.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * mirror.h — the run's state as last published by the simulation thread,
  * for the control thread to read without ever waiting on a step.

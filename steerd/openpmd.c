@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* openpmd.c — the openPMD 1.1.0 view of a checkpoint (see openpmd.h). */
 #include "openpmd.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * openpmd.h — the openPMD 1.1.0 (base standard) view of a checkpoint, so that
  * openPMD readers (openPMD-viewer, yt, openPMD-api) open it.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* reload.c — SIGHUP: client keys and reloadable settings (see reload.h). */
 #include "reload.h"
 

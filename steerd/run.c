@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* run.c — the simulation thread: stepping, boundaries, changes, publishing. */
 #include "run.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * run.h — the hosted run: the simulation instance and everything that
  * changes it, owned by the simulation thread.

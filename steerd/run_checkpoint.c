@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* run_checkpoint.c — checkpoints, in-memory states and restart for the run (see run.h). */
 #include "run.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * run_search.c — find where a condition on the run starts to hold as a knob
  * moves, run by the simulation thread at step granularity. See PROTOCOL.md,

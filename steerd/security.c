@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* security.c — the server key, the ZAP handler's table, self-test and reload (see security.h). */
 #include "security.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * security.h — the config's security section put to work: the server's key
  * pair, the ZAP handler (zap.h) with the table of client keys and roles, the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* service.c — sd_notify for Type=notify units and the watchdog thread (see service.h). */
 #include "service.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * service.h — what the service manager (systemd, Type=notify) is told:
  * READY=1 once the sockets are bound and the connection file is written,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* spsc.c — bounded single-producer single-consumer queue (see spsc.h). */
 #include "spsc.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * spsc.h — a bounded single-producer single-consumer queue of fixed-size
  * slots, lock-free and free of system calls.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* stream.c — the diagnostics stream: XPUB socket served by a publisher thread (see stream.h). */
 #include "stream.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * stream.h — the diagnostics stream: a ZeroMQ XPUB socket served by its own
  * publisher thread.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* suggest.c — the closest known name to a mistyped one (see suggest.h). */
 #include <stdint.h>
 #include <string.h>

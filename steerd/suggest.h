@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * suggest.h — "did you mean …?": the closest known name to a mistyped one, by
  * edit distance, when it is close enough to be a likely typo. Shared by the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* units.c — SI unit strings to openPMD unitDimension (see units.h). */
 #include "units.h"
 

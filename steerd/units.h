@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * units.h — SI unit strings (as in the adapter's knob and diagnostic tables)
  * to openPMD's unitDimension and unitSI.

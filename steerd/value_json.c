@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* value_json.c — knob values to and from JSON. */
 #include "value_json.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* value_json.h — knob values to and from JSON, checked against the knob's type and bounds. */
 #ifndef STEERD_VALUE_JSON_H
 #define STEERD_VALUE_JSON_H

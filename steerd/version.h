@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* version.h — the steerd release. */
 #ifndef STEERD_VERSION_H
 #define STEERD_VERSION_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* wire.c — control-channel framing (see wire.h and PROTOCOL.md). */
 #include "wire.h"
 

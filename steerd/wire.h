@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * wire.h — control-channel framing on the ROUTER socket (see PROTOCOL.md).
  *

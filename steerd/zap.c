@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* zap.c — the ZAP handler (RFC 27) and the per-command role check (see zap.h). */
 #include "zap.h"
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * zap.h — who may connect, and as what: a ZAP handler (RFC 27) for CURVE.
  *

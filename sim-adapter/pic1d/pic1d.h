@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* pic1d.h — the built-in 1D electrostatic PIC planar diode adapter. */
 #ifndef STEERD_PIC1D_H
 #define STEERD_PIC1D_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * pic1d_adapter.c — the pic1d descriptor and its life cycle: create, step,
  * get/set of knobs, destroy.

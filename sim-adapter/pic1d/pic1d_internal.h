@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * pic1d_internal.h — private state and functions of the pic1d adapter, shared
  * by its source files and the benchmark. Not part of any public ABI.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * pic1d_knobs.c — the knob and diagnostic tables of the pic1d adapter and the
  * checks of relations between knobs shared by create() and set().

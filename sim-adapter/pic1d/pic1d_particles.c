@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * pic1d_particles.c — macroparticle storage and the fused push: one pass that
  * gathers the field, advances the leapfrog, absorbs at the electrodes,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * pic1d_rng.c — counter-based random numbers: each number is a hash of
  * (seed, step, index), so there is no generator state to save, the stream

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * adapter_slow.c — a benchmark adapter whose every step takes step_ms of wall
  * time (default 100 ms) and does nothing else: bench_control hosts it in

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_checkpoint.c — checkpoint write throughput with 10^7 pic1d particles
  * (3 x 80 MB of state, plus fields and metadata), against a plain sequential

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_search.c — what `search` saves, in simulated steps and wall time, on
  * a real steerd, against the two ways of finding the same answer without it.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_security.c — what CURVE costs: two real steerd processes on the same
  * config, one plaintext and one with a security section (keys made here with

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_sim_pic1d.c — cost of a full pic1d step (adapter->step: push with
  * absorption, deposit, kinetic energy, injection, field solve, averages) per

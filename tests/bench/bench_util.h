@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_util.h — what the benchmarks in tests/bench/ had each written for
  * themselves: a clock, medians and percentiles, dying with a message, and

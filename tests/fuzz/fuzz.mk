@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 # tests/fuzz/fuzz.mk — the libFuzzer harnesses; included by the Makefile.
 #
 #   make fuzz-build     build them (clang, -fsanitize=fuzzer,address,undefined)

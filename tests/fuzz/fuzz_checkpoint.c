@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_checkpoint.c — libFuzzer harness for the checkpoint reader: the input
  * is an HDF5 file image, read with checkpoint_from_image() for the pic1d

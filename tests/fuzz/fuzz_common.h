@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* fuzz_common.h — what the libFuzzer harnesses share (fuzz_hooks.c). */
 #ifndef STEERD_FUZZ_COMMON_H
 #define STEERD_FUZZ_COMMON_H

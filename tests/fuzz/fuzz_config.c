@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_config.c — libFuzzer harness for the YAML config loader: the input is a
  * config file. It goes through config_parse (from memory) and, through a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_request.c — libFuzzer harness for the control channel's request
  * decoder and the commands' exec half.

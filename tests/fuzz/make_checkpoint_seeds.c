@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * make_checkpoint_seeds.c — writes the seed corpus of fuzz_checkpoint: small
  * pic1d checkpoints (a few cells and particles, so a few KB each), as HDF5

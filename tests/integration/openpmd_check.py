@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The openPMD 1.1.0 rules of the openPMD project's validator (check_h5.py of
 openPMD-validator, not packaged in Debian), checked with h5py: the required
 attributes are errors when missing or malformed, the recommended ones

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Shared helpers for the integration suites: start a real steerd on free
 ports, talk to it over real ZeroMQ sockets, stop it, and report in TAP.
 

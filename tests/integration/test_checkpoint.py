@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Checkpoints against a real steerd: bitwise restart (with a ramp in flight),
 in-memory snapshot-state/rewind, periodic policy and rotation, the final
 checkpoint on SIGTERM, kill -9 during writes, refusals of bad checkpoints,

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The example Python client (examples/python/steer_client.py) and a daemon
 that hangs, dies or comes back:
 

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """bash completion for steerd and steer-console (configs/bash-completion/),
 run in a real bash with Debian's bash-completion, against the built programs."""
 import os

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The real binary's command line and configuration checks: exit statuses,
 file:line:col error positions, --check, --help, --version, where the
 connection file goes, endpoints."""

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """steer-console in script mode (-e, -f, stdin) against a real steerd:
 values with SI prefixes and units, ramps and waits, expect, --json, exit
 status and error messages. The interactive side is in test_console_tmux.py.

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Issue 19, points 1 and 5 in steer-console: `events on|off|NAME...` mutes or
 filters the events printed at the prompt (through tmux), and `status` shows
 queued steps as "stepping, N left" without the fields kept for programs;

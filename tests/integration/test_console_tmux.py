@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """steer-console at its prompt, driven through a real pseudo-terminal by tmux:
 tab completion, an event arriving while a line is half typed, history kept
 across sessions, two consoles seeing each other's changes, watch and plot.

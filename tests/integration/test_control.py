@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Control channel: every command, atomic sets, ramps, several clients,
 REQ/DEALER/proxied framing, and bad input of every kind (PROTOCOL.md)."""
 import json

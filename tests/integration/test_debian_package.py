@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The Debian packages (debian/): dpkg-buildpackage builds them from a copy of
 the tree (the repository stays clean) without running apt-get, lintian finds
 no error, and the programs unpacked from the .debs (dpkg-deb -x) run: their

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Faults against real steerd processes: kill -9 at random moments (also in
 the middle of a checkpoint write) followed by --restart from the newest
 checkpoint, a full disk and a file size limit during checkpoints, a

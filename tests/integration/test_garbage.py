@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Garbage against a live steerd: seeded random and structured junk on the
 control socket (random frame counts and bytes, invalid UTF-8, deep JSON,
 wrong types, unknown commands, frames just over the size limits), partial

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """What the log says about steering: which knob, from what to what, by whom."""
 import os
 import sys

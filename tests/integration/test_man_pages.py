@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The man pages (doc/*.in, completed by doc/gen-man.py into BUILD/man/):
 they render without a groff warning, they are what the generator makes from
 the programs' own tables (--dump-commands, --dump-config), so every command,

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The contract has one source: steerd's command table (steerd --dump-commands).
 
 Checked here against it: doc/protocol.schema.json (a request and a reply

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Retried writes: a write sent again with the same header.retry_key (after a
 lost reply) gets the first reply and is not applied twice (PROTOCOL.md)."""
 import os

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The `search` command against real steerd processes, and its clients:
 steer-console's `search`, examples/python/steer_client.py, and
 examples/python/plot_run.py on a checkpoint the daemon wrote.

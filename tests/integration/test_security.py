@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Security: a real steerd with a `security` section, and clients that are
 plain pyzmq CURVE sockets whose keys are read with zmq.auth.load_certificate
 (so a third-party client works as documented in PROTOCOL.md).

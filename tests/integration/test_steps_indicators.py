@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Issue 19, points 1, 5 and 10 on the wire: an indicator's events wait out
 diagnostics.indicator_dwell_steps (the scalars do not); `step N` shows in
 `status` (`stepping`, `steps_left`) and `cancel {"steps": true}` drops it;

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Diagnostics stream: frame formats, cadences, sequence numbers, late
 joiners, stalled subscribers, heartbeats, events, the config schedule and
 the ways a run ends (PROTOCOL.md, "Diagnostics stream")."""

@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """steerd under systemd, without systemd: the notifications (READY, STOPPING,
 WATCHDOG) arrive on a datagram socket the test provides as NOTIFY_SOCKET,
 log lines carry journald priorities when JOURNAL_STREAM names stderr, and

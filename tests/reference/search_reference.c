@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * search_reference.c — brute-force references for the space-charge limit
  * that tests/integration/test_search.py checks `search` against.

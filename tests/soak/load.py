@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """Load on a live steerd: many subscribers (some of them stalled), many
 clients hammering `get`, and what it costs the simulation.
 

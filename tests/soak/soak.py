@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-3.0-or-later
+# SPDX-License-Identifier: MIT
 """The long soak: one steerd runs a small fast diode for at least --steps
 steps and --seconds of wall time while consoles attach and detach (status,
 get, set, ramp, snapshot-state, checkpoint through build/bin/steer-console

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_checkpoint.c — HDF5 checkpoints: exact restart (file and image), the
  * openPMD view, atomic replacement (injected failure, SIGKILL mid-write), and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_config.c — the YAML configuration: the shipped configs, defaults,
  * every class of error with its exact file:line:col, the schedule.

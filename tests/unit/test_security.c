@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_security.c — CURVE key files (cert.c), the ZAP handler and role checks
  * (zap.c) and `steerd keygen` (keygen.c), with real libzmq CURVE sockets over

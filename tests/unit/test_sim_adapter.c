@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sim_adapter.c — the adapter host (adapter.c): loading built-in and
  * external adapters, descriptor validation, the shared knob checks; and the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sim_pic1d.c — the pic1d adapter through its ABI: descriptor and knob
  * checks, refusals that change nothing, determinism, and save/restore

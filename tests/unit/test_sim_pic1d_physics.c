@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sim_pic1d_physics.c — the pic1d adapter against analytic diode theory:
  * the Child-Langmuir law of space-charge-limited emission, and the limiting

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /* test_spsc.c — the queue between the simulation and publisher threads: order, bounds, two threads. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SPDX-License-Identifier: MIT */
 /*
  * test_stream.c — the stream's numbering (PROTOCOL.md, "Sequence numbers"):
  * every message produced is numbered, subscribed or not; each topic, each
