@@ -11,7 +11,10 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/steerd
 DESTDIR ?=
-VERSION := 0.1.0
+# One source for the version: the public header (steerd.h), read here for
+# pkg-config and the library's soname.
+VERSION := $(shell sed -n 's/^\#define STEERD_VERSION_STRING "\(.*\)"/\1/p' sim-adapter/steerd.h)
+VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -26,7 +29,9 @@ DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-
             clang libclang-rt-14-dev \
             groff-base man-db debhelper dpkg-dev fakeroot lintian
 
-PKGS      := libzmq yaml-0.1 hdf5 jansson libsystemd
+# hdf5-serial by name: installing libhdf5-openmpi-dev switches the plain
+# `hdf5` alternative to the parallel build.
+PKGS      := libzmq yaml-0.1 hdf5-serial jansson libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # readline's .pc defines _XOPEN_SOURCE=600, which would hide GNU extensions
@@ -41,7 +46,10 @@ ifeq ($(SAN),1)
   EXTRA_LDFLAGS := $(SAN_FLAGS)
 endif
 
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Isim-adapter -Isteerd -Iconsole \
+# -fPIC: the same objects make the daemon and libsteerd.so; hidden by default,
+# the library exports only what steerd.h marks STEERD_EXPORT (and the map).
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden $(WARN) \
+              -Isim-adapter -Isteerd -Iconsole \
               $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS        = $(PKG_LIBS) -ldl -lm
@@ -64,6 +72,9 @@ BENCH_SO    := $(patsubst tests/bench/adapter_%.c,$(BUILD)/bench/lib%.so,$(wildc
 EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 
 PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
+# libsteerd: what a code that keeps its own main() links (sim-adapter/steerd.h).
+LIBSTEERD := $(BUILD)/lib/libsteerd.so.$(VERSION)
+LIBSTEERD_LINKS := $(BUILD)/lib/libsteerd.so.$(VERSION_MAJOR) $(BUILD)/lib/libsteerd.so
 # Man pages: doc/NAME.SECTION.in, completed by doc/gen-man.py from the programs' tables.
 MAN_PAGES := $(patsubst doc/%.in,$(BUILD)/man/%,$(wildcard doc/*.[1-8].in))
 
@@ -89,7 +100,7 @@ deps:
 	fi
 endif
 
-build: $(PROGRAMS) $(EXAMPLE_SO)
+build: $(PROGRAMS) $(EXAMPLE_SO) $(LIBSTEERD_LINKS)
 
 man: $(MAN_PAGES)
 
@@ -125,6 +136,15 @@ $(BUILD)/bin/steerd: $(BUILD)/steerd/main.o $(CORE_LIBS)
 $(BUILD)/bin/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(READLINE_LIBS) -o $@
+
+$(LIBSTEERD): $(CORE_LIBS) steerd/libsteerd.map
+	@mkdir -p $(@D)
+	$(CC) -shared $(ALL_LDFLAGS) -Wl,-soname,libsteerd.so.$(VERSION_MAJOR) \
+	  -Wl,--version-script=steerd/libsteerd.map -Wl,--no-undefined \
+	  -Wl,--whole-archive $(CORE_LIBS) -Wl,--no-whole-archive $(LIBS) -o $@
+
+$(LIBSTEERD_LINKS): $(LIBSTEERD)
+	ln -sf $(notdir $(LIBSTEERD)) $@
 
 # The example external adapter: one small file, built as any user would build theirs.
 $(EXAMPLE_SO): examples/oscillator/oscillator.c sim-adapter/steerd_adapter.h
@@ -214,11 +234,14 @@ resume: deps
 	@exec $(BUILD)/bin/steerd --restart "$(RUN_STATE)" $(RUN_ARGS)
 
 install: build man
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
-	install -m 0644 sim-adapter/steerd_adapter.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 sim-adapter/steerd_adapter.h sim-adapter/steerd.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 $(LIBSTEERD) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBSTEERD)) $(DESTDIR)$(LIBDIR)/libsteerd.so.$(VERSION_MAJOR)
+	ln -sf libsteerd.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libsteerd.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	  sim-adapter/steerd.pc.in > $(DESTDIR)$(PCDIR)/steerd.pc
+	  -e 's|@LIBDIR@|$(LIBDIR)|g' sim-adapter/steerd.pc.in > $(DESTDIR)$(PCDIR)/steerd.pc
 	chmod 0644 $(DESTDIR)$(PCDIR)/steerd.pc
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' configs/systemd/steerd@.service.in > $(DESTDIR)$(UNITDIR)/steerd@.service
@@ -234,7 +257,9 @@ install: build man
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
-	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc \
+	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(INCDIR)/steerd.h \
+	      $(DESTDIR)$(LIBDIR)/$(notdir $(LIBSTEERD)) $(DESTDIR)$(LIBDIR)/libsteerd.so.$(VERSION_MAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libsteerd.so $(DESTDIR)$(PCDIR)/steerd.pc \
 	      $(DESTDIR)$(BASHCOMPDIR)/steerd $(DESTDIR)$(BASHCOMPDIR)/steer-console \
 	      $(DESTDIR)$(UNITDIR)/steerd@.service \
 	      $(DESTDIR)$(DOCDIR)/PROTOCOL.md $(DESTDIR)$(DOCDIR)/protocol.schema.json

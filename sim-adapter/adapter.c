@@ -3,6 +3,7 @@
 #include "adapter.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,19 +83,66 @@ static int validate_knob(const sa_adapter *sa, size_t k, char *err, size_t errle
 	return 0;
 }
 
-int adapter_validate(const sa_adapter *sa, char *err, size_t errlen)
+/* The size of sa_adapter in ABI 2.0: every field before read_scalars. */
+#define SA_ADAPTER_SIZE_2_0 offsetof(sa_adapter, read_scalars)
+
+int adapter_normalize(const sa_adapter *in, sa_adapter *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (!in)
+		return fail(err, errlen, "adapter entry returned NULL");
+	/* abi_major is the first field in every ABI (ABI 1 called it abi_version). */
+	if (in->abi_major != SA_ABI_MAJOR)
+		return fail(err, errlen,
+		            "adapter built for sim-adapter ABI %u, steerd speaks ABI %u.%u: rebuild it "
+		            "against this steerd_adapter.h",
+		            (unsigned)in->abi_major, SA_ABI_MAJOR, SA_ABI_MINOR);
+	if (in->size < SA_ADAPTER_SIZE_2_0)
+		return fail(err, errlen,
+		            "adapter descriptor of %u bytes (ABI %u.%u) is smaller than ABI 2.0's %zu: "
+		            "set .size = sizeof(sa_adapter) (SA_ABI_INIT does)",
+		            (unsigned)in->size, (unsigned)in->abi_major, (unsigned)in->abi_minor,
+		            (size_t)SA_ADAPTER_SIZE_2_0);
+	/* A newer minor only appends fields: read what this host knows. */
+	memcpy(out, in, in->size < sizeof *out ? in->size : sizeof *out);
+	out->size = sizeof *out;
+	return 0;
+}
+
+int adapter_validate(const sa_adapter *sa, bool hosted, char *err, size_t errlen)
 {
 	if (!sa)
 		return fail(err, errlen, "adapter entry returned NULL");
-	if (sa->abi_version != SA_ABI_VERSION)
-		return fail(err, errlen, "adapter ABI version %u, steerd speaks %u",
-		            (unsigned)sa->abi_version, SA_ABI_VERSION);
+	if (sa->abi_major != SA_ABI_MAJOR)
+		return fail(err, errlen, "adapter ABI %u, steerd speaks ABI %u.%u",
+		            (unsigned)sa->abi_major, SA_ABI_MAJOR, SA_ABI_MINOR);
 	if (!sa->name || !sa->version || !sa->description)
 		return fail(err, errlen, "adapter lacks a name, version or description");
-	if (!sa->create || !sa->destroy || !sa->step || !sa->step_count || !sa->time ||
-	    !sa->get || !sa->set || !sa->diag_len || !sa->diag_read || !sa->save ||
-	    !sa->restore)
-		return fail(err, errlen, "adapter '%s' leaves a required function NULL", sa->name);
+	if (!valid_identifier(sa->name))
+		return fail(err, errlen, "adapter name '%s' is not [a-z][a-z0-9_]*", sa->name);
+	if (sa->flags & ~SA_SINGLE_INSTANCE)
+		return fail(err, errlen, "adapter '%s' sets unknown flags 0x%x", sa->name,
+		            (unsigned)(sa->flags & ~SA_SINGLE_INSTANCE));
+	static const char *const hosted_only[] = { "create", "destroy", "step" };
+	const void *hosted_fns[] = { (const void *)sa->create, (const void *)sa->destroy,
+		                     (const void *)sa->step };
+	for (size_t i = 0; hosted && i < 3; i++)
+		if (!hosted_fns[i])
+			return fail(err, errlen, "adapter '%s' leaves %s NULL (required to host it; "
+			            "a code that keeps its own main() embeds steerd instead)",
+			            sa->name, hosted_only[i]);
+	static const char *const required[] = { "step_count", "time", "get", "set", "diag_len",
+		                                "diag_read" };
+	const void *fns[] = { (const void *)sa->step_count, (const void *)sa->time,
+		              (const void *)sa->get, (const void *)sa->set,
+		              (const void *)sa->diag_len, (const void *)sa->diag_read };
+	for (size_t i = 0; i < 6; i++)
+		if (!fns[i])
+			return fail(err, errlen, "adapter '%s' leaves the required function %s NULL",
+			            sa->name, required[i]);
+	if (!sa->save != !sa->restore)
+		return fail(err, errlen, "adapter '%s' gives %s without %s (both or neither)", sa->name,
+		            sa->save ? "save" : "restore", sa->save ? "restore" : "save");
 	if (sa->n_knobs && !sa->knobs)
 		return fail(err, errlen, "adapter '%s' has n_knobs but no knobs", sa->name);
 	if (sa->n_diags && !sa->diags)
@@ -187,23 +235,36 @@ adapter *adapter_load(const char *name, char *err, size_t errlen)
 		sa = entry();
 	}
 
-	char why[256];
-	if (adapter_validate(sa, why, sizeof why) < 0) {
-		fail(err, errlen, "%s: %s", name, why);
-		if (dl)
+	adapter *a = adapter_wrap(sa, dl ? name : "builtin", true, err, errlen);
+	if (!a) {
+		if (dl) {
+			char why[512];
+			snprintf(why, sizeof why, "%s: %s", name, err);
+			snprintf(err, errlen, "%s", why);
 			dlclose(dl);
+		}
 		return NULL;
 	}
+	a->dl = dl;
+	return a;
+}
+
+adapter *adapter_wrap(const sa_adapter *desc, const char *source, bool hosted, char *err,
+                      size_t errlen)
+{
 	adapter *a = calloc(1, sizeof *a);
-	if (!a || !(a->source = strdup(dl ? name : "builtin"))) {
+	if (!a || !(a->source = strdup(source))) {
 		free(a);
-		if (dl)
-			dlclose(dl);
 		fail(err, errlen, "out of memory");
 		return NULL;
 	}
-	a->sa = sa;
-	a->dl = dl;
+	if (adapter_normalize(desc, &a->desc, err, errlen) < 0 ||
+	    adapter_validate(&a->desc, hosted, err, errlen) < 0) {
+		adapter_destroy(&a);
+		return NULL;
+	}
+	a->sa = &a->desc;
+	a->embedded = !hosted;
 	return a;
 }
 

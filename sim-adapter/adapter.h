@@ -12,9 +12,11 @@
 
 /* A loaded adapter. Owns the dlopen handle, if any. */
 typedef struct adapter {
-	const sa_adapter *sa; /* the descriptor; never NULL */
+	const sa_adapter *sa; /* the descriptor (&desc); never NULL */
+	sa_adapter desc;      /* the adapter's descriptor as this host's ABI minor sees it */
 	void *dl;             /* dlopen handle of an external adapter, or NULL */
-	char *source;         /* "builtin" or the shared object's path; owned */
+	char *source;         /* "builtin", the shared object's path, or "embedded"; owned */
+	bool embedded;        /* a code's own descriptor (adapter_wrap, hosted false) */
 } adapter;
 
 /*
@@ -41,8 +43,23 @@ bool adapter_external_refused(void);
 /* Unload and free; sets *ap to NULL. NULL-safe. */
 void adapter_destroy(adapter **ap);
 
-/* Check a descriptor for consistency (also run by adapter_load). */
-int adapter_validate(const sa_adapter *sa, char *err, size_t errlen);
+/*
+ * Wrap a descriptor given by a code that embeds steerd (hosted false: create,
+ * destroy and step may be NULL), or by adapter_load (hosted true). The
+ * descriptor is normalized and validated; source names it in messages.
+ */
+adapter *adapter_wrap(const sa_adapter *desc, const char *source, bool hosted, char *err,
+                      size_t errlen);
+
+/*
+ * Copy a descriptor of any ABI 2 minor into *out as this host sees it: fields
+ * the adapter's size does not reach are zero (absent), fields this host does
+ * not know are dropped. A different major or a size below 2.0's is refused.
+ */
+int adapter_normalize(const sa_adapter *in, sa_adapter *out, char *err, size_t errlen);
+
+/* Check a normalized descriptor for consistency (also run by adapter_wrap). */
+int adapter_validate(const sa_adapter *sa, bool hosted, char *err, size_t errlen);
 
 /* Index of the knob or diagnostic called name, or -1. */
 int adapter_knob_index(const sa_adapter *sa, const char *name);

@@ -1,27 +1,50 @@
 /* SPDX-License-Identifier: MIT — the public sim-adapter ABI; wrap any code with it. */
 /*
- * steerd_adapter.h — what a C or C++ simulation implements to be hosted by steerd.
+ * steerd_adapter.h — how a simulation describes itself to steerd: its knobs,
+ * its diagnostics and the calls that step, steer, read and save it.
  *
- * An adapter is one const descriptor (sa_adapter) reached through one exported
- * entry function, steerd_adapter_entry(). The host (steerd) reads the first
- * field, abi_version, before anything else and refuses a mismatch.
+ * The same descriptor (sa_adapter) serves two ways of running:
+ *   - hosted: the simulation is a plugin (.so, or built in) that gives up
+ *     main(); steerd creates instances with create() and steps them. The
+ *     plugin exports steerd_adapter_entry().
+ *   - embedded: the code keeps its own main() and time loop, creates its own
+ *     state and hands it to steerd_open() (steerd.h); steerd never calls
+ *     create/destroy/step then, which may be NULL.
  *
  * The adapter declares
  *   - knobs: every input of the model (type, SI unit, bounds, default, and
  *     whether it may change while the run goes on). The host builds its config
  *     schema from this table: every config value of the simulation is a knob.
  *   - diagnostics: scalars (rank 0) and arrays (rank 1) with units.
- * and provides calls to create, step, get/set knobs, read diagnostics, save and
- * restore its complete state through a writer/reader the host supplies, and
- * destroy. Adapters never call HDF5 or ZeroMQ themselves.
+ * and provides calls to get/set knobs, read diagnostics, save and restore its
+ * complete state through a writer/reader the host supplies. Adapters never
+ * call HDF5 or ZeroMQ through steerd's handles (a code may use HDF5 itself:
+ * see steerd.h).
  *
- * Threading: the host calls every function of one simulation instance from a
- * single thread at a time. Different instances must not share mutable state
- * (no globals), so the host may run several side by side.
+ * Versions (ABI 2). abi_major is the first field and is read before anything
+ * else: a different major is refused with a message naming both. abi_minor
+ * and size say which version of this struct the adapter was built against:
+ * a minor version only appends optional fields, so an adapter built against
+ * 2.0 loads in a 2.1 host (fields past its size count as absent), and a 2.1
+ * adapter loads in a 2.0 host (which reads no further than it knows).
  *
- * Errors: calls that can fail return 0 on success and -1 on failure, writing a
- * one-line, NUL-terminated human message (no trailing newline) into err
- * (errlen bytes, errlen >= 1).
+ * Lifetimes. The descriptor, its tables (knobs, diags, choices, records) and
+ * every string in them are read-only and must live and stay unchanged until
+ * the adapter is no longer used: for a plugin, until steerd exits (steerd
+ * never unloads an adapter while a run uses it; it unloads it at exit); for
+ * an embedded code, until steerd_close() returns.
+ *
+ * Threading. The host calls every function of one instance from a single
+ * thread, always the same one: the simulation thread (hosted) or the thread
+ * that calls steerd_boundary() (embedded). That makes the adapter safe for
+ * MPI_THREAD_FUNNELED, OpenMP masters and CUDA contexts. Different instances
+ * must not share mutable state, unless the adapter sets SA_SINGLE_INSTANCE.
+ *
+ * Errors. Calls that can fail return 0 on success and -1 on failure, writing
+ * a one-line, NUL-terminated human message (no trailing newline) into err
+ * (errlen bytes, errlen >= 1). Nothing may unwind through these calls: a C++
+ * adapter catches every exception inside each function and turns it into -1
+ * and a message (an exception crossing into C is undefined behaviour).
  */
 #ifndef STEERD_ADAPTER_H
 #define STEERD_ADAPTER_H
@@ -33,8 +56,17 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change of the structures below. */
-#define SA_ABI_VERSION 1u
+/* The major changes with any incompatible change of the structures below; the
+ * minor when optional fields are appended to sa_adapter. */
+#define SA_ABI_MAJOR 2u
+#define SA_ABI_MINOR 1u
+/* Put first in a descriptor: { SA_ABI_INIT, .name = ..., ... } */
+#define SA_ABI_INIT .abi_major = SA_ABI_MAJOR, .abi_minor = SA_ABI_MINOR, .size = sizeof(sa_adapter)
+
+/* sa_adapter.flags */
+#define SA_SINGLE_INSTANCE 1u /* only one instance may live at a time (global
+                                 state, most Fortran): restart, rewind and
+                                 search restore into the live instance */
 
 /* Name of the entry function an external adapter (.so) exports. */
 #define SA_ENTRY_SYMBOL "steerd_adapter_entry"
@@ -127,8 +159,26 @@ typedef struct sa_record {
 	double unit_dimension[7];
 } sa_record;
 
+/* Severity of a message sent to the host's log. */
+typedef enum sa_log_level { SA_LOG_ERROR = 0, SA_LOG_WARN = 1, SA_LOG_INFO = 2, SA_LOG_DEBUG = 3 } sa_log_level;
+
+/*
+ * What the host gives create(): a log so that the simulation's messages reach
+ * steerd's log (stderr or journald, with steerd's level filter). The struct
+ * and ctx live as long as the instance; log may be called from the thread
+ * that calls the adapter only. message: one line, no trailing newline.
+ */
+typedef struct sa_host {
+	size_t size; /* sizeof(sa_host) as the host was built */
+	void *ctx;
+	void (*log)(void *ctx, sa_log_level level, const char *message);
+} sa_host;
+
 typedef struct sa_adapter {
-	uint32_t abi_version;    /* SA_ABI_VERSION; must stay the first field */
+	uint32_t abi_major;      /* SA_ABI_MAJOR; must stay the first field */
+	uint32_t abi_minor;      /* SA_ABI_MINOR of the header built against */
+	uint32_t size;           /* sizeof(sa_adapter) of the header built against */
+	uint32_t flags;          /* SA_SINGLE_INSTANCE, or 0 */
 	const char *name;        /* e.g. "pic1d" */
 	const char *version;     /* the adapter's own version string */
 	const char *description; /* one line */
@@ -141,14 +191,16 @@ typedef struct sa_adapter {
 	/*
 	 * Create a simulation at step 0. values[k] is the value of knobs[k]; the
 	 * host has already checked each against type and bounds, so create only
-	 * checks relations between knobs. Returns NULL (and a message) on error.
+	 * checks relations between knobs. host lives as long as the instance
+	 * (NULL when the caller has no log to offer, e.g. a test).
+	 * Returns NULL (and a message) on error. Hosted only (NULL embedded).
 	 */
-	void *(*create)(const sa_value *values, char *err, size_t errlen);
+	void *(*create)(const sa_value *values, const sa_host *host, char *err, size_t errlen);
 
-	/* Free everything create() made. NULL is a no-op. */
+	/* Free everything create() made. NULL is a no-op. Hosted only. */
 	void (*destroy)(void *sim);
 
-	/* Advance one time step. */
+	/* Advance one time step. Hosted only: an embedded code steps itself. */
 	int (*step)(void *sim, char *err, size_t errlen);
 
 	/* Current step count and simulated time (s). */
@@ -181,16 +233,31 @@ typedef struct sa_adapter {
 	int (*save)(const void *sim, const sa_writer *w, char *err, size_t errlen);
 
 	/*
-	 * Overwrite the state of sim — freshly made by create() with the knob
-	 * values current at save time (the host saves them with get()) — with a
-	 * saved state. On failure the host destroys sim, so a partial restore is
-	 * never used.
+	 * Overwrite the state of sim with a saved state, knob values included.
+	 * Without SA_SINGLE_INSTANCE (and hosted), sim is freshly made by
+	 * create() with the knob values current at save time (the host saves
+	 * them with get()), and on failure the host destroys it, so a partial
+	 * restore is never used. With SA_SINGLE_INSTANCE or embedded, sim is the
+	 * live instance: the host keeps a copy of its state first and restores
+	 * that if this call fails. save and restore are optional (both or
+	 * neither): without them checkpoint, rewind and search are refused with
+	 * a message naming what is missing.
 	 */
 	int (*restore)(void *sim, const sa_reader *r, char *err, size_t errlen);
 
 	/* Optional (may be NULL/0): openPMD particle records of the saved state. */
 	const sa_record *records;
 	size_t n_records;
+
+	/* ---- ABI 2.1 (optional; absent when size does not reach them) ---- */
+
+	/*
+	 * Every scalar (rank-0) diagnostic at once, in the order of diags, into
+	 * out (n of them): 0 or -1. When given, the host calls it once per
+	 * boundary instead of one diag_read per scalar (an MPI code reduces them
+	 * all in one collective here).
+	 */
+	int (*read_scalars)(const void *sim, double *out, size_t n);
 } sa_adapter;
 
 /* The entry function an adapter exports (see SA_ENTRY_SYMBOL). */

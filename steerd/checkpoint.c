@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* checkpoint.c — HDF5 checkpoints with exact restart (see checkpoint.h). */
 #include "checkpoint.h"
+#include "log.h"
 #include "journal.h"
 
 #include <errno.h>
@@ -306,7 +307,7 @@ static int write_meta(hid_t g, const sa_adapter *sa, const checkpoint_info *info
 {
 	if (h5io_attr_str(g, "format", CKPT_FORMAT) < 0 ||
 	    h5io_attr_u32(g, "format_version", CHECKPOINT_FORMAT_VERSION) < 0 ||
-	    h5io_attr_u32(g, "abi_version", SA_ABI_VERSION) < 0 ||
+	    h5io_attr_u32(g, "abi_version", SA_ABI_MAJOR) < 0 ||
 	    h5io_attr_str(g, "adapter", sa->name) < 0 ||
 	    h5io_attr_str(g, "adapter_version", sa->version ? sa->version : "") < 0 ||
 	    h5io_attr_str(g, "steerd_version", STEERD_VERSION) < 0 ||
@@ -712,7 +713,7 @@ void checkpoint_loaded_free(const sa_adapter *sa, checkpoint_loaded *l)
 {
 	if (!l)
 		return;
-	if (l->sim && sa)
+	if (l->sim && sa && !l->in_place)
 		sa->destroy(l->sim);
 	free(l->knobs);
 	free(l->requested);
@@ -929,9 +930,10 @@ static int read_meta(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const 
 		return -1;
 	if (h5io_attr_get_u32(g, "abi_version", &v) < 0)
 		return fail(err, errlen, label, "/steerd lacks abi_version");
-	if (v != SA_ABI_VERSION)
+	/* The saved state's layout (the sa_writer names) is the same in ABI 1 and 2. */
+	if (v < 1 || v > SA_ABI_MAJOR)
 		return fail(err, errlen, label, "written for adapter ABI version %u, this steerd has %u",
-		            v, SA_ABI_VERSION);
+		            v, SA_ABI_MAJOR);
 	if (h5io_attr_get_str(g, "adapter", s, sizeof s) < 0)
 		return fail(err, errlen, label, "/steerd lacks the adapter name");
 	if (strcmp(s, sa->name) != 0)
@@ -963,16 +965,21 @@ static int read_meta(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const 
 	return 0;
 }
 
-/* Create the simulation from the saved knobs and restore the saved state. */
-static int restore_sim(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const char *label,
-                       char *err, size_t errlen)
+/* Create the simulation from the saved knobs (or take the live instance,
+ * into) and restore the saved state. */
+static int restore_sim(hid_t g, const sa_adapter *sa, void *into, checkpoint_loaded *l,
+                       const char *label, char *err, size_t errlen)
 {
+	if (!sa->restore)
+		return fail(err, errlen, label, "adapter '%s' cannot restore a saved state (no restore)",
+		            sa->name);
 	hid_t st = h5io_open_group(g, "state");
 	if (st < 0)
 		return fail(err, errlen, label, "/steerd/state is missing");
 	char aerr[512] = "";
 	int rc = -1;
-	l->sim = sa->create(l->knobs, aerr, sizeof aerr);
+	l->in_place = into != NULL;
+	l->sim = into ? into : sa->create(l->knobs, log_adapter_host(), aerr, sizeof aerr);
 	if (!l->sim) {
 		fail(err, errlen, label, "adapter '%s' refuses the saved knob values: %s", sa->name,
 		     aerr);
@@ -1002,13 +1009,14 @@ static int restore_sim(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, cons
 out:
 	H5Gclose(st);
 	if (rc < 0 && l->sim) {
-		sa->destroy(l->sim);
+		if (!l->in_place)
+			sa->destroy(l->sim);
 		l->sim = NULL;
 	}
 	return rc;
 }
 
-static int read_contents(hid_t fid, const char *label, const sa_adapter *sa,
+static int read_contents(hid_t fid, const char *label, const sa_adapter *sa, void *into,
                          checkpoint_loaded *out, char *err, size_t errlen)
 {
 	checkpoint_loaded l = { 0 };
@@ -1028,7 +1036,7 @@ static int read_contents(hid_t fid, const char *label, const sa_adapter *sa,
 		goto out;
 	}
 	if (read_journal(g, &l, label, err, errlen) < 0 ||
-	    restore_sim(g, sa, &l, label, err, errlen) < 0)
+	    restore_sim(g, sa, into, &l, label, err, errlen) < 0)
 		goto out;
 	*out = l;
 	memset(&l, 0, sizeof l);
@@ -1104,12 +1112,22 @@ static int verify_arrays(hid_t fid, const char *path, char *err, size_t errlen)
 int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *out, char *err,
                     size_t errlen)
 {
+	return checkpoint_read_into(path, sa, NULL, out, err, errlen);
+}
+
+int checkpoint_read_into(const char *path, const sa_adapter *sa, void *into,
+                         checkpoint_loaded *out, char *err, size_t errlen)
+{
 	memset(out, 0, sizeof *out);
 	hid_t fid = open_checkpoint(path, err, errlen);
 	if (fid < 0)
 		return -1;
-	int rc = read_contents(fid, path, sa, out, err, errlen);
-	if (rc == 0 && verify_arrays(fid, path, err, errlen) < 0) {
+	int rc;
+	if (into) /* the live state is overwritten: check every checksum first */
+		rc = verify_arrays(fid, path, err, errlen) < 0 ? -1
+		                                                : read_contents(fid, path, sa, into, out, err, errlen);
+	else if ((rc = read_contents(fid, path, sa, NULL, out, err, errlen)) == 0 &&
+	         verify_arrays(fid, path, err, errlen) < 0) {
 		checkpoint_loaded_free(sa, out);
 		rc = -1;
 	}
@@ -1171,6 +1189,12 @@ int checkpoint_peek(const char *path, uint64_t *write_seq, uint64_t *step, char 
 int checkpoint_from_image(const void *image, size_t len, const sa_adapter *sa,
                           checkpoint_loaded *out, char *err, size_t errlen)
 {
+	return checkpoint_from_image_into(image, len, sa, NULL, out, err, errlen);
+}
+
+int checkpoint_from_image_into(const void *image, size_t len, const sa_adapter *sa, void *into,
+                               checkpoint_loaded *out, char *err, size_t errlen)
+{
 	const char *label = "checkpoint image";
 	h5io_quiet();
 	memset(out, 0, sizeof *out);
@@ -1188,7 +1212,7 @@ int checkpoint_from_image(const void *image, size_t len, const sa_adapter *sa,
 	H5Pclose(fapl);
 	if (fid < 0)
 		return fail(err, errlen, label, "not an HDF5 file, or truncated or corrupt");
-	int rc = read_contents(fid, label, sa, out, err, errlen);
+	int rc = read_contents(fid, label, sa, into, out, err, errlen);
 	H5Fclose(fid);
 	return rc;
 }

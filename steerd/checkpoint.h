@@ -104,7 +104,9 @@ int checkpoint_to_image(const sa_adapter *sa, const void *sim, const checkpoint_
 
 /* A checkpoint read back. Everything is owned: free with checkpoint_loaded_free. */
 typedef struct checkpoint_loaded {
-	void *sim;            /* created with the saved knob values, then restored */
+	void *sim;            /* created with the saved knob values, then restored;
+	                         or the live instance restored into (in_place) */
+	bool in_place;        /* sim is the caller's (checkpoint_read_into): never destroyed here */
 	uint64_t step;
 	double time;
 	sa_value *knobs;      /* applied values [sa->n_knobs] */
@@ -143,6 +145,17 @@ int checkpoint_peek(const char *path, uint64_t *write_seq, uint64_t *step, char 
 
 int checkpoint_from_image(const void *image, size_t len, const sa_adapter *sa,
                           checkpoint_loaded *out, char *err, size_t errlen);
+
+/*
+ * The same, restoring into the live instance `into` instead of creating one
+ * (SA_SINGLE_INSTANCE adapters and embedded codes). On failure the instance
+ * may be partly overwritten: the caller restores its own copy (run.h). A
+ * file's checksums are all verified before the instance is touched.
+ */
+int checkpoint_read_into(const char *path, const sa_adapter *sa, void *into,
+                         checkpoint_loaded *out, char *err, size_t errlen);
+int checkpoint_from_image_into(const void *image, size_t len, const sa_adapter *sa, void *into,
+                               checkpoint_loaded *out, char *err, size_t errlen);
 
 /* Destroy the simulation and free everything; zeroes *l. NULL-safe. */
 void checkpoint_loaded_free(const sa_adapter *sa, checkpoint_loaded *l);

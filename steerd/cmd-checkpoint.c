@@ -32,6 +32,7 @@ const cmd_entry cmd_checkpoint_entry = {
 	.summary = "write a checkpoint into the checkpoint directory (default name ckpt_SEQ_stepSTEP.h5)",
 	.args = cmd_checkpoint_args,
 	.changes = true,
+	.needs_state = true,
 	.exec = checkpoint_exec,
 	.apply = checkpoint_apply,
 };

@@ -145,6 +145,7 @@ const cmd_entry cmd_search_entry = {
 	           "clears (down, from where it holds); answered when done",
 	.args = cmd_search_args,
 	.changes = true,
+	.needs_state = true,
 	.exec = search_exec,
 	.apply = search_apply,
 };

@@ -58,6 +58,7 @@ const cmd_entry cmd_snapshot_state_entry = {
 	.summary = "keep the complete run state in memory under NAME (replaces an older one; at most 8 names)",
 	.args = cmd_name_arg,
 	.changes = true,
+	.needs_state = true,
 	.exec = snapshot_state_exec,
 	.apply = snapshot_state_apply,
 };
@@ -68,6 +69,7 @@ const cmd_entry cmd_rewind_entry = {
 	.summary = "go back to the state kept by snapshot-state NAME (step, knobs, ramps, particles)",
 	.args = cmd_name_arg,
 	.changes = true,
+	.needs_state = true,
 	.exec = rewind_exec,
 	.apply = rewind_apply,
 };

@@ -69,6 +69,8 @@ typedef struct cmd_entry {
 	const char *summary; /* one line */
 	const char *const *args; /* the body keys it takes (NULL-terminated); NULL: none */
 	bool changes;        /* a write: may be refused to observers (security issue) */
+	bool needs_state;    /* needs the simulation's save/restore: refused `unsupported`
+	                        (before exec) when the adapter or embedding code has none */
 	/* 0 and ctx->result or ctx->change set, or -1 and ctx->err_* set. */
 	int (*exec)(cmd_ctx *ctx, const json_t *body);
 	/* Simulation thread; fills ch->result or ch->err_*. */

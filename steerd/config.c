@@ -681,12 +681,55 @@ static int parse_knobs(cfg_ctx *c, const yaml_node_t *value)
 			return -1;
 		if (cfg_knob_value(c, &sa->knobs[k], cfg_pair_value(c, value, i), &c->cfg->knobs[k]) < 0)
 			return -1;
+		c->cfg->knob_given[k] = true;
 	}
 	return 0;
 }
 
+/* The adapter's tables of knob values and cadences, with defaults, then the
+ * knobs given (may be NULL); at: where to point an error. */
+static int adapter_tables(cfg_ctx *c, const yaml_node_t *at, const yaml_node_t *knobs)
+{
+	const sa_adapter *sa = c->cfg->adapter->sa;
+	c->cfg->knobs = calloc(sa->n_knobs ? sa->n_knobs : 1, sizeof *c->cfg->knobs);
+	c->cfg->knob_given = calloc(sa->n_knobs ? sa->n_knobs : 1, sizeof *c->cfg->knob_given);
+	c->cfg->every = calloc(sa->n_diags ? sa->n_diags : 1, sizeof *c->cfg->every);
+	c->every_set = calloc(sa->n_diags ? sa->n_diags : 1, sizeof *c->every_set);
+	if (!c->cfg->knobs || !c->cfg->knob_given || !c->cfg->every || !c->every_set)
+		return FAIL(c, at, "out of memory");
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		c->cfg->knobs[k] = sa->knobs[k].def;
+	return knobs ? parse_knobs(c, knobs) : 0;
+}
+
+/*
+ * A code that embeds steerd (libsteerd) brings its own descriptor: the
+ * simulation section is optional, and simulation.adapter, if given, must
+ * name it.
+ */
+static int embedded_simulation(cfg_ctx *c, const yaml_node_t *an, const yaml_node_t *knobs,
+                               const yaml_node_t *root)
+{
+	const adapter *a = c->borrow;
+	if (an) {
+		const char *name;
+		if (cfg_get_string(c, an, "simulation.adapter", &name) < 0)
+			return -1;
+		if (strcmp(name, a->sa->name))
+			return FAIL(c, an, "simulation.adapter is '%s', but steerd is embedded in '%s' here "
+			                   "(leave simulation.adapter out, or name '%s')",
+			            name, a->sa->name, a->sa->name);
+	}
+	c->cfg->adapter = (adapter *)a;
+	c->cfg->adapter_borrowed = true;
+	return adapter_tables(c, an ? an : root, knobs);
+}
+
 static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_t *root)
 {
+	bool embedded = c->borrow && c->borrow->embedded;
+	if (!sim && embedded)
+		return embedded_simulation(c, NULL, NULL, root);
 	if (!sim)
 		return FAIL(c, root, "the 'simulation' section is required (at least simulation.adapter)");
 	if (sim->type != YAML_MAPPING_NODE)
@@ -700,6 +743,8 @@ static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_
 		else
 			knobs = cfg_pair_value(c, sim, i);
 	}
+	if (embedded)
+		return embedded_simulation(c, an, knobs, sim);
 	if (!an)
 		return FAIL(c, sim, "simulation.adapter is required (a built-in name such as "
 		                    "pic1d, or the path of a .so)");
@@ -728,16 +773,7 @@ static int parse_simulation(cfg_ctx *c, const yaml_node_t *sim, const yaml_node_
 	free(resolved);
 	if (!c->cfg->adapter)
 		return FAIL(c, an, "%s", why);
-
-	const sa_adapter *sa = c->cfg->adapter->sa;
-	c->cfg->knobs = calloc(sa->n_knobs ? sa->n_knobs : 1, sizeof *c->cfg->knobs);
-	c->cfg->every = calloc(sa->n_diags ? sa->n_diags : 1, sizeof *c->cfg->every);
-	c->every_set = calloc(sa->n_diags ? sa->n_diags : 1, sizeof *c->every_set);
-	if (!c->cfg->knobs || !c->cfg->every || !c->every_set)
-		return FAIL(c, an, "out of memory");
-	for (size_t k = 0; k < sa->n_knobs; k++)
-		c->cfg->knobs[k] = sa->knobs[k].def;
-	return knobs ? parse_knobs(c, knobs) : 0;
+	return adapter_tables(c, an, knobs);
 }
 
 /* ---------------------------------------------------------------- diagnostics */
@@ -1002,8 +1038,12 @@ static int parse(cfg_ctx *c)
 	bool empty = true;
 	if (cfg_prescan(c, &empty) < 0)
 		return -1;
-	if (empty)
+	if (empty && c->borrow && c->borrow->embedded && !c->security_only) {
+		c->text = "{}"; /* an embedded code's config may say nothing: every default */
+		c->len = 2;
+	} else if (empty) {
 		return cfg_fail(c, "the file is empty (it needs at least simulation.adapter)");
+	}
 	if (cfg_load_document(c) < 0)
 		return -1;
 	const yaml_node_t *root = yaml_document_get_root_node(&c->doc);
@@ -1085,6 +1125,30 @@ int config_parse(const char *path, const char *text, size_t len, config **out, c
                  size_t errlen)
 {
 	return parse_text(path, NULL, false, NULL, NULL, text, len, out, err, errlen);
+}
+
+static char *dir_of(const char *path);
+static int load_file(const char *path, bool security_only, const adapter *borrow,
+                     bool *adapter_changed, config **out, char *err, size_t errlen);
+
+int config_load_embedded(const char *path, const adapter *a, config **out, char *err,
+                         size_t errlen)
+{
+	return load_file(path, false, a, NULL, out, err, errlen);
+}
+
+int config_parse_embedded(const char *path, const char *base_file, const char *text, size_t len,
+                          const adapter *a, config **out, char *err, size_t errlen)
+{
+	char *base = base_file ? dir_of(base_file) : NULL;
+	if (base_file && !base) {
+		*out = NULL;
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	int rc = parse_text(path, base, false, a, NULL, text, len, out, err, errlen);
+	free(base);
+	return rc;
 }
 
 /*
@@ -1369,6 +1433,7 @@ void config_destroy(config **cp)
 	if (!cfg->adapter_borrowed)
 		adapter_destroy(&cfg->adapter);
 	free(cfg->knobs);
+	free(cfg->knob_given);
 	free(cfg->control_endpoint);
 	free(cfg->diagnostics_endpoint);
 	free(cfg->connection_file);

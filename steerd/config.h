@@ -61,6 +61,8 @@ typedef struct config {
 
 	adapter *adapter;     /* loaded from simulation.adapter; owned */
 	sa_value *knobs;      /* initial value of each adapter knob (defaults filled in) */
+	bool *knob_given;     /* per knob: given in simulation.knobs (an embedded code
+	                         keeps its own value of the others) */
 
 	char *control_endpoint;     /* endpoints.control, default tcp://127.0.0.1:* */
 	char *diagnostics_endpoint; /* endpoints.diagnostics, default tcp://127.0.0.1:* */
@@ -127,6 +129,17 @@ int config_parse(const char *path, const char *text, size_t len, config **out,
  * read from a checkpoint: the checkpoint file). */
 int config_parse_beside(const char *path, const char *file, const char *text, size_t len,
                         config **out, char *err, size_t errlen);
+
+/*
+ * The same for a code that embeds steerd: its descriptor a (adapter_wrap) is
+ * borrowed, not loaded; the simulation section is optional and its adapter
+ * key, if given, must name a. base_file: resolve relative paths against its
+ * directory (a checkpoint's config), or NULL.
+ */
+int config_load_embedded(const char *path, const adapter *a, config **out, char *err,
+                         size_t errlen);
+int config_parse_embedded(const char *path, const char *base_file, const char *text, size_t len,
+                          const adapter *a, config **out, char *err, size_t errlen);
 
 /* Free; sets *cp to NULL. NULL-safe. */
 void config_destroy(config **cp);

@@ -265,8 +265,13 @@ static void serve_request(control *c, wire_request *req)
 	mirror_get(c->mirror, &c->state);
 	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .state = &c->state,
 	                .stream_endpoint = c->stream_endpoint, .client = req->client };
-	if (cmd_check_keys(&ctx, req->body, cmd->args ? cmd->args : no_args) < 0 ||
-	    cmd->exec(&ctx, req->body) < 0) {
+	if (cmd->needs_state && !ctx.sa->save) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "%s needs the simulation's save and restore, which %s does not "
+		         "provide", cmd->name, ctx.sa->name);
+		wire_reply_error(c->router, req, E_UNSUPPORTED, msg);
+	} else if (cmd_check_keys(&ctx, req->body, cmd->args ? cmd->args : no_args) < 0 ||
+	           cmd->exec(&ctx, req->body) < 0) {
 		wire_reply_error(c->router, req, ctx.err_code ? ctx.err_code : E_INTERNAL, ctx.err_msg);
 	} else if (ctx.change && c->stopping) {
 		change *ch = ctx.change;

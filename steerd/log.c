@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* log.c — leveled log lines to stderr, one write(2) per line so threads never interleave. */
 #include "log.h"
+#include "steerd_adapter.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -68,4 +69,18 @@ void log_msg(log_level level, const char *fmt, ...)
 	line[n++] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
 	(void)w; /* nowhere to report a failed log write */
+}
+
+static void adapter_log(void *ctx, sa_log_level level, const char *message)
+{
+	(void)ctx;
+	static const log_level to_ours[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+	unsigned l = (unsigned)level;
+	log_msg(l < 4 ? to_ours[l] : LOG_INFO, "%s", message ? message : "(null)");
+}
+
+const sa_host *log_adapter_host(void)
+{
+	static const sa_host host = { sizeof host, NULL, adapter_log };
+	return &host;
 }

@@ -11,6 +11,11 @@ log_level log_get_level(void);
 
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The sa_host given to adapters' create(): their messages go to this log,
+ * each prefixed with nothing (adapters name themselves). */
+struct sa_host;
+const struct sa_host *log_adapter_host(void);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -27,7 +27,8 @@ struct run_indicator {
 	uint64_t since;   /* the first of them */
 };
 
-run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen)
+run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, void *sim, bool owns_sim,
+             char *err, size_t errlen)
 {
 	const sa_adapter *sa = cfg->adapter->sa;
 	run *r = calloc(1, sizeof *r);
@@ -63,17 +64,40 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, si
 		}
 		r->indicator_slot[i] = (size_t)slot;
 	}
-	r->sim = sa->create(cfg->knobs, err, errlen);
+	r->owns_sim = owns_sim || !sim;
+	r->in_place = !r->owns_sim || (sa->flags & SA_SINGLE_INSTANCE);
+	r->sim = sim ? sim : sa->create(cfg->knobs, log_adapter_host(), err, errlen);
 	if (!r->sim) {
 		run_destroy(&r);
 		return NULL;
 	}
+	if (cfg->checkpoint_dir && !sa->save)
+		log_warn("%s provides no save/restore: no checkpoint will be written (checkpoint.directory "
+		         "is set)", sa->name);
 	for (size_t k = 0; k < sa->n_knobs; k++)
 		r->pub.knobs[k] = sa->get(r->sim, k);
 	r->pub.state = cfg->start_paused ? RUN_PAUSED : RUN_RUNNING;
 	r->pub.step = sa->step_count(r->sim);
 	r->pub.time = sa->time(r->sim);
 	return r;
+}
+
+int run_apply_config_knobs(run *r, char *err, size_t errlen)
+{
+	const sa_adapter *sa = r->sa;
+	for (size_t k = 0; k < sa->n_knobs; k++) {
+		if (!r->cfg->knob_given[k] ||
+		    adapter_value_equal(&sa->knobs[k], r->cfg->knobs[k], sa->get(r->sim, k)))
+			continue;
+		char why[256] = "";
+		if (sa->set(r->sim, k, r->cfg->knobs[k], why, sizeof why) < 0) {
+			snprintf(err, errlen, "the code refuses knob %s from the config: %s",
+			         sa->knobs[k].name, why);
+			return -1;
+		}
+		r->pub.knobs[k] = sa->get(r->sim, k);
+	}
+	return 0;
 }
 
 void run_destroy(run **rp)
@@ -83,7 +107,7 @@ void run_destroy(run **rp)
 	run *r = *rp;
 	/* The search holds states of the simulation and may restore one: end it first. */
 	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
-	if (r->sim)
+	if (r->sim && r->owns_sim)
 		r->sa->destroy(r->sim);
 	r->sim = NULL;
 	run_checkpoint_free(r);
@@ -585,14 +609,27 @@ static void cancel_unadmitted(run *r)
 	}
 }
 
-void run_loop(run *r, volatile sig_atomic_t *signalled)
+void run_begin(run *r)
 {
 	read_scalars(r);
 	boundary_changes(r);
 	put_mirror(r);
 	log_info("run %s at step %llu", run_state_name(r->pub.state), (unsigned long long)r->pub.step);
+}
 
-	while (r->pub.state != RUN_STOPPING) {
+/* What ends every pass through a boundary, stepped or not. */
+static void end_of_pass(run *r)
+{
+	update_rate(r, clock_seconds());
+	stream_heartbeat(r->stream, r->pub.step, r->pub.time, run_state_name(r->pub.state));
+	put_mirror(r);
+}
+
+bool run_next(run *r, volatile sig_atomic_t *signalled)
+{
+	for (;;) {
+		if (r->pub.state == RUN_STOPPING)
+			return false;
 		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
 		/* Paced and ahead: wait as if paused (a change or a signal ends the wait). */
 		long pace = stepping ? pace_ms(r) : 0;
@@ -620,35 +657,58 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 				r->next_ckpt_time = 0; /* counts from now */
 			r->next_signal_check = now + SIGNAL_CHECK_S;
 		}
-		if (*signalled)
+		if (signalled && *signalled)
 			run_stop(r, "signal");
 		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
-		if (r->pub.state != RUN_STOPPING && stepping && !pace) {
-			char err[256];
-			if (r->sa->step(r->sim, err, sizeof err) < 0) {
-				/* Never lose the run: stop stepping and say why; knobs can still be changed. */
-				log_error("step %llu failed: %s; run paused", (unsigned long long)r->pub.step + 1, err);
-				r->pub.state = RUN_PAUSED;
-				r->pub.steps_left = 0;
-				run_event(r, "step_failed", json_pack("{s:s}", "message", err));
-				run_search_abort(r, E_REFUSED, "the simulation failed to step");
-			} else {
-				r->steps_taken++;
-				if (r->pub.steps_left > 0)
-					r->pub.steps_left--;
-				after_step(r);
-			}
-		}
-		update_rate(r, clock_seconds());
-		stream_heartbeat(r->stream, r->pub.step, r->pub.time, run_state_name(r->pub.state));
-		put_mirror(r);
+		if (r->pub.state != RUN_STOPPING && stepping && !pace)
+			return true;
+		end_of_pass(r);
 	}
+}
+
+void run_stepped(run *r)
+{
+	r->steps_taken++;
+	if (r->pub.steps_left > 0)
+		r->pub.steps_left--;
+	after_step(r);
+	end_of_pass(r);
+}
+
+void run_step_failed(run *r, const char *message)
+{
+	/* Never lose the run: stop stepping and say why; knobs can still be changed. */
+	log_error("step %llu failed: %s; run paused", (unsigned long long)r->pub.step + 1, message);
+	r->pub.state = RUN_PAUSED;
+	r->pub.steps_left = 0;
+	run_event(r, "step_failed", json_pack("{s:s}", "message", message));
+	run_search_abort(r, E_REFUSED, "the simulation failed to step");
+	end_of_pass(r);
+}
+
+void run_end(run *r)
+{
+	if (r->pub.state != RUN_STOPPING)
+		run_stop(r, "closed by the code");
 	log_info("stopping at step %llu (%s)", (unsigned long long)r->pub.step, r->stop_reason);
 	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
 	char err[1024];
-	if (r->cfg->checkpoint_dir && r->cfg->checkpoint_on_exit)
+	if (r->cfg->checkpoint_dir && r->cfg->checkpoint_on_exit && r->sa->save)
 		run_checkpoint(r, NULL, NULL, err, sizeof err);
 	run_event(r, "shutting_down", json_pack("{s:s}", "reason", r->stop_reason));
 	serve_changes(r); /* answer whatever arrived meanwhile */
 	put_mirror(r);
+}
+
+void run_loop(run *r, volatile sig_atomic_t *signalled)
+{
+	run_begin(r);
+	while (run_next(r, signalled)) {
+		char err[256];
+		if (r->sa->step(r->sim, err, sizeof err) < 0)
+			run_step_failed(r, err);
+		else
+			run_stepped(r);
+	}
+	run_end(r);
 }

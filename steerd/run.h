@@ -70,7 +70,9 @@ enum { SEARCH_NONZERO, SEARCH_EQ, SEARCH_NE, SEARCH_LT, SEARCH_LE, SEARCH_GT, SE
 struct run {
 	const config *cfg;
 	const sa_adapter *sa;
-	void *sim;              /* owned */
+	void *sim;              /* owned when owns_sim */
+	bool owns_sim;          /* created here (hosted); else the embedding code's */
+	bool in_place;          /* restore into the live instance (embedded, SA_SINGLE_INSTANCE) */
 	stream *stream;         /* not owned */
 	mirror *mirror;         /* not owned */
 	void *pipe;             /* inproc PAIR to the control thread; not owned */
@@ -107,14 +109,37 @@ struct run {
 	unsigned pace;          /* the pace they count for (a reload may change it) */
 };
 
-/* Create the simulation from the config's knob values. NULL with a message on error. */
-run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, size_t errlen);
+/*
+ * Create the simulation from the config's knob values (sim NULL), or take
+ * the instance sim: a restart's (owns_sim: destroyed with the run) or the
+ * embedding code's (not owned). NULL with a message on error; sim is then
+ * left to the caller.
+ */
+run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, void *sim, bool owns_sim,
+             char *err, size_t errlen);
 void run_destroy(run **rp);
 
+/* An embedded code's run, before its first step: set the knobs its config
+ * gives (fixed ones too) through the code's set(). 0, or -1 with err. */
+int run_apply_config_knobs(run *r, char *err, size_t errlen);
+
 /*
- * Step until stopped: by `shutdown`, run.max_steps, or *signalled becoming
- * nonzero (set by a signal handler). Serves changes arriving on the pipe.
+ * The run's life, for a hosted loop and an embedded code alike:
+ *   run_begin(r);
+ *   while (run_next(r, signalled)) { step; run_stepped(r) or run_step_failed(r, why); }
+ *   run_end(r);
+ * run_next serves changes and waits while paused or paced; it returns false
+ * once stopped: by `shutdown`, run.max_steps, or *signalled becoming nonzero
+ * (set by a signal handler; signalled may be NULL). run_end writes the
+ * on_exit checkpoint and announces the end.
  */
+void run_begin(run *r);
+bool run_next(run *r, volatile sig_atomic_t *signalled);
+void run_stepped(run *r);
+void run_step_failed(run *r, const char *message);
+void run_end(run *r);
+
+/* The hosted loop above, stepping with the adapter's step(). */
 void run_loop(run *r, volatile sig_atomic_t *signalled);
 
 /* --- for the commands' apply functions (simulation thread only) --- */

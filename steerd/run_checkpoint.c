@@ -132,6 +132,10 @@ static void make_dir(run *r, const char *dir)
 
 int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t errlen)
 {
+	if (!r->sa->save) {
+		snprintf(err, errlen, "%s provides no save: no checkpoint can be written", r->sa->name);
+		return -1;
+	}
 	const char *dir = checkpoint_dir(r);
 	make_dir(r, dir);
 	if (!r->ckpt_seq_scanned) {
@@ -223,6 +227,10 @@ static run_state_image *find_state(run *r, const char *name)
 
 int run_image(run *r, void **image, size_t *len, char *err, size_t errlen)
 {
+	if (!r->sa->save) {
+		snprintf(err, errlen, "%s provides no save/restore: its state cannot be kept", r->sa->name);
+		return -1;
+	}
 	sa_value *requested = calloc(r->sa->n_knobs + 1, sizeof *requested);
 	if (!requested) {
 		snprintf(err, errlen, "out of memory");
@@ -236,8 +244,43 @@ int run_image(run *r, void **image, size_t *len, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * Restore into the live instance (r->in_place): keep a copy of its state
+ * first, and put it back if the restore fails, so that a failed restore
+ * leaves the run as it was. If even that fails the state is lost: the run
+ * pauses and says so (the code's own state is beyond steerd's reach).
+ */
+static int restore_in_place(run *r, const void *image, size_t len, char *err, size_t errlen)
+{
+	void *backup = NULL;
+	size_t blen = 0;
+	if (run_image(r, &backup, &blen, err, errlen) < 0)
+		return -1;
+	checkpoint_loaded l;
+	int rc = checkpoint_from_image_into(image, len, r->sa, r->sim, &l, err, errlen);
+	if (rc == 0 && (rc = run_adopt(r, &l, true, err, errlen)) < 0)
+		checkpoint_loaded_free(r->sa, &l);
+	if (rc < 0) {
+		char why[512];
+		checkpoint_loaded back;
+		if (checkpoint_from_image_into(backup, blen, r->sa, r->sim, &back, why, sizeof why) == 0)
+			checkpoint_loaded_free(r->sa, &back);
+		else
+			run_step_failed(r, "the simulation's state could not be put back after a failed "
+			                   "restore; do not trust it");
+	}
+	free(backup);
+	return rc;
+}
+
 int run_restore_image(run *r, const void *image, size_t len, char *err, size_t errlen)
 {
+	if (r->in_place) {
+		if (restore_in_place(r, image, len, err, errlen) < 0)
+			return -1;
+		run_refresh(r);
+		return 0;
+	}
 	checkpoint_loaded l;
 	if (checkpoint_from_image(image, len, r->sa, &l, err, errlen) < 0)
 		return -1;
@@ -322,7 +365,8 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 {
 	const sa_adapter *sa = r->sa;
 	for (size_t k = 0; k < sa->n_knobs; k++)
-		if (!sa->knobs[k].runtime && !adapter_value_equal(&sa->knobs[k], l->knobs[k], r->cfg->knobs[k])) {
+		if (!sa->knobs[k].runtime && (r->owns_sim || r->cfg->knob_given[k]) &&
+		    !adapter_value_equal(&sa->knobs[k], l->knobs[k], r->cfg->knobs[k])) {
 			snprintf(err, errlen, "fixed knob %s differs between the checkpoint and the config",
 			         sa->knobs[k].name);
 			return -1;
@@ -331,8 +375,10 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 		snprintf(err, errlen, "checkpoint has more ramps than knobs or a schedule position past the end");
 		return -1;
 	}
-	sa->destroy(r->sim);
-	r->sim = l->sim;
+	if (!l->in_place) { /* a new instance replaces the old one */
+		sa->destroy(r->sim);
+		r->sim = l->sim;
+	}
 	l->sim = NULL;
 	for (size_t k = 0; k < sa->n_knobs; k++)
 		r->pub.knobs[k] = sa->get(r->sim, k);

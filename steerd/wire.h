@@ -35,6 +35,7 @@
 #define E_SHUTTING_DOWN "shutting_down"
 #define E_FORBIDDEN "forbidden"             /* security: the client's key may not run it */
 #define E_INTERNAL "internal"
+#define E_UNSUPPORTED "unsupported"     /* the simulation lacks what the command needs */
 #define E_BUSY "busy"                   /* too many writes waiting: retry later */
 
 /* One received request. */

@@ -159,8 +159,9 @@ static int osc_check_stable(const double *knob, char *err, size_t errlen)
 	return 0;
 }
 
-static void *osc_create(const sa_value *values, char *err, size_t errlen)
+static void *osc_create(const sa_value *values, const sa_host *host, char *err, size_t errlen)
 {
+	(void)host; /* this example logs nothing */
 	double knob[OSC_N_KNOBS];
 	for (size_t k = 0; k < OSC_N_KNOBS; k++)
 		knob[k] = values[k].d;
@@ -340,7 +341,7 @@ static int osc_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 /* ---- 4. The descriptor and the entry point ------------------------------ */
 
 static const sa_adapter osc_adapter = {
-	.abi_version = SA_ABI_VERSION,
+	SA_ABI_INIT,
 	.name = "oscillator",
 	.version = "1.0",
 	.description = "damped driven harmonic oscillator, RK4 (steerd example)",

@@ -12,12 +12,13 @@
  *   3. solve for E^{n+1} and update the current averages.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pic1d.h"
 #include "pic1d_internal.h"
 
-void *pic1d_create(const sa_value *values, char *err, size_t errlen)
+void *pic1d_create(const sa_value *values, const sa_host *host, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < PIC1D_N_KNOBS; k++)
 		if (pic1d_knob_in_bounds(k, values[k], err, errlen) < 0)
@@ -44,6 +45,14 @@ void *pic1d_create(const sa_value *values, char *err, size_t errlen)
 		return NULL;
 	}
 	pic1d_field_solve(&s->grid, values[PIC1D_K_VOLTAGE].d, values[PIC1D_K_DT].d);
+	if (host && host->log) {
+		char msg[160];
+		double transit = pic1d_transit_time(values);
+		snprintf(msg, sizeof msg, "pic1d: %lld cells, dt %.3g s, transit time %.3g s (%.0f steps)",
+		         (long long)values[PIC1D_K_CELLS].i, values[PIC1D_K_DT].d, transit,
+		         transit / values[PIC1D_K_DT].d);
+		host->log(host->ctx, SA_LOG_DEBUG, msg);
+	}
 	return s;
 }
 
@@ -154,7 +163,7 @@ static const sa_record pic1d_records[] = {
 };
 
 static const sa_adapter pic1d_descriptor = {
-	.abi_version = SA_ABI_VERSION,
+	SA_ABI_INIT,
 	.name = "pic1d",
 	.version = "1.0.0",
 	.description = "1D electrostatic particle-in-cell planar diode (electrons, SI units)",

@@ -176,7 +176,7 @@ uint64_t pic1d_rng_u64(uint64_t seed, uint64_t step, uint64_t index);
 double pic1d_rng_open01(uint64_t seed, uint64_t step, uint64_t index);
 
 /* the adapter calls (pic1d_adapter.c), also used by the benchmark */
-void *pic1d_create(const sa_value *values, char *err, size_t errlen);
+void *pic1d_create(const sa_value *values, const sa_host *host, char *err, size_t errlen);
 void pic1d_destroy(void *sim);
 int pic1d_step(void *sim, char *err, size_t errlen);
 

@@ -43,8 +43,9 @@ static int slow_fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static void *slow_create(const sa_value *values, char *err, size_t errlen)
+static void *slow_create(const sa_value *values, const sa_host *host, char *err, size_t errlen)
 {
+	(void)host;
 	slow *s = calloc(1, sizeof *s);
 	if (!s) {
 		slow_fail(err, errlen, "out of memory");
@@ -140,7 +141,7 @@ static int slow_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 }
 
 static const sa_adapter slow_adapter = {
-	.abi_version = SA_ABI_VERSION,
+	SA_ABI_INIT,
 	.name = "slow",
 	.version = "1.0",
 	.description = "benchmark adapter: each step sleeps step_ms",

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	k[PIC1D_K_MAX_PARTICLES].i = PARTICLES;
 	k[PIC1D_K_CURRENT].d = 100.0;
 	k[PIC1D_K_THERMAL].d = 1.0;
-	void *sim = sa->create(k, err, sizeof err);
+	void *sim = sa->create(k, NULL, err, sizeof err);
 	if (!sim || sa->step(sim, err, sizeof err) < 0) {
 		fprintf(stderr, "bench_checkpoint: %s\n", err);
 		return 1;

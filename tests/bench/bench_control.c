@@ -431,7 +431,7 @@ static rate_result bare_rate(void)
 		bench_die("pic1d has too many knobs");
 	diode_values(sa, v);
 	char err[256];
-	void *sim = sa->create(v, err, sizeof err);
+	void *sim = sa->create(v, NULL, err, sizeof err);
 	if (!sim)
 		bench_die("pic1d create: %s", err);
 	if (sim_cpu >= 0) { /* on the CPU steerd's simulation thread gets */

@@ -55,7 +55,7 @@ int main(void)
 	k[PIC1D_K_CURRENT].d = 100.0;
 	k[PIC1D_K_PPS].i = 2600;
 	char err[256];
-	void *sim = sa->create(k, err, sizeof err);
+	void *sim = sa->create(k, NULL, err, sizeof err);
 	if (!sim) {
 		fprintf(stderr, "bench_sim_pic1d: %s\n", err);
 		return 1;

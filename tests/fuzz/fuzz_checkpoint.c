@@ -61,7 +61,7 @@ static void warm_up(const sa_adapter *sa)
 	v[adapter_knob_index(sa, "cells")].i = 4;
 	v[adapter_knob_index(sa, "particles_per_step")].i = 1;
 	v[adapter_knob_index(sa, "average_window")].i = 1;
-	void *sim = sa->create(v, err, sizeof err);
+	void *sim = sa->create(v, NULL, err, sizeof err);
 	if (!sim || sa->step(sim, err, sizeof err) < 0) {
 		fprintf(stderr, "fuzz_checkpoint: %s\n", err);
 		exit(1);

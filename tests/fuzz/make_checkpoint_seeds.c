@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		v[knob(sa, "max_particles")].i = sd->max_particles;
 		v[knob(sa, "thermal_energy")].d = sd->thermal;
 		v[knob(sa, "emission")].i = adapter_enum_index(&sa->knobs[knob(sa, "emission")], sd->emission);
-		void *sim = sa->create(v, err, sizeof err);
+		void *sim = sa->create(v, NULL, err, sizeof err);
 		if (!sim) {
 			fprintf(stderr, "%s: %s\n", sd->name, err);
 			return 1;

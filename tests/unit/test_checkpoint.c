@@ -114,7 +114,7 @@ static void run_make(run *r, const sa_adapter *sa, const sa_value *values, unsig
 	char err[256];
 	memset(r, 0, sizeof *r);
 	r->sa = sa;
-	r->sim = sa->create(values, err, sizeof err);
+	r->sim = sa->create(values, NULL, err, sizeof err);
 	assert_non_null(r->sim);
 	r->journal = json_pack("[{s:I, s:s, s:s, s:f, s:f}]", "step", (json_int_t)1, "client",
 	                       "alice", "knob", sa->knobs[sa->n_knobs - 1].name, "old", 0.01,
@@ -665,7 +665,7 @@ static void foreign_and_incompatible_are_refused(void **state)
 	expect_refused(good, &other, "written by adapter 'pic1d', this run hosts 'oscillator'");
 
 	f = edit_copy(good, "abi.h5", path, sizeof path);
-	set_u32(f, "/steerd", "abi_version", SA_ABI_VERSION + 1);
+	set_u32(f, "/steerd", "abi_version", SA_ABI_MAJOR + 1);
 	H5Fclose(f);
 	expect_refused(path, sa, "ABI version");
 

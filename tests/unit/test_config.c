@@ -86,7 +86,7 @@ static void check_creates(const config *cfg)
 {
 	char err[512] = "";
 	const sa_adapter *sa = cfg->adapter->sa;
-	void *sim = sa->create(cfg->knobs, err, sizeof err);
+	void *sim = sa->create(cfg->knobs, NULL, err, sizeof err);
 	if (!sim)
 		fail_msg("%s: create: %s", cfg->path, err);
 	assert_int_equal(sa->step(sim, err, sizeof err), 0);

@@ -40,7 +40,7 @@ static void destroy_during_search(void **state)
 	void *ours = zmq_socket(zctx, ZMQ_PAIR), *theirs = zmq_socket(zctx, ZMQ_PAIR);
 	assert_int_equal(zmq_bind(ours, "inproc://test-run-destroy"), 0);
 	assert_int_equal(zmq_connect(theirs, "inproc://test-run-destroy"), 0);
-	run *r = run_new(cfg, st, m, theirs, err, sizeof err);
+	run *r = run_new(cfg, st, m, theirs, NULL, true, err, sizeof err);
 	assert_non_null(r);
 
 	/* A search, as the control thread makes it and the simulation thread starts it. */

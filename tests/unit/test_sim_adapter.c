@@ -170,7 +170,7 @@ static void *create_defaults(const sa_adapter *sa)
 	char err[256] = "";
 	assert_true(sa->n_knobs <= 32);
 	defaults(sa, values);
-	void *sim = sa->create(values, err, sizeof err);
+	void *sim = sa->create(values, NULL, err, sizeof err);
 	if (!sim)
 		fail_msg("create with defaults: %s", err);
 	return sim;
@@ -188,7 +188,7 @@ static void test_load_pic1d(void **state)
 	assert_string_equal(a->sa->name, "pic1d");
 	assert_string_equal(a->source, "builtin");
 	assert_null(a->dl);
-	assert_int_equal(adapter_validate(a->sa, err, sizeof err), 0);
+	assert_int_equal(adapter_validate(a->sa, true, err, sizeof err), 0);
 
 	/* A smoke run with defaults: create, one step, destroy. */
 	void *sim = create_defaults(a->sa);
@@ -436,7 +436,7 @@ static void test_oscillator_set_refusals(void **state)
 	sa_value values[32];
 	defaults(sa, values);
 	values[kw].d = 5000.0;
-	assert_null(sa->create(values, err, sizeof err));
+	assert_null(sa->create(values, NULL, err, sizeof err));
 	assert_contains(err, "unstable");
 	adapter_destroy(&a);
 }
@@ -479,7 +479,7 @@ static void *fresh_like(const sa_adapter *sa, const void *sim)
 	char err[256] = "";
 	for (size_t k = 0; k < sa->n_knobs; k++)
 		values[k] = sa->get(sim, k);
-	void *fresh = sa->create(values, err, sizeof err);
+	void *fresh = sa->create(values, NULL, err, sizeof err);
 	if (!fresh)
 		fail_msg("create: %s", err);
 	return fresh;
@@ -640,7 +640,7 @@ static void test_oscillator_instances_independent(void **state)
 
 /* ---- adapter_validate on crafted descriptors ---------------------------- */
 
-static void *stub_create(const sa_value *v, char *e, size_t n) { (void)v; (void)e; (void)n; return NULL; }
+static void *stub_create(const sa_value *v, const sa_host *h, char *e, size_t n) { (void)v; (void)h; (void)e; (void)n; return NULL; }
 static void stub_destroy(void *s) { (void)s; }
 static int stub_step(void *s, char *e, size_t n) { (void)s; (void)e; (void)n; return 0; }
 static uint64_t stub_count(const void *s) { (void)s; return 0; }
@@ -690,7 +690,7 @@ static void craft(crafted *c)
 	c->diags[2] = (sa_diag){ "x", "m", "grid", 1, NULL };
 	c->diags[3] = (sa_diag){ "phi", "V", "potential", 1, "x" };
 	c->sa = (sa_adapter){
-		.abi_version = SA_ABI_VERSION, .name = "crafted", .version = "0", .description = "t",
+		SA_ABI_INIT, .name = "crafted", .version = "0", .description = "t",
 		.knobs = c->knobs, .n_knobs = 4, .diags = c->diags, .n_diags = 4,
 		.create = stub_create, .destroy = stub_destroy, .step = stub_step,
 		.step_count = stub_count, .time = stub_time, .get = stub_get, .set = stub_set,
@@ -702,7 +702,7 @@ static void craft(crafted *c)
 static void expect_invalid(const crafted *c, const char *why1, const char *why2)
 {
 	char err[256] = "";
-	assert_int_equal(adapter_validate(&c->sa, err, sizeof err), -1);
+	assert_int_equal(adapter_validate(&c->sa, true, err, sizeof err), -1);
 	assert_contains(err, why1);
 	if (why2)
 		assert_contains(err, why2);
@@ -715,15 +715,15 @@ static void test_validate(void **state)
 	char err[256] = "";
 
 	craft(&c);
-	if (adapter_validate(&c.sa, err, sizeof err) != 0)
+	if (adapter_validate(&c.sa, true, err, sizeof err) != 0)
 		fail_msg("the crafted descriptor should be valid: %s", err);
 
-	assert_int_equal(adapter_validate(NULL, err, sizeof err), -1);
+	assert_int_equal(adapter_validate(NULL, true, err, sizeof err), -1);
 	assert_contains(err, "NULL");
 
 	craft(&c);
-	c.sa.abi_version = 2;
-	expect_invalid(&c, "ABI version 2", "steerd speaks 1");
+	c.sa.abi_major = 3;
+	expect_invalid(&c, "adapter ABI 3", "steerd speaks ABI 2.1");
 
 	craft(&c);
 	c.sa.version = NULL;
@@ -734,7 +734,7 @@ static void test_validate(void **state)
 	expect_invalid(&c, "crafted", "NULL");
 	craft(&c);
 	c.sa.restore = NULL;
-	expect_invalid(&c, "NULL", NULL);
+	expect_invalid(&c, "save without restore", NULL);
 
 	craft(&c);
 	c.sa.knobs = NULL;
@@ -747,7 +747,7 @@ static void test_validate(void **state)
 	c.sa.n_knobs = 0;
 	c.sa.diags = NULL;
 	c.sa.n_diags = 0;
-	assert_int_equal(adapter_validate(&c.sa, err, sizeof err), 0);
+	assert_int_equal(adapter_validate(&c.sa, true, err, sizeof err), 0);
 
 	craft(&c);
 	c.knobs[2].name = "dt";

@@ -69,7 +69,7 @@ static void small_config(sa_value *v)
 static void *make(const sa_value *v)
 {
 	char err[256] = "";
-	void *s = sa->create(v, err, sizeof err);
+	void *s = sa->create(v, NULL, err, sizeof err);
 	if (!s)
 		print_error("create: %s\n", err);
 	assert_non_null(s);
@@ -240,7 +240,7 @@ static void test_descriptor(void **state)
 {
 	(void)state;
 	char err[256] = "";
-	assert_int_equal(adapter_validate(sa, err, sizeof err), 0);
+	assert_int_equal(adapter_validate(sa, true, err, sizeof err), 0);
 	assert_string_equal(sa->name, "pic1d");
 
 	const struct {
@@ -329,30 +329,30 @@ static void test_create_refuses_inconsistent(void **state)
 	defaults(v);
 	set_d(v, "dt", 1e-10);
 	err[0] = 0;
-	assert_null(sa->create(v, err, sizeof err));
+	assert_null(sa->create(v, NULL, err, sizeof err));
 	assert_non_null(strstr(err, "dt"));
 
 	/* too many cells for the step at the default energies */
 	defaults(v);
 	set_i(v, "cells", 5000);
 	err[0] = 0;
-	assert_null(sa->create(v, err, sizeof err));
+	assert_null(sa->create(v, NULL, err, sizeof err));
 	assert_true(strlen(err) > 0);
 
 	/* a cap below one step's emission */
 	defaults(v);
 	set_i(v, "max_particles", 10);
 	err[0] = 0;
-	assert_null(sa->create(v, err, sizeof err));
+	assert_null(sa->create(v, NULL, err, sizeof err));
 	assert_non_null(strstr(err, "max_particles"));
 
 	/* values the host should have refused are refused anyway */
 	defaults(v);
 	set_d(v, "gap", NAN);
-	assert_null(sa->create(v, err, sizeof err));
+	assert_null(sa->create(v, NULL, err, sizeof err));
 	defaults(v);
 	set_i(v, "emission", 7);
-	assert_null(sa->create(v, err, sizeof err));
+	assert_null(sa->create(v, NULL, err, sizeof err));
 }
 
 static void test_set_refuses_and_changes_nothing(void **state)

@@ -70,7 +70,7 @@ static double scalar(const void *s, const char *name)
 static void *make(const sa_value *v)
 {
 	char err[256] = "";
-	void *s = sa->create(v, err, sizeof err);
+	void *s = sa->create(v, NULL, err, sizeof err);
 	if (!s)
 		fail_msg("create: %s", err);
 	return s;
@@ -387,7 +387,7 @@ static void test_courant_counts_thermal_tail(void **state)
 	const double v_tail = sqrt(2 * E_CHARGE * (V0 + 13.8155 * kT + V) / M_ELECTRON);
 	set_d(v, "dt", 0.5 * (dx / v_mean + dx / v_tail)); /* fine for the mean, not the tail */
 	char err[256] = "";
-	void *s = sa->create(v, err, sizeof err);
+	void *s = sa->create(v, NULL, err, sizeof err);
 	print_message("# dt between the mean's and the tail's limit: %s\n", s ? "accepted" : err);
 	assert_null(s);
 	assert_non_null(strstr(err, "thermal tail"));
