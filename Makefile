@@ -49,14 +49,17 @@ endif
 # -fPIC: the same objects make the daemon and libsteerd.so; hidden by default,
 # the library exports only what steerd.h marks STEERD_EXPORT (and the map).
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden $(WARN) \
-              -Isim-adapter -Isteerd -Iconsole \
+              -Isim-adapter -Isteerd $(addprefix -I,$(STEERD_DIRS)) -Iconsole \
               $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS        = $(PKG_LIBS) -ldl -lm
 
 # Sources: new files are picked up without editing this Makefile.
 ADAPTER_SRC := $(wildcard sim-adapter/*.c sim-adapter/*/*.c)
-STEERD_SRC  := $(filter-out steerd/main.c,$(wildcard steerd/*.c))
+# steerd/: one folder a part (control, run, search, stream, storage, security,
+# config), shared/ what the console uses too; lib.c, startup.c and main.c on top.
+STEERD_DIRS := $(sort $(dir $(wildcard steerd/*/*.c)))
+STEERD_SRC  := $(filter-out steerd/main.c,$(wildcard steerd/*.c steerd/*/*.c))
 CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c))
 SIM_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(ADAPTER_SRC))
 CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(STEERD_SRC))
@@ -112,13 +115,14 @@ $(BUILD)/man/%: doc/%.in doc/gen-man.py doc/steerd.yaml.keys $(PROGRAMS)
 # libsim: the adapter host and the built-in adapters. libsteerd-core: the daemon
 # minus main(). Tests of the simulation alone (tests/unit/test_sim_*.c) link
 # only libsim.
+# (rm first: a moved or deleted source must not leave its old member behind)
 $(BUILD)/libsim.a: $(SIM_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/libsteerd-core.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -133,7 +137,9 @@ $(BUILD)/bin/steerd: $(BUILD)/steerd/main.o $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
-$(BUILD)/bin/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(CORE_LIBS)
+# The console links only what it shares with the daemon (steerd/shared/).
+SHARED_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard steerd/shared/*.c))
+$(BUILD)/bin/steer-console: $(BUILD)/console/main.o $(CONSOLE_OBJ) $(SHARED_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(READLINE_LIBS) -o $@
 

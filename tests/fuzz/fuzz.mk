@@ -19,7 +19,7 @@ FUZZ_TARGETS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fu
 # turns on the fuzzing-only hooks (h5io.h: checksums are not enforced).
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -pthread $(WARN) \
-               -Isim-adapter -Isteerd -Itests/fuzz $(PKG_CFLAGS) -g -O1 $(FUZZ_SAN) -MMD -MP
+               -Isim-adapter -Isteerd $(addprefix -I,$(STEERD_DIRS)) -Itests/fuzz $(PKG_CFLAGS) -g -O1 $(FUZZ_SAN) -MMD -MP
 FUZZ_OBJ    := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(ADAPTER_SRC) $(STEERD_SRC))
 FUZZ_LIB    := $(FUZZ_BUILD)/libfuzz-core.a
 FUZZ_BIN    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))

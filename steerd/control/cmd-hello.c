@@ -26,6 +26,7 @@ static const char *const capabilities[] = {
 	"queued_steps",   /* status: stepping; cancel {"steps": true}; event steps_cancelled */
 	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
+	"embedded",       /* hello: saves_state; error unsupported (a code embedding libsteerd) */
 	NULL,
 };
 
@@ -82,6 +83,8 @@ static int hello_exec(cmd_ctx *ctx, const json_t *body)
 	    "stream", stream_json(ctx->cfg, sa), "checkpoint_directory",
 	    checkpoint_directory(ctx->cfg), "run_id", id.run_id, "start_id", id.start_id,
 	    "restart_step", id.restarted ? json_integer((json_int_t)id.restart_step) : json_null());
+	if (ctx->result)
+		json_object_set_new(ctx->result, "saves_state", json_boolean(sa->save != NULL));
 	return ctx->result ? 0 : cmd_fail(ctx, E_INTERNAL, "out of memory");
 }
 
