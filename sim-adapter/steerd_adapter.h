@@ -169,9 +169,17 @@ typedef enum sa_log_level { SA_LOG_ERROR = 0, SA_LOG_WARN = 1, SA_LOG_INFO = 2, 
  * that calls the adapter only. message: one line, no trailing newline.
  */
 typedef struct sa_host {
-	size_t size; /* sizeof(sa_host) as the host was built */
+	size_t size; /* sizeof(sa_host) as the host was built: read fields below it only */
 	void *ctx;
 	void (*log)(void *ctx, sa_log_level level, const char *message);
+	/*
+	 * ABI 2.1: in an MPI run, a pointer to the MPI_Comm that all ranks of
+	 * this simulation share (cast it: *(const MPI_Comm *)mpi_comm); NULL in a
+	 * serial run. Every rank creates its own instance with the same knob
+	 * values; the calls that follow are made on every rank at the same step,
+	 * so collectives inside step, set, read_scalars, save and restore match.
+	 */
+	const void *mpi_comm;
 } sa_host;
 
 typedef struct sa_adapter {

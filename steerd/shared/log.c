@@ -81,6 +81,6 @@ static void adapter_log(void *ctx, sa_log_level level, const char *message)
 
 const sa_host *log_adapter_host(void)
 {
-	static const sa_host host = { sizeof host, NULL, adapter_log };
+	static const sa_host host = { sizeof host, NULL, adapter_log, NULL };
 	return &host;
 }
