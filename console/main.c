@@ -20,7 +20,7 @@
 #include "script.h"
 #include "units.h"
 #include "version.h"
-#include "wire.h"
+#include "protocol.h"
 
 typedef struct step_src {
 	char kind; /* 'e' or 'f' */
