@@ -26,6 +26,7 @@ static const char *const capabilities[] = {
 	"queued_steps",   /* status: stepping; cancel {"steps": true}; event steps_cancelled */
 	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
+	"search_settle",  /* search: settled and confirm per probe and in search_probe */
 	NULL,
 };
 
