@@ -17,6 +17,10 @@
  *
  * In both, the "base" state a probe starts from is the one where the run
  * stayed as it was for a whole hold; a probe that changes it ends at once.
+ * Probes judge the raw condition at every step (not the debounced indicator
+ * events). Every probe is journaled like a `set`, and announced with
+ * knob_changed, so a checkpoint written during a search is explained by its
+ * journal.
  *
  * Up with the default hold, a good probe may end before its hold once the
  * run has settled (every scalar diagnostic stationary from one transit time
@@ -29,10 +33,6 @@
  * kept state, to the whole hold. If the condition comes true meanwhile, that
  * value is bad after all, and the search goes on from the good below it. So
  * the result always held the whole hold, as without the shortcut.
- * Probes judge the raw condition at every step (not the debounced indicator
- * events). Every probe is journaled like a `set`, and announced with
- * knob_changed, so a checkpoint written during a search is explained by its
- * journal.
  */
 #include "run.h"
 
