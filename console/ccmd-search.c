@@ -248,8 +248,13 @@ static void on_probe(search_ui *u, json_t *hdr)
 	fmt_num(json_number_value(json_object_get(hdr, "value")), val, sizeof val);
 	fmt_bracket(u, br, sizeof br);
 	clear_bar(u);
-	printf("probe %d: %s = %s%s%s %s after %lld steps; bracket %s\n", u->probes, u->knob, val,
-	       u->unit[0] ? " " : "", u->unit, bad ? "bad " : "good", int_field(hdr, "steps", 0), br);
+	/* settled: ended before its hold (provisional); confirm: a settled good held on. */
+	const char *how = json_is_true(json_object_get(hdr, "confirm"))   ? " (held on to the hold)"
+	                  : json_is_true(json_object_get(hdr, "settled")) ? " (settled)"
+	                                                                  : "";
+	printf("probe %d: %s = %s%s%s %s after %lld steps%s; bracket %s\n", u->probes, u->knob, val,
+	       u->unit[0] ? " " : "", u->unit, bad ? "bad " : "good", int_field(hdr, "steps", 0), how,
+	       br);
 	fflush(stdout);
 	if (u->bar)
 		draw_bar(u);
@@ -556,7 +561,8 @@ const ccmd_entry ccmd_search_entry = {
 	.daemon = "search",
 	.usage = "KNOB FROM TO until NAME [OP VALUE] [hold STEPS | hold TIME] [tol REL] "
 	         "[max STEPS] [direction up|down]   (e.g. search injected_current 500 4000 until "
-	         "virtual_cathode; hold defaults to 50 transit times, tol to 0.5%)",
+	         "virtual_cathode; hold defaults to 50 transit times, a probe that settles before "
+	         "ending early and the result held on to it; tol to 0.5%)",
 	.summary = "find the largest KNOB in [FROM, TO] for which the condition stays false "
 	           "(up), or, from a state where it holds, at which it stops holding (down: the "
 	           "other side of a hysteresis); the daemon bisects, going back after each probe",

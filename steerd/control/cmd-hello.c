@@ -27,6 +27,7 @@ static const char *const capabilities[] = {
 	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
 	"embedded",       /* hello: saves_state; error unsupported (a code embedding libsteerd) */
+	"search_settle",  /* search: settled and confirm per probe and in search_probe */
 	NULL,
 };
 

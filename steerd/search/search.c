@@ -21,6 +21,18 @@
  * events). Every probe is journaled like a `set`, and announced with
  * knob_changed, so a checkpoint written during a search is explained by its
  * journal.
+ *
+ * Up with the default hold, a good probe may end before its hold once the
+ * run has settled (every scalar diagnostic stationary from one transit time
+ * to the next): far below the limit that takes a few transit times, while
+ * close to it the run keeps drifting (it relaxes ever more slowly as the
+ * limit nears, and above it drifts towards the virtual cathode), so the
+ * test does not pass there and the probe holds on. Such a "settled" good is
+ * provisional: the states of the provisional goods are kept, and before the
+ * search says converged the top good is confirmed by holding it on, from its
+ * kept state, to the whole hold. If the condition comes true meanwhile, that
+ * value is bad after all, and the search goes on from the good below it. So
+ * the result always held the whole hold, as without the shortcut.
  */
 #include "run.h"
 
@@ -34,6 +46,22 @@
 
 typedef enum { PROBE_FIRST, PROBE_SECOND, BISECT } search_phase;
 typedef enum { IN_BASE, IN_GOOD, IN_PROBE } search_where;
+
+/* The settling test (see the top): relative change of every scalar's mean
+ * from one window (a transit time) to the next, after at least this many
+ * windows of the probe (the first is the transient of the change). */
+#define SETTLE_REL 1e-3
+#define SETTLE_MIN_WINDOWS 3
+
+/* An earlier base, kept while the bases above it are provisional. */
+typedef struct kept_base {
+	void *image;
+	size_t len;
+	double value;  /* its good value */
+	bool is_good;  /* false: the state the search started from */
+	uint64_t held; /* steps held at value */
+	bool settled;  /* provisional: ended settled before its hold */
+} kept_base;
 
 struct run_search {
 	change *ch;            /* the request, answered at the end */
@@ -52,6 +80,19 @@ struct run_search {
 	uint64_t ramp_steps;   /* these first steps (0: set at once), then holds */
 	uint64_t probe_steps, total_steps;
 	json_t *probes;
+	/* Up with the default hold: settled goods and their confirmation. */
+	bool settle;           /* a good probe may end settled */
+	uint64_t window;       /* the settling window of the probe under way, steps (0: none) */
+	uint64_t windows;      /* windows completed in it */
+	double *win_sum, *win_prev; /* per scalar: this window's sum, the last window's mean */
+	bool *watched;         /* per scalar: in the test (not step or time) */
+	size_t n_scalars;
+	bool ended_settled;    /* the probe just ended settled */
+	bool confirming;       /* the probe under way holds the base on to the whole hold */
+	uint64_t base_held;    /* steps the base's value was held */
+	bool base_settled;     /* the base is a provisional (settled) good */
+	kept_base *below;      /* earlier bases, bottom first, while base_settled */
+	size_t n_below;
 };
 
 static double cond_current(const run *r, const search_args *a)
@@ -85,6 +126,12 @@ static void search_free(run_search **sp)
 	run_search *s = *sp;
 	free(s->base_image);
 	free(s->good_image);
+	for (size_t i = 0; i < s->n_below; i++)
+		free(s->below[i].image);
+	free(s->below);
+	free(s->win_sum);
+	free(s->win_prev);
+	free(s->watched);
 	json_decref(s->probes);
 	free(s);
 	*sp = NULL;
@@ -251,6 +298,17 @@ static int start_probe(run *r, double v, char *err, size_t errlen)
 	s->ramp_steps = s->a.down && s->ramp_from > v ? s->hold : 0;
 	if (s->ramp_steps && set_value(r, s->ramp_from, err, errlen) < 0)
 		return -1;
+	s->confirming = false;
+	s->ended_settled = false;
+	s->windows = 0;
+	s->window = 0;
+	if (s->settle) {
+		memset(s->win_sum, 0, s->n_scalars * sizeof *s->win_sum);
+		double transit = run_scalar_now(r, "transit_time"), per_step = run_seconds_per_step(r);
+		double w = ceil(transit / per_step - 1e-9);
+		if (w >= 1 && w <= (double)s->hold)
+			s->window = (uint64_t)w;
+	}
 	journal_knob(r, "probe", old,
 	             json_pack("{s:I, s:f, s:I}", "hold", (json_int_t)s->hold, "to", v, "ramp_steps",
 	                       (json_int_t)s->ramp_steps));
@@ -260,16 +318,37 @@ static int start_probe(run *r, double v, char *err, size_t errlen)
 static void record_probe(run *r, bool bad)
 {
 	run_search *s = r->search;
-	json_array_append_new(s->probes, json_pack("{s:f, s:b, s:I, s:I}", "value", s->value, "bad", bad,
-	                                           "steps", (json_int_t)s->probe_steps, "hold",
-	                                           (json_int_t)s->hold));
+	bool settled = s->ended_settled && !bad;
+	json_array_append_new(s->probes, json_pack("{s:f, s:b, s:I, s:I, s:b, s:b}", "value", s->value,
+	                                           "bad", bad, "steps", (json_int_t)s->probe_steps,
+	                                           "hold", (json_int_t)s->hold, "settled", settled,
+	                                           "confirm", s->confirming));
 	run_event(r, "search_probe",
-	          json_pack("{s:s, s:f, s:b, s:I, s:I, s:o, s:o, s:I, s:I}", "knob",
+	          json_pack("{s:s, s:f, s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:b, s:b}", "knob",
 	                    r->sa->knobs[s->a.knob].name, "value", s->value, "bad", bad, "steps",
 	                    (json_int_t)s->probe_steps, "hold", (json_int_t)s->hold, "good",
 	                    maybe(s->have_good, s->good), "bad_value", maybe(s->have_bad, s->bad),
 	                    "total_steps", (json_int_t)s->total_steps, "probes",
-	                    (json_int_t)json_array_size(s->probes)));
+	                    (json_int_t)json_array_size(s->probes), "settled", settled, "confirm",
+	                    s->confirming));
+}
+
+static void start_confirm(run *r);
+
+/*
+ * The bracket is closed (or the condition never held up to 'to'): done,
+ * unless the result is a provisional (settled) good, which is held on to
+ * the whole hold first.
+ */
+static void converge(run *r)
+{
+	run_search *s = r->search;
+	if (!s->base_settled)
+		finish(r, NULL, NULL, true);
+	else if (s->total_steps >= s->a.max_steps)
+		finish(r, NULL, NULL, false);
+	else
+		start_confirm(r);
 }
 
 /* After a probe ended: decide the next one, or finish. */
@@ -292,8 +371,13 @@ static void next_probe(run *r)
 		s->phase = PROBE_SECOND;
 		next = down ? s->a.from : s->a.to;
 	} else {
+		if (!down && !s->have_good) { /* 'from' failed its confirmation */
+			finish(r, E_REFUSED, "the condition is met at 'from' (it came true while 'from' "
+			       "was held on to the whole hold)", false);
+			return;
+		}
 		if (s->phase == PROBE_SECOND && !down && !s->have_bad) {
-			finish(r, NULL, NULL, true); /* never met in the range: the result is 'to' */
+			converge(r); /* never met in the range: the result is 'to' */
 			return;
 		}
 		if (s->phase == PROBE_SECOND && down && !s->have_good) {
@@ -302,7 +386,7 @@ static void next_probe(run *r)
 		}
 		s->phase = BISECT;
 		if (s->bad - s->good <= s->a.tol * fabs(s->bad)) {
-			finish(r, NULL, NULL, true);
+			converge(r);
 			return;
 		}
 		next = 0.5 * (s->good + s->bad);
@@ -332,6 +416,130 @@ static int keep_state(run *r, void **image, size_t *len)
 	return 0;
 }
 
+/*
+ * The settling test at a step of a probe that has not changed the state
+ * (see the top): true when every watched scalar's mean over the window that
+ * just ended is within SETTLE_REL of its mean over the window before.
+ */
+static bool settled(run *r)
+{
+	run_search *s = r->search;
+	if (!s->window || s->confirming)
+		return false;
+	for (size_t i = 0; i < s->n_scalars; i++)
+		if (s->watched[i])
+			s->win_sum[i] += r->pub.scalars[i];
+	if (s->probe_steps % s->window != 0)
+		return false;
+	bool steady = s->windows > 0;
+	for (size_t i = 0; i < s->n_scalars; i++) {
+		if (!s->watched[i])
+			continue;
+		double m = s->win_sum[i] / (double)s->window, p = s->win_prev[i];
+		if (!(fabs(m - p) <= SETTLE_REL * fmax(fabs(m), fabs(p)))) /* NaN: not steady */
+			steady = false;
+		s->win_prev[i] = m;
+		s->win_sum[i] = 0;
+	}
+	s->windows++;
+	return steady && s->windows >= SETTLE_MIN_WINDOWS;
+}
+
+/* Drop the earlier bases: the base is a good that held the whole hold. */
+static void drop_below(run_search *s)
+{
+	for (size_t i = 0; i < s->n_below; i++)
+		free(s->below[i].image);
+	s->n_below = 0;
+}
+
+/* A good probe ended (settled or not): the state now becomes the base; a
+ * settled one keeps the base it replaces, for a failed confirmation. */
+static int new_good_base(run *r)
+{
+	run_search *s = r->search;
+	if (s->ended_settled) {
+		kept_base *b = realloc(s->below, (s->n_below + 1) * sizeof *b);
+		if (!b) {
+			finish(r, E_INTERNAL, "out of memory", false);
+			return -1;
+		}
+		s->below = b;
+		b[s->n_below++] = (kept_base){ .image = s->base_image, .len = s->base_len,
+		                               .value = s->good, .is_good = s->have_good,
+		                               .held = s->base_held, .settled = s->base_settled };
+		s->base_image = NULL;
+		s->base_len = 0;
+	} else {
+		drop_below(s);
+	}
+	if (keep_state(r, &s->base_image, &s->base_len) < 0)
+		return -1;
+	s->base_held = s->probe_steps;
+	s->base_settled = s->ended_settled;
+	return 0;
+}
+
+/* The base's value failed its confirmation: back to the base below it
+ * (restored by the next probe). */
+static void pop_base(run_search *s)
+{
+	kept_base *k = &s->below[--s->n_below];
+	free(s->base_image);
+	s->base_image = k->image;
+	s->base_len = k->len;
+	s->good = k->value;
+	s->have_good = k->is_good;
+	s->base_held = k->held;
+	s->base_settled = k->settled;
+	s->where = IN_PROBE;
+}
+
+/* Hold the base's value on, from the base, until it has held the whole hold. */
+static void start_confirm(run *r)
+{
+	run_search *s = r->search;
+	char err[512];
+	if (s->where != IN_BASE && restore(r, s->base_image, s->base_len, err, sizeof err) < 0) {
+		finish(r, E_REFUSED, err, false);
+		return;
+	}
+	s->where = IN_PROBE;
+	s->value = s->good;
+	s->probe_steps = 0;
+	s->ramp_steps = 0;
+	s->window = 0;
+	s->ended_settled = false;
+	s->confirming = true;
+	if (probe_hold(r, err, sizeof err) < 0)
+		finish(r, E_BAD_ARGUMENT, err, false);
+}
+
+/* A step of the confirmation of the base's value. */
+static void confirm_boundary(run *r, bool held)
+{
+	run_search *s = r->search;
+	if (held) { /* bad after all: the search goes on from the good below */
+		s->bad = s->value;
+		s->have_bad = true;
+		pop_base(s);
+	} else if (s->base_held + s->probe_steps >= s->hold) {
+		if (keep_state(r, &s->base_image, &s->base_len) < 0)
+			return;
+		s->where = IN_BASE;
+		s->base_held += s->probe_steps;
+		s->base_settled = false;
+		drop_below(s);
+	} else {
+		if (s->total_steps >= s->a.max_steps)
+			finish(r, NULL, NULL, false);
+		return; /* the confirmation goes on */
+	}
+	record_probe(r, held);
+	s->confirming = false;
+	next_probe(r);
+}
+
 void run_search_boundary(run *r)
 {
 	run_search *s = r->search;
@@ -345,6 +553,10 @@ void run_search_boundary(run *r)
 			finish(r, E_REFUSED, err, false);
 			return;
 		}
+	}
+	if (s->confirming) {
+		confirm_boundary(r, held);
+		return;
 	}
 	bool changed = held != s->a.down; /* left the state the probe started from */
 	if (changed) {
@@ -367,9 +579,10 @@ void run_search_boundary(run *r)
 			s->have_good = true;
 			s->where = IN_GOOD;
 		}
-	} else if (s->probe_steps >= s->ramp_steps + s->hold) {
-		/* Unchanged for the whole hold: the new base. */
-		if (keep_state(r, &s->base_image, &s->base_len) < 0)
+	} else if ((s->ended_settled = settled(r) && s->probe_steps < s->hold) ||
+	           s->probe_steps >= s->ramp_steps + s->hold) {
+		/* Unchanged for the whole hold (or settled): the new base. */
+		if (held ? keep_state(r, &s->base_image, &s->base_len) < 0 : new_good_base(r) < 0)
 			return;
 		if (held) {
 			s->bad = s->value;
@@ -427,6 +640,25 @@ void run_search_start(run *r, change *ch)
 	r->search = s;
 	s->ch = ch;
 	s->where = IN_BASE;
+	/* The settling shortcut: up, with the default hold. It watches every
+	 * scalar diagnostic but the clock (step, time). */
+	s->settle = !a->down && !a->hold && !(a->hold_time > 0);
+	s->n_scalars = mirror_n_scalars(r->mirror);
+	if (s->settle) {
+		s->win_sum = calloc(s->n_scalars + 1, sizeof *s->win_sum);
+		s->win_prev = calloc(s->n_scalars + 1, sizeof *s->win_prev);
+		s->watched = calloc(s->n_scalars + 1, sizeof *s->watched);
+		if (!s->win_sum || !s->win_prev || !s->watched) {
+			s->ch = NULL;
+			search_free(&r->search);
+			change_fail(ch, E_INTERNAL, "out of memory");
+			return;
+		}
+		for (size_t i = 0; i < s->n_scalars; i++) {
+			const char *name = r->sa->diags[r->scalar_diag[i]].name;
+			s->watched[i] = strcmp(name, "step") != 0 && strcmp(name, "time") != 0;
+		}
+	}
 	const sa_knob *kn = &r->sa->knobs[a->knob];
 	double first = a->down ? a->to : a->from;
 	if (run_image(r, &s->base_image, &s->base_len, err, sizeof err) < 0 ||
@@ -443,7 +675,8 @@ void run_search_start(run *r, change *ch)
 	                             "until", a->cond_text, "direction", dir, "tol", a->tol));
 	log_info("search %s of %s in [%g, %g] until %s by %s (hold %llu steps%s, tol %g)", dir,
 	         kn->name, a->from, a->to, a->cond_text, ch->req.client, (unsigned long long)s->hold,
-	         a->hold || a->hold_time > 0 ? "" : " here: 50 transit times at each probe's value",
+	         a->hold || a->hold_time > 0 ? "" : " here: 50 transit times at each probe's value, "
+	         "a settled good confirmed to it",
 	         a->tol);
 	run_event(r, "search_started", json_pack("{s:s, s:f, s:f, s:s, s:I, s:f, s:s, s:s}", "knob",
 	                                         kn->name, "from", a->from, "to", a->to, "until",

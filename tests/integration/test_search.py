@@ -163,8 +163,14 @@ def check_reply_shape(t, r, lo, hi, tol):
     t.assertEqual((probes[0]["value"], probes[0]["bad"]), (lo, False))
     t.assertEqual((probes[1]["value"], probes[1]["bad"]), (hi, True))
     t.assertEqual(sum(p["steps"] for p in probes), r["steps"])
-    t.assertEqual(max(p["value"] for p in probes if not p["bad"]), good)
+    # A settled good whose confirmation failed is bad after all.
+    failed = {p["value"] for p in probes if p["confirm"] and p["bad"]}
+    t.assertEqual(max(p["value"] for p in probes if not p["bad"] and p["value"] not in failed), good)
     t.assertEqual(min(p["value"] for p in probes if p["bad"]), bad)
+    # The result held the whole hold: at once, or settled and then confirmed.
+    at = [p for p in probes if p["value"] == good]
+    t.assertEqual(sum(p["steps"] for p in at if not p["bad"]), at[0]["hold"], at)
+    t.assertFalse(any(p["settled"] for p in probes if p["bad"] or p["confirm"]), probes)
 
 
 class SearchTestCase(unittest.TestCase):
@@ -586,6 +592,10 @@ class DefaultSettings(SearchTestCase):
             self.assertEqual(r["direction"], "up")
             hold = math.ceil(50 * transit_time(V, V0, d) / dt - 1e-9)
             self.assertEqual({p["hold"] for p in r["probes"]}, {hold})
+            # Far below the limit the run settles in a few transit times:
+            # such probes end early (the result is still held the whole
+            # hold, check_reply_shape).
+            self.assertTrue(any(p["settled"] for p in r["probes"]), r["probes"])
             theory, ref = jaffe_limit(V, V0, d), REFERENCE[n]["up"]
             print("# %s (V/V0 = %g): default search %.2f A/m^2 in %d steps, %d probes (hold %d); "
                   "theory %.2f (%+.2f %%), brute force %s (%s)" % (
@@ -716,6 +726,37 @@ class Directions(SearchTestCase):
         self.assertEqual(fin[-1]["result"], r["result"])
         explained = [e["new"] for e in journal if e.get("knob") == "injected_current" and "new" in e]
         self.assertEqual(explained[-1], r["result"])
+
+    def test_m_a_settled_good_that_fails_its_confirmation_is_bad(self):
+        # A condition that comes true at a given step, whatever the knob: a
+        # probe that settles before it is a provisional good, and holding it
+        # on to the whole hold (8431 steps) meets it. Every confirmation
+        # fails, the search goes back to the good below each time, and when
+        # 'from' itself fails the search is refused.
+        c = self.c
+        s0, j0 = c.status()["step"], c.get1("injected_current")
+        sub = self.d.subscriber("event.search_")
+        hdr, body = c.request("search", {"knob": "injected_current", "from": 100, "to": 300,
+                                         "until": "step >= %d" % (s0 + 4000)},
+                              timeout=DEFAULT_TIMEOUT)
+        self.assertFalse(hdr["ok"], body)
+        self.assertEqual(body["error"]["code"], "refused")
+        self.assertIn("held on to the whole hold", body["error"]["message"])
+        evs = sub.events_until("search_finished")
+        probes = [m for m in evs if m.topic == "event.search_probe"]
+        self.assertTrue(probes[0]["settled"] and not probes[0]["bad"], probes[0])
+        confirms = [(m["value"], m["bad"]) for m in probes if m["confirm"]]
+        self.assertGreater(len(confirms), 1, confirms)  # one above 'from', then 'from'
+        self.assertTrue(all(bad for _, bad in confirms), confirms)
+        self.assertEqual(confirms[-1], (100.0, True))
+        # After each failed confirmation, the next probe (or confirmation)
+        # starts below the value that failed.
+        for i, m in enumerate(probes[:-1]):
+            if m["confirm"]:
+                self.assertLess(probes[i + 1]["value"], m["value"])
+                self.assertEqual(m["bad_value"], m["value"])
+        # Back in the state the search started from.
+        self.assertEqual((c.status()["step"], c.get1("injected_current")), (s0, j0))
 
     def test_k_search_warning_when_the_condition_turns_true_at_the_result(self):
         c = self.c
