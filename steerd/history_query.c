@@ -200,10 +200,10 @@ typedef struct point {
 	    max[HISTORY_MAX_NAMES];
 } point;
 
-static void point_start(point *p)
+static void point_start(point *p, size_t n_series)
 {
 	p->rows = p->count = 0;
-	for (size_t s = 0; s < HISTORY_MAX_NAMES; s++) {
+	for (size_t s = 0; s < n_series; s++) { /* only those asked for: once per point */
 		p->min[s] = p->max[s] = NAN;
 		p->sum[s] = p->weight[s] = 0;
 	}
@@ -303,7 +303,7 @@ int history_query(history *h, const history_request *rq, history_reply *out)
 		goto out;
 	/* Pass 2: merge each run's rows by g. */
 	size_t n = 0, seen = 0;
-	point_start(p);
+	point_start(p, rq->n_series);
 	iter_init(&it, h, rq);
 	while (iter_next(&it, &r, &L, &index)) {
 		if (seen++ < skip)
@@ -311,7 +311,7 @@ int history_query(history *h, const history_request *rq, history_reply *out)
 		if (p->rows && (r.stretch != p->stretch || p->rows == g)) {
 			pstretch[n] = p->stretch;
 			point_put(p, rq, out, n++);
-			point_start(p);
+			point_start(p, rq->n_series);
 		}
 		point_add(p, h, rq, L, index);
 	}
