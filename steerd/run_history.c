@@ -6,14 +6,11 @@
  */
 #include "run.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "history.h"
 #include "own_scalars.h"
-
-#define HISTORY_REPLY_HEAP_BYTES (32 << 20) /* replies up to 32 MB come from the heap */
 
 int run_history_init(run *r, char *err, size_t errlen)
 {
@@ -44,16 +41,6 @@ int run_history_init(run *r, char *err, size_t errlen)
 		return -1;
 	}
 	mirror_set_history(r->mirror, r->history);
-	/*
-	 * A `history` reply's arrays are megabytes, malloc'd on the control
-	 * thread and freed by libzmq's once sent. Above glibc's default mmap
-	 * threshold each reply mapped fresh pages and faulted them in: a reply of
-	 * 10^5 points took 65 ms, mostly page faults (tests/bench/bench_history).
-	 * From the heap, and not trimmed back, the pages of one reply serve the next. (After the
-	 * store's own allocations, which stay mapped apart.)
-	 */
-	mallopt(M_MMAP_THRESHOLD, HISTORY_REPLY_HEAP_BYTES);
-	mallopt(M_TRIM_THRESHOLD, 2 * HISTORY_REPLY_HEAP_BYTES); /* and kept, not trimmed */
 	return 0;
 }
 
