@@ -264,7 +264,8 @@ static void serve_request(control *c, wire_request *req)
 	static const char *const no_args[] = { NULL };
 	mirror_get(c->mirror, &c->state);
 	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .state = &c->state,
-	                .stream_endpoint = c->stream_endpoint, .client = req->client };
+	                .stream_endpoint = c->stream_endpoint, .client = req->client,
+	                .history = mirror_history(c->mirror) };
 	if (cmd->needs_state && !ctx.sa->save) {
 		char msg[200];
 		snprintf(msg, sizeof msg, "%s needs the simulation's save and restore, which %s does not "
@@ -284,6 +285,8 @@ static void serve_request(control *c, wire_request *req)
 		/* answered from the first attempt's reply, or parked until it comes */
 	} else if (ctx.change) {
 		send_change(c, req, ctx.change);
+	} else if (ctx.n_frames) {
+		wire_reply_frames(c->router, req, ctx.result, ctx.frames, ctx.n_frames);
 	} else {
 		wire_reply(c->router, req, true, ctx.result);
 	}

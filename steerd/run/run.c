@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "own_scalars.h"
 #include "value_json.h"
 
 #define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
@@ -67,6 +68,12 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, void *sim, bo
 	r->owns_sim = owns_sim || !sim;
 	r->in_place = !r->owns_sim || (sa->flags & SA_SINGLE_INSTANCE);
 	r->sim = sim ? sim : sa->create(cfg->knobs, log_adapter_host(), err, errlen);
+	if (r->sim && run_history_init(r, err, errlen) < 0) {
+		if (sim)
+			r->sim = NULL; /* the caller's: not destroyed here */
+		run_destroy(&r);
+		return NULL;
+	}
 	if (!r->sim) {
 		run_destroy(&r);
 		return NULL;
@@ -111,6 +118,7 @@ void run_destroy(run **rp)
 		r->sa->destroy(r->sim);
 	r->sim = NULL;
 	run_checkpoint_free(r);
+	run_history_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
 	free(r->indicator_slot);
@@ -127,6 +135,7 @@ void run_event(run *r, const char *name, json_t *fields)
 
 void run_journal_add(run *r, json_t *entry)
 {
+	run_history_marker(r, entry);
 	if (journal_add(&r->journal, entry) < 0)
 		log_error("out of memory: a journal entry is lost");
 }
@@ -419,9 +428,11 @@ static void boundary_changes(run *r)
 
 static void read_scalars(run *r)
 {
-	for (size_t i = 0; i < mirror_n_scalars(r->mirror); i++)
+	size_t n = mirror_n_scalars(r->mirror) - OWN_N_SCALARS; /* the adapter's, then steerd's */
+	for (size_t i = 0; i < n; i++)
 		if (r->sa->diag_read(r->sim, r->scalar_diag[i], &r->pub.scalars[i], 1) != 1)
 			r->pub.scalars[i] = NAN;
+	r->pub.scalars[n + OWN_BOUNDARY_FRACTION] = r->boundary_fraction;
 }
 
 /*
@@ -513,6 +524,7 @@ static void after_step(run *r)
 	r->pub.step = r->sa->step_count(r->sim);
 	r->pub.time = r->sa->time(r->sim);
 	read_scalars(r);
+	run_history_record(r);
 	indicator_edges(r, false);
 	publish_diagnostics(r);
 	boundary_changes(r);
@@ -640,6 +652,7 @@ bool run_next(run *r, volatile sig_atomic_t *signalled)
 			if (pace && pace < wait)
 				wait = pace;
 			wait_for_input(r, wait < PAUSED_POLL_MS ? (wait > 0 ? wait : 1) : PAUSED_POLL_MS);
+			r->boundary_t0 = 0; /* a wait is not a boundary's cost */
 		}
 		/*
 		 * Looking at an empty ZeroMQ socket costs system calls; while
@@ -660,14 +673,26 @@ bool run_next(run *r, volatile sig_atomic_t *signalled)
 		if (signalled && *signalled)
 			run_stop(r, "signal");
 		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
-		if (r->pub.state != RUN_STOPPING && stepping && !pace)
+		if (r->pub.state != RUN_STOPPING && stepping && !pace) {
+			r->step_t0 = clock_seconds();
 			return true;
+		}
 		end_of_pass(r);
 	}
 }
 
+/* steerd_boundary_fraction: the last boundary's wall time against it plus the step's. */
+static void time_step(run *r)
+{
+	double t1 = clock_seconds();
+	r->boundary_fraction = own_boundary_fraction(r->boundary_t0 ? r->step_t0 - r->boundary_t0 : 0,
+	                                             t1 - r->step_t0);
+	r->boundary_t0 = t1;
+}
+
 void run_stepped(run *r)
 {
+	time_step(r);
 	r->steps_taken++;
 	if (r->pub.steps_left > 0)
 		r->pub.steps_left--;
@@ -677,6 +702,7 @@ void run_stepped(run *r)
 
 void run_step_failed(run *r, const char *message)
 {
+	time_step(r);
 	/* Never lose the run: stop stepping and say why; knobs can still be changed. */
 	log_error("step %llu failed: %s; run paused", (unsigned long long)r->pub.step + 1, message);
 	r->pub.state = RUN_PAUSED;

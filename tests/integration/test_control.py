@@ -13,7 +13,7 @@ from steerd_harness import (DaemonTestCase, check_error_reply,  # noqa: E402
 
 COMMANDS = {"hello", "status", "params", "get", "set", "ramp", "ramps", "cancel", "pause",
             "resume", "step", "snapshot", "shutdown", "checkpoint", "snapshot-state", "rewind",
-            "drop-state", "search"}
+            "drop-state", "search", "history"}
 WRITES = {"set", "ramp", "cancel", "pause", "resume", "step", "shutdown", "checkpoint",
           "snapshot-state", "rewind", "drop-state", "search"}
 RUNTIME_KNOBS = {"injected_current", "anode_voltage", "injection_energy", "thermal_energy",

@@ -33,7 +33,8 @@ from test_console import CONSOLE  # noqa: E402
 PROTOCOL_MD = os.path.join(REPO, "PROTOCOL.md")
 DEFS = SCHEMA["$defs"]
 # The console's own commands: they stand for no single daemon command.
-CONSOLE_ONLY = {"watch", "plot", "wait", "expect", "sleep", "echo", "events", "help", "quit"}
+CONSOLE_ONLY = {"watch", "plot", "wait", "expect", "sleep", "echo", "events", "help", "quit",
+                "monitor"}
 
 
 def dump_commands():
