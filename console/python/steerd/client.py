@@ -43,7 +43,9 @@ class Client(Commands):
 
     watch: watch heartbeats from the start (see watch()); heartbeat_misses:
     heartbeat periods without one before `alive` is False; heartbeat_ms:
-    the daemon's period, by default measured.
+    the daemon's period, by default measured. rcvhwm: stream messages this
+    client queues before it loses some (0: no bound; a loss shows in
+    Message.lost).
 
     on_restart(kind, old_hello, new_hello): called when the client finds
     another daemon process behind its connection: kind "restarted" (the same
@@ -54,13 +56,14 @@ class Client(Commands):
 
     def __init__(self, conn, name="steerd-python", timeout=10.0, context=None, key=None,
                  server_key=None, attempts=3, backoff=0.5, watch=False, heartbeat_misses=3,
-                 heartbeat_ms=None, on_restart=None):
+                 heartbeat_ms=None, on_restart=None, rcvhwm=0):
         self._setup(conn, name, key, server_key, on_restart)
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.heartbeat_misses = heartbeat_misses
         self.heartbeat_ms = heartbeat_ms
+        self.rcvhwm = rcvhwm
         self.ctx = context or zmq.Context.instance()
         self.ctl = self.sub = None
         self._replies = {}       # replies that arrived while waiting for another id
@@ -104,7 +107,7 @@ class Client(Commands):
         self._sub_gen = self._conn_gen
         ep = self._diagnostics_endpoint()
         self.sub = self._socket(zmq.SUB)
-        self.sub.setsockopt(zmq.RCVHWM, 0)
+        self.sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
         self.sub.connect(ep)
         self.seq.reset()
         for t in self._wanted.subscriptions():
