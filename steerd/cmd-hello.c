@@ -26,6 +26,7 @@ static const char *const capabilities[] = {
 	"queued_steps",   /* status: stepping; cancel {"steps": true}; event steps_cancelled */
 	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
+	"history",        /* the history command, its binary frames; steerd_boundary_fraction */
 	NULL,
 };
 

@@ -13,7 +13,7 @@ static const cmd_entry *const cmd_table[] = {
 	&cmd_set_entry, &cmd_ramp_entry, &cmd_ramps_entry, &cmd_cancel_entry,
 	&cmd_pause_entry, &cmd_resume_entry, &cmd_step_entry, &cmd_snapshot_entry,
 	&cmd_search_entry, &cmd_checkpoint_entry, &cmd_snapshot_state_entry, &cmd_rewind_entry,
-	&cmd_drop_state_entry, &cmd_shutdown_entry, NULL,
+	&cmd_drop_state_entry, &cmd_shutdown_entry, &cmd_history_entry, NULL,
 };
 
 const cmd_entry *const *cmd_all(void) { return cmd_table; }

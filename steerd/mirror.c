@@ -16,6 +16,7 @@ struct mirror {
 	atomic_uint_fast64_t seq;
 	size_t n_knobs, n_scalars;
 	mirror_state state;
+	struct history *history; /* not owned */
 };
 
 const char *run_state_name(run_state s)
@@ -74,6 +75,8 @@ void mirror_destroy(mirror **mp)
 }
 
 size_t mirror_n_scalars(const mirror *m) { return m->n_scalars; }
+void mirror_set_history(mirror *m, struct history *h) { m->history = h; }
+struct history *mirror_history(mirror *m) { return m->history; }
 
 static void copy_state(const mirror *m, mirror_state *dst, const mirror_state *src)
 {

@@ -53,4 +53,13 @@ void mirror_get(mirror *m, mirror_state *dst);
 /* Number of scalars the mirror holds. */
 size_t mirror_n_scalars(const mirror *m);
 
+/*
+ * The run's history (history.h), for the control thread's `history`
+ * command: set by the simulation thread before the control thread starts;
+ * the history has its own lock. NULL: none.
+ */
+struct history;
+void mirror_set_history(mirror *m, struct history *h);
+struct history *mirror_history(mirror *m);
+
 #endif

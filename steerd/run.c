@@ -64,7 +64,7 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, si
 		r->indicator_slot[i] = (size_t)slot;
 	}
 	r->sim = sa->create(cfg->knobs, err, errlen);
-	if (!r->sim) {
+	if (!r->sim || run_history_init(r, err, errlen) < 0) {
 		run_destroy(&r);
 		return NULL;
 	}
@@ -87,6 +87,7 @@ void run_destroy(run **rp)
 		r->sa->destroy(r->sim);
 	r->sim = NULL;
 	run_checkpoint_free(r);
+	run_history_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
 	free(r->indicator_slot);
@@ -103,6 +104,7 @@ void run_event(run *r, const char *name, json_t *fields)
 
 void run_journal_add(run *r, json_t *entry)
 {
+	run_history_marker(r, entry);
 	if (journal_add(&r->journal, entry) < 0)
 		log_error("out of memory: a journal entry is lost");
 }
@@ -489,6 +491,7 @@ static void after_step(run *r)
 	r->pub.step = r->sa->step_count(r->sim);
 	r->pub.time = r->sa->time(r->sim);
 	read_scalars(r);
+	run_history_record(r);
 	indicator_edges(r, false);
 	publish_diagnostics(r);
 	boundary_changes(r);
