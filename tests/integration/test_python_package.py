@@ -327,6 +327,59 @@ class TestStream(PackageTestCase):
         self.assertGreater(cl.seq.lost["scalars"], 0)
 
 
+class TestHistory(PackageTestCase):
+    def test_history_as_numpy(self):
+        cl = self.client()
+        if "history" not in cl.hello()["capabilities"]:
+            self.skipTest("this steerd keeps no history")
+        cl.step(20)
+        wait_until(lambda: cl.status()["step"] >= 20, what="20 steps")
+        set_at = cl.set(injected_current="1.5k")["step"]
+        cl.step(20)
+        wait_until(lambda: cl.status()["step"] >= set_at + 20, what="20 more steps")
+        h = cl.history("injected_current", "virtual_cathode", stats=["mean", "min", "max"],
+                       frame=False)
+        self.assertIsInstance(h, steerd.History)
+        self.assertEqual(h.step.dtype, np.uint64)
+        self.assertEqual(len(h), len(h["injected_current"]))
+        current = dict(zip(h["step"].tolist(), h["injected_current"].tolist()))
+        self.assertEqual(current[set_at], 1000.0)  # the sample of step S was computed before
+        self.assertEqual(current[set_at + 1], 1500.0)
+        self.assertTrue(np.all(h["injected_current.min"] <= h["injected_current.max"]))
+        self.assertEqual(h.units["injected_current"], "A/m^2")
+        sets = [m for m in h.markers if m["entry"].get("knob") == "injected_current"]
+        self.assertEqual(sets[-1]["entry"]["new"], 1500.0)
+        self.assertEqual(sets[-1]["step"], set_at)
+        # Polling: only what is new since next_seq.
+        cl.step(5)
+        wait_until(lambda: cl.status()["step"] >= set_at + 25, what="5 more steps")
+        new = cl.history("injected_current", from_seq=h.next_seq, frame=False)
+        self.assertEqual(len(new), 5)
+        self.assertEqual(new["step"].tolist(), list(range(set_at + 21, set_at + 26)))
+        with self.assertRaises(steerd.BadArgument):
+            cl.history("phi")
+        with self.assertRaises(steerd.UnknownName):
+            cl.history("nosuch")
+
+    def test_dataframe_when_pandas_is_installed(self):
+        cl = self.client()
+        if "history" not in cl.hello()["capabilities"]:
+            self.skipTest("this steerd keeps no history")
+        cl.step(3)
+        wait_until(lambda: cl.status()["step"] >= 3, what="3 steps")
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            self.assertIsInstance(cl.history("injected_current"), steerd.History)
+            with self.assertRaises(ImportError):
+                cl.history("injected_current", frame=True)
+            self.skipTest("pandas is not installed: History returned instead, as documented")
+        df = cl.history("injected_current", stats=["mean", "max"])
+        self.assertEqual(list(df.columns), ["step", "seq", "count", "injected_current",
+                                            "injected_current.max"])
+        self.assertIn("markers", df.attrs)
+
+
 class TestRunIdentity(PackageTestCase):
     def test_restart_and_other_run(self):
         cl = self.client(timeout=2.0, attempts=5)
@@ -376,6 +429,10 @@ class TestAsync(PackageTestCase):
                 self.assertTrue(all(m.seq > run.joined["seq"] for m in ms))
                 phi = await run.array("phi")
                 self.assertEqual(phi.shape, (FAST_KNOBS["cells"] + 1,))
+                if "history" in run._hello["capabilities"]:
+                    h = await run.history("injected_current", frame=False)
+                    self.assertGreater(len(h), 0)
+                    self.assertEqual(h["injected_current"][-1], 1200.0)
                 ramps = await run.ramp("anode_voltage", "900 V", steps=100)
                 self.assertEqual(ramps[0]["to"], 900.0)
                 self.assertEqual((await run.pause())["state"], "paused")
@@ -437,5 +494,6 @@ class TestInstall(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    run_tests(TestUnits, TestOffline, TestCommands, TestErrors, TestStream, TestRunIdentity,
+    run_tests(TestUnits, TestOffline, TestCommands, TestErrors, TestStream, TestHistory,
+              TestRunIdentity,
               TestAsync, TestCurve, TestInstall)
