@@ -25,7 +25,8 @@ PYTHON  ?= /usr/bin/python3
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
             libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py \
-            python3-jsonschema python3-matplotlib python3-numpy python3-nbclient python3-ipykernel \
+            python3-jsonschema python3-matplotlib python3-numpy python3-pandas python3-nbclient \
+            python3-ipykernel \
             tmux bash-completion \
             clang libclang-rt-14-dev \
             groff-base man-db debhelper dpkg-dev fakeroot lintian

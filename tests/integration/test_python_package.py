@@ -125,6 +125,24 @@ class TestOffline(unittest.TestCase):
         with self.assertRaises(ValueError):
             steerd.History(body, frames[:3])
 
+    def test_history_without_pandas(self):
+        # What history() returns where pandas is not installed (make deps installs it).
+        body = {"names": [], "frames": [{"name": n, "dtype": "<u8", "shape": [0]}
+                                        for n in ("step", "seq", "count")]}
+        make = {}
+        commands = steerd.commands.Commands()
+        commands._request = lambda cmd, b, transform: make.setdefault("f", transform)
+        commands.history("x")
+        saved = sys.modules.get("pandas")
+        sys.modules["pandas"] = None  # import pandas raises ImportError
+        try:
+            self.assertIsInstance(make["f"](body, [b"", b"", b""]), steerd.History)
+        finally:
+            if saved is None:
+                del sys.modules["pandas"]
+            else:
+                sys.modules["pandas"] = saved
+
     def test_error_classes(self):
         for code, name in steerd.CODES.items():
             cls = getattr(steerd, name)
