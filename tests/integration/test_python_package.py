@@ -399,6 +399,14 @@ class TestHistory(PackageTestCase):
 
 
 class TestRunIdentity(PackageTestCase):
+    def start_again(self, args):
+        """A new steerd writing the first one's connection file (on other ports)."""
+        d = Steerd(config=make_config(start="paused", knobs=FAST_KNOBS), args=args)
+        d.conn_path = self.d.conn_path
+        self.addCleanup(d.cleanup)
+        self._daemons.append(d)  # tearDown stops it and checks a clean exit
+        return d.start()
+
     def test_restart_and_other_run(self):
         cl = self.client(timeout=2.0, attempts=5)
         changes = []
@@ -406,21 +414,13 @@ class TestRunIdentity(PackageTestCase):
         first = cl.hello()
         ck = cl.checkpoint("here.h5")
         self.d.stop()
-        d2 = Steerd(config=make_config(start="paused", knobs=FAST_KNOBS), args=["--restart", ck["path"]])
-        d2.conn_path = self.d.conn_path
-        self.addCleanup(d2.cleanup)
-        self._daemons.append(d2)
-        d2.start()
+        d2 = self.start_again(["--restart", ck["path"]])
         self.assertEqual(cl.get("injected_current"), {"injected_current": 1000.0})
         self.assertEqual(changes, [("restarted", ck["step"])])
         self.assertEqual(cl.run_id, first["run_id"])
         self.assertNotEqual(cl.start_id, first["start_id"])
         d2.stop()
-        d3 = Steerd(config=make_config(start="paused", knobs=FAST_KNOBS))
-        d3.conn_path = self.d.conn_path
-        self.addCleanup(d3.cleanup)
-        self._daemons.append(d3)
-        d3.start()
+        self.start_again([])
         cl.status()
         self.assertEqual([c[0] for c in changes], ["restarted", "other_run"])
         self.assertNotEqual(cl.run_id, first["run_id"])
@@ -448,9 +448,9 @@ class TestAsync(PackageTestCase):
                 phi = await run.array("phi")
                 self.assertEqual(phi.shape, (FAST_KNOBS["cells"] + 1,))
                 if "history" in run._hello["capabilities"]:
-                    h = await run.history("injected_current", frame=False)
-                    self.assertGreater(len(h), 0)
-                    self.assertEqual(h["injected_current"][-1], 1200.0)
+                    past = await run.history("injected_current", frame=False)
+                    self.assertGreater(len(past), 0)
+                    self.assertEqual(past["injected_current"][-1], 1200.0)
                 ramps = await run.ramp("anode_voltage", "900 V", steps=100)
                 self.assertEqual(ramps[0]["to"], 900.0)
                 self.assertEqual((await run.pause())["state"], "paused")

@@ -34,12 +34,8 @@ class AsyncClient(Commands):
     def __init__(self, conn, name="steerd-python", timeout=10.0, context=None, key=None,
                  server_key=None, attempts=3, backoff=0.5, heartbeat_misses=3,
                  heartbeat_ms=None, on_restart=None):
-        self._setup(conn, name, key, server_key, on_restart)
-        self.timeout = timeout
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.heartbeat_misses = heartbeat_misses
-        self.heartbeat_ms = heartbeat_ms
+        self._setup(conn, name, key, server_key, on_restart, timeout, attempts, backoff,
+                    heartbeat_misses, heartbeat_ms)
         self.ctx = context or zmq.asyncio.Context.instance()
         self.ctl = None
         self._futures = {}
@@ -67,22 +63,11 @@ class AsyncClient(Commands):
     async def __aexit__(self, *exc):
         await self.close()
 
-    def _socket(self, kind):
-        sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        if self.curve:
-            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.curve
-        return sock
-
     def _open_control(self):
         if self._reader is not None:
             self._reader.cancel()
             self._reader = None
-        if self.ctl is not None:
-            self.ctl.close(0)
-        self._ctl_gen = self._conn_gen
-        self.ctl = self._socket(zmq.DEALER)
-        self.ctl.connect(self.endpoints["control"])
+        Commands._open_control(self)
 
     def _ensure_reader(self):
         if self._reader is None or self._reader.done():

@@ -57,12 +57,8 @@ class Client(Commands):
     def __init__(self, conn, name="steerd-python", timeout=10.0, context=None, key=None,
                  server_key=None, attempts=3, backoff=0.5, watch=False, heartbeat_misses=3,
                  heartbeat_ms=None, on_restart=None, rcvhwm=0):
-        self._setup(conn, name, key, server_key, on_restart)
-        self.timeout = timeout
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.heartbeat_misses = heartbeat_misses
-        self.heartbeat_ms = heartbeat_ms
+        self._setup(conn, name, key, server_key, on_restart, timeout, attempts, backoff,
+                    heartbeat_misses, heartbeat_ms)
         self.rcvhwm = rcvhwm
         self.ctx = context or zmq.Context.instance()
         self.ctl = self.sub = None
@@ -78,19 +74,8 @@ class Client(Commands):
 
     # ---------------------------------------------------------------- sockets
 
-    def _socket(self, kind):
-        sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        if self.curve:
-            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.curve
-        return sock
-
     def _open_control(self):
-        if self.ctl is not None:
-            self.ctl.close(0)
-        self._ctl_gen = self._conn_gen
-        self.ctl = self._socket(zmq.DEALER)
-        self.ctl.connect(self.endpoints["control"])
+        Commands._open_control(self)
         self._replies.clear()
 
     def _diagnostics_endpoint(self):

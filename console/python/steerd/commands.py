@@ -8,6 +8,8 @@ makes the method's result from the reply."""
 import itertools
 import threading
 
+import zmq
+
 from . import protocol, units
 from .protocol import History, SeqTracker
 
@@ -31,7 +33,13 @@ class Commands:
     answers unknown_name). Also holds what both clients keep about the
     connection and the run's identity (_setup)."""
 
-    def _setup(self, conn, name, key, server_key, on_restart):
+    def _setup(self, conn, name, key, server_key, on_restart, timeout, attempts, backoff,
+               heartbeat_misses, heartbeat_ms):
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.heartbeat_misses = heartbeat_misses
+        self.heartbeat_ms = heartbeat_ms
         conn, self.conn_path = protocol.read_connection(conn)
         # Replaced (never changed in place) when the connection file is read
         # again; _conn_gen counts the changes of endpoints or server key. A
@@ -52,6 +60,22 @@ class Commands:
         self.seq = SeqTracker()  # gaps in the stream (Message.lost)
         self.joined = None       # the snapshot of the last late join
         self._ids = itertools.count(1)
+
+    def _socket(self, kind):
+        """A socket of self.ctx, with our CURVE keys when the run has security."""
+        sock = self.ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        if self.curve:
+            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.curve
+        return sock
+
+    def _open_control(self):
+        """A fresh DEALER on the control endpoint (the old one closed)."""
+        if self.ctl is not None:
+            self.ctl.close(0)
+        self._ctl_gen = self._conn_gen
+        self.ctl = self._socket(zmq.DEALER)
+        self.ctl.connect(self.endpoints["control"])
 
     def _reads(self):
         if self._hello:
