@@ -8,7 +8,6 @@ Run: STEERD_BUILD=build /usr/bin/python3 tests/integration/test_notebook.py
 """
 import os
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steerd_harness import REPO, DaemonTestCase, FAST_KNOBS, run_tests  # noqa: E402

@@ -119,7 +119,10 @@ class AsyncClient(Commands):
                         await asyncio.sleep(min(self.backoff * 2 ** (attempt - 1), 5.0))
                     continue
                 if self._recheck and cmd != "hello" and self._hello is not None:
-                    await self.check_run()
+                    try:
+                        await self.check_run()
+                    except TimeoutError:
+                        self._recheck = True  # the reply came: check at the next one
                 return got
         finally:
             self._futures.pop(rid, None)

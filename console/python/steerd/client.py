@@ -174,7 +174,10 @@ class Client(Commands):
             got = self.poll_reply(header["id"], timeout, frames=True)
             if got is not None:
                 if self._recheck and cmd != "hello" and self._hello is not None:
-                    self.check_run()
+                    try:
+                        self.check_run()
+                    except TimeoutError:
+                        self._recheck = True  # the reply came: check at the next one
                 return got
             self.reconnect()
             if attempt < attempts:
@@ -354,7 +357,11 @@ class Client(Commands):
         if join:
             self.joined = self.snapshot()
             self.seq.join(self.joined["seq"])
-            self._pending = [m for m in self._pending if self._still_wanted(m)]
+            pending, self._pending = self._pending, []
+            for m in pending:  # counted again from the snapshot on
+                m.lost = 0
+                if self.seq.observe(m):
+                    self._pending.append(m)
         end = None if seconds is None else time.monotonic() + seconds
         n = 0
         while (count is None or n < count) and (end is None or time.monotonic() < end):
@@ -363,9 +370,6 @@ class Client(Commands):
                 continue
             n += 1
             yield want.narrow(m)
-
-    def _still_wanted(self, m):
-        return m.header.get("seq", 0) > self.seq.joined
 
     def array(self, name, timeout=None):
         """The next `array.NAME` as a numpy array (waits for it; TimeoutError)."""
