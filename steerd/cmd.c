@@ -2,6 +2,7 @@
 /* cmd.c — the command table and helpers shared by the cmd-*.c files. */
 #include "cmd.h"
 #include "suggest.h"
+#include "own_scalars.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,5 +180,6 @@ int cmd_scalar_slot(const sa_adapter *sa, const char *name)
 			return slot;
 		slot++;
 	}
-	return -1;
+	int own = own_scalar_index(name); /* steerd's own come after the adapter's */
+	return own < 0 ? -1 : slot + own;
 }

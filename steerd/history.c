@@ -9,6 +9,7 @@
 #define PENDING_ROWS 256      /* samples taken while a reader holds the store */
 #define MARKER_SHARE 16       /* markers get 1/16 of max_bytes */
 #define MARKER_AVG_BYTES 64   /* ring slots: one per this many bytes of their share */
+#define MALLOC_OVERHEAD 32    /* what malloc takes beside a marker's text, counted too */
 
 /* ---- allocation -------------------------------------------------------- */
 
@@ -296,7 +297,7 @@ const char *history_began_name(const char *s)
 static void drop_oldest_marker(history *h)
 {
 	hmarker *m = &h->markers[h->m_head];
-	h->m_bytes -= strlen(m->entry) + 1;
+	h->m_bytes -= strlen(m->entry) + 1 + MALLOC_OVERHEAD;
 	free(m->entry);
 	m->entry = NULL;
 	h->m_head = (h->m_head + 1) % h->m_cap;
@@ -305,7 +306,7 @@ static void drop_oldest_marker(history *h)
 
 void history_put_marker(history *h, uint64_t seq, uint64_t step, const char *entry)
 {
-	size_t len = strlen(entry) + 1;
+	size_t len = strlen(entry) + 1 + MALLOC_OVERHEAD;
 	if (!h->m_cap || len > h->m_budget)
 		return;
 	while (h->m_n && (h->m_n == h->m_cap || h->m_bytes + len > h->m_budget))

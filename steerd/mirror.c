@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mirror.c — the run's published state, copied in and out under one short lock. */
 #include "mirror.h"
+#include "own_scalars.h"
 
 #include <stdatomic.h>
 
@@ -56,7 +57,7 @@ mirror *mirror_new(size_t n_knobs, size_t n_scalars)
 	if (!m)
 		return NULL;
 	m->n_knobs = n_knobs;
-	m->n_scalars = n_scalars;
+	m->n_scalars = n_scalars + OWN_N_SCALARS; /* steerd's own come last */
 	if (mirror_state_init(m, &m->state) < 0) {
 		free(m);
 		return NULL;

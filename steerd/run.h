@@ -107,6 +107,8 @@ struct run {
 	unsigned pace;          /* the pace they count for (a reload may change it) */
 	struct history *history; /* the run's past (history.h, run_history.c); owned */
 	double *history_values; /* one sample: knobs, then scalars */
+	double boundary_t0;     /* when the last step ended (0: a wait came since) */
+	double boundary_fraction; /* steerd_boundary_fraction (own_scalars.h) of the last step */
 };
 
 /* Create the simulation from the config's knob values. NULL with a message on error. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "own_scalars.h"
 
 int run_history_init(run *r, char *err, size_t errlen)
 {
@@ -28,6 +29,8 @@ int run_history_init(run *r, char *err, size_t errlen)
 	for (size_t d = 0; d < sa->n_diags && i < n; d++)
 		if (sa->diags[d].rank == 0)
 			names[i++] = sa->diags[d].name;
+	for (size_t o = 0; o < OWN_N_SCALARS && i < n; o++)
+		names[i++] = own_scalars[o].name;
 	history_limits lim = { .max_bytes = r->cfg->history_max_bytes, .levels = r->cfg->history_levels,
 	                       .bucket_samples = r->cfg->history_bucket_samples };
 	r->history = history_new(&lim, i, names);
