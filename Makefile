@@ -10,6 +10,9 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/steerd
+# The Python package: where Debian's python3 looks for this prefix
+# (/usr/lib/python3/dist-packages for /usr, else PREFIX/lib/python3.X/dist-packages).
+PYTHONDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages)
 DESTDIR ?=
 # One source for the version: the public header (steerd.h), read here for
 # pkg-config and the library's soname.
@@ -25,7 +28,9 @@ PYTHON  ?= /usr/bin/python3
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-dev \
             libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py \
-            python3-jsonschema python3-matplotlib tmux bash-completion \
+            python3-jsonschema python3-matplotlib python3-numpy python3-pandas python3-nbclient \
+            python3-ipykernel \
+            tmux bash-completion \
             clang libclang-rt-14-dev \
             groff-base man-db debhelper dpkg-dev fakeroot lintian
 
@@ -81,7 +86,7 @@ LIBSTEERD_LINKS := $(BUILD)/lib/libsteerd.so.$(VERSION_MAJOR) $(BUILD)/lib/libst
 # Man pages: doc/NAME.SECTION.in, completed by doc/gen-man.py from the programs' tables.
 MAN_PAGES := $(patsubst doc/%.in,$(BUILD)/man/%,$(wildcard doc/*.[1-8].in))
 
-.PHONY: all deps build run test check tests-build bench install uninstall clean fuzz man
+.PHONY: all deps build run test check tests-build bench install install-python uninstall clean fuzz man
 
 all: build
 
@@ -260,6 +265,11 @@ install: build man
 	done
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 PROTOCOL.md doc/protocol.schema.json $(DESTDIR)$(DOCDIR)/
+	@$(MAKE) --no-print-directory install-python
+
+install-python:
+	install -d $(DESTDIR)$(PYTHONDIR)/steerd
+	install -m 0644 console/python/steerd/*.py $(DESTDIR)$(PYTHONDIR)/steerd/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
@@ -270,6 +280,7 @@ uninstall:
 	      $(DESTDIR)$(UNITDIR)/steerd@.service \
 	      $(DESTDIR)$(DOCDIR)/PROTOCOL.md $(DESTDIR)$(DOCDIR)/protocol.schema.json
 	for p in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(MANDIR)/man$${p##*.}/$$p; done
+	rm -rf $(DESTDIR)$(PYTHONDIR)/steerd
 
 clean:
 	rm -rf build

@@ -76,7 +76,7 @@ static json_t *one_ramp(console *c, int argc, char **argv, int *i)
 			snprintf(text + n, sizeof text - n, " %s", argv[++*i]);
 		}
 		double rate;
-		if (units_parse(text, schema_unit(c, knob), &rate, err, sizeof err) < 0) {
+		if (quantity_parse(text, schema_unit(c, knob), &rate, err, sizeof err) < 0) {
 			json_decref(r);
 			return con_error(c, "ramp %s: rate %s", knob, err), NULL;
 		}

@@ -129,7 +129,7 @@ static int parse_cond(console *c, const char *text, char *out, size_t len)
 	snprintf(num, sizeof num, "%s", p);
 	if (percent)
 		num[strlen(num) - 1] = '\0';
-	if (units_parse(num, schema_unit(c, name), &v, err, sizeof err) < 0)
+	if (quantity_parse(num, schema_unit(c, name), &v, err, sizeof err) < 0)
 		return con_error(c, "search: until %s %s: %s", name, op, err);
 	if (percent)
 		v /= 100.0;
@@ -460,7 +460,7 @@ static int search_exec(console *c, int argc, char **argv, const char *rest)
 			bool percent = n && text[n - 1] == '%';
 			if (percent)
 				text[n - 1] = '\0';
-			if (units_parse(text, "", &u.tol, err, sizeof err) < 0) {
+			if (quantity_parse(text, "", &u.tol, err, sizeof err) < 0) {
 				json_decref(body);
 				return con_error(c, "search: tol: %s", err);
 			}
@@ -479,7 +479,7 @@ static int search_exec(console *c, int argc, char **argv, const char *rest)
 			json_object_set_new(body, "direction", json_string(text));
 		} else { /* max */
 			double m;
-			if (units_parse(text, "", &m, err, sizeof err) < 0 || !(m >= 1) ||
+			if (quantity_parse(text, "", &m, err, sizeof err) < 0 || !(m >= 1) ||
 			    m != floor(m) || m > 9e15) {
 				json_decref(body);
 				return con_error(c, "search: max: expected a number of steps >= 1, not \"%s\"",

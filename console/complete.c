@@ -109,8 +109,8 @@ static bool add_units(const char *knob, const char *typed)
 		return false;
 	add(unit);
 	char buf[64];
-	for (size_t i = 0; units_prefix(i); i++) {
-		snprintf(buf, sizeof buf, "%s%s", units_prefix(i), unit);
+	for (size_t i = 0; quantity_prefix(i); i++) {
+		snprintf(buf, sizeof buf, "%s%s", quantity_prefix(i), unit);
 		add(buf);
 	}
 	return true;

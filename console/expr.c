@@ -76,7 +76,7 @@ static int parse_clause(const console *c, char *text, expr_clause *cl, char *err
 		json_decref(b);
 		return 0;
 	}
-	return units_parse(value, schema_unit(c, cl->name), &cl->num, err, errlen);
+	return quantity_parse(value, schema_unit(c, cl->name), &cl->num, err, errlen);
 }
 
 int expr_parse(const console *c, const char *text, expr *e, char *err, size_t errlen)

@@ -6,18 +6,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/*
- * "1.2k", "1.2 kA/m^2", "1.2kA/m^2", "500m", "2e3", "3 MV" for unit "A/m^2"
- * or "V": a number, an optional SI prefix and an optional unit that must be
- * `unit` exactly (case-sensitive). A suffix equal to the unit is the unit,
- * never a prefix: for unit "m", "1 m" is a metre and "5 mm" is 5e-3.
- * 0, or -1 with a message in err.
- */
-int units_parse(const char *text, const char *unit, double *out, char *err, size_t errlen);
-
-/* The I-th SI prefix symbol a unit takes ("k", "m", ...), NULL past the
- * last: for completion. Only the ASCII spellings ("u", not the micro sign). */
-const char *units_prefix(size_t i);
+/* Numbers with units ("1.2 kA/m^2", "5ns"): quantity_parse (steerd/quantity.h),
+ * the one grammar the daemon's config loader and the Python package share. */
+#include "quantity.h"
 
 /* "20s", "500ms", "1.5", "2min", "1h": seconds (default unit s). */
 int units_duration(const char *text, double *seconds, char *err, size_t errlen);

@@ -11,8 +11,8 @@
 
 Checkpoints are read as openPMD 1.1.0 (h5py; Debian: python3-h5py): meshes
 under /data/STEP/meshes, the species under /data/STEP/particles, every record
-scaled by its unitSI. The recording is JSON lines, written by `record` with
-steer_client.py (next to this file):
+scaled by its unitSI. The recording is JSON lines, written by `record` with the
+Python package steerd (through steer_client.py, next to this file):
 
     {"type": "header", "names": [...], "units": {...}, "knobs": {...}, ...}
     {"type": "scalars", "step": S, "time": T, "values": {"j_transmitted": ...}}
@@ -21,7 +21,6 @@ steer_client.py (next to this file):
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -145,68 +144,53 @@ def record(conn, seconds, out, rate=200.0, names=None):
     """Write the scalars (at most `rate` messages per second of wall time)
     and every event of the run for `seconds` to `out`, as JSON lines.
 
-    Events come on a subscription of their own: steerd queues messages per
+    Events come on a connection of their own: steerd queues messages per
     subscriber and drops what a slow one cannot take (diagnostics.send_hwm),
     so scalars published every step must not crowd the events out."""
     import zmq
-    from steer_client import SteerClient
+    from steer_client import steerd
     n_scalars = n_events = 0
-    with SteerClient(conn, name="plot_run.py") as cl, open(out, "w") as f:
-        sc = cl.ctx.socket(zmq.SUB)
-        sc.setsockopt(zmq.LINGER, 0)
-        sc.connect(cl.endpoints["diagnostics"])
-        sc.setsockopt(zmq.SUBSCRIBE, b"scalars")
-        cl.subscribe("event.")  # waits for a heartbeat: both subscriptions are live
+    with steerd.Client(conn, name="plot_run.py") as cl, \
+            steerd.Client(conn, name="plot_run.py", rcvhwm=1000) as sc, open(out, "w") as f:
+        sc.subscribe(scalars=names or True)  # each waits for a heartbeat: live when it returns
+        cl.subscribe(events=True)
         hello = cl.hello()
-        snap = cl.call("snapshot")
+        snap = cl.snapshot()
         units = {d["name"]: d.get("unit", "") for d in hello["diagnostics"]}
         units.update({k["name"]: k.get("unit", "") for k in hello["knobs"]})
         f.write(json.dumps({"type": "header", "adapter": hello["adapter"]["name"],
                             "units": units, "knobs": snap["knobs"], "step": snap["step"],
                             "time": snap["time"], "seq": snap["seq"]}) + "\n")
         poller = zmq.Poller()
-        poller.register(sc, zmq.POLLIN)
+        poller.register(sc.sub, zmq.POLLIN)
         poller.register(cl.sub, zmq.POLLIN)
         end = time.monotonic() + seconds
         last = 0.0
-        try:
-            while True:
-                left = end - time.monotonic()
-                if left <= 0:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            poller.poll(int(min(left, 0.5) * 1000))
+            for m in iter(lambda: cl.recv(0), None):
+                if m.seq > snap["seq"]:
+                    ev = {k: v for k, v in m.header.items()
+                          if k not in ("seq", "topic_seq", "prev_seq")}
+                    ev["type"] = "event"
+                    f.write(json.dumps(ev) + "\n")
+                    n_events += 1
+            # Take what is queued, for 50 ms at most: a run faster than this
+            # loop decodes must not keep the events waiting.
+            until = min(end, time.monotonic() + 0.05)
+            for m in iter(lambda: sc.recv(0), None):
+                now = time.monotonic()
+                if now >= until:
                     break
-                ready = dict(poller.poll(int(min(left, 0.5) * 1000)))
-                while cl.sub in ready:
-                    m = cl.recv(0)
-                    if m is None:
-                        break
-                    topic, hdr, _ = m
-                    if topic.startswith("event.") and hdr.get("seq", 0) > snap["seq"]:
-                        ev = {k: v for k, v in hdr.items() if k not in ("seq", "topic_seq", "prev_seq")}
-                        ev["type"] = "event"
-                        f.write(json.dumps(ev) + "\n")
-                        n_events += 1
-                # Take everything queued, decode only what is kept.
-                while sc in ready:
-                    try:
-                        frames = sc.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
-                    now = time.monotonic()
-                    if now - last < 1.0 / rate:
-                        continue
-                    hdr = json.loads(frames[1])
-                    if hdr.get("seq", 0) <= snap["seq"] or len(frames) < 3:
-                        continue
-                    last = now
-                    vals = struct.unpack("<%dd" % (len(frames[2]) // 8), frames[2])
-                    values = dict(zip(hdr["names"], vals))
-                    if names:
-                        values = {k: v for k, v in values.items() if k in names}
-                    f.write(json.dumps({"type": "scalars", "step": hdr["step"],
-                                        "time": hdr["time"], "values": values}) + "\n")
-                    n_scalars += 1
-        finally:
-            sc.close(0)
+                if now - last < 1.0 / rate or m.seq <= snap["seq"]:
+                    continue
+                last = now
+                f.write(json.dumps({"type": "scalars", "step": m.step, "time": m.time,
+                                    "values": m.values}) + "\n")
+                n_scalars += 1
     return n_scalars, n_events
 
 

@@ -28,6 +28,7 @@
 #include "config_internal.h"
 #include "fileperm.h"
 #include "log.h"
+#include "quantity.h"
 #include "zap.h"
 
 #define CONFIG_MAX_BYTES (1u << 20) /* 1 MiB */
@@ -620,6 +621,16 @@ int cfg_knob_key(cfg_ctx *c, const yaml_node_t *map, size_t i, const char *where
 	return idx;
 }
 
+static int quantity_fail(cfg_ctx *c, const yaml_node_t *n, const sa_knob *kn, const char *why)
+{
+	const char *what = kn->type == SA_INT ? "an integer" : "a number";
+	if (kn->unit && kn->unit[0])
+		return FAIL(c, n, "%s must be %s, in %s with an optional SI prefix (1.5 k%s): %s",
+		            kn->name, what, kn->unit, kn->unit, why);
+	return FAIL(c, n, "%s must be %s, with an optional SI prefix (1.5k): %s", kn->name, what,
+	            why);
+}
+
 /* A knob value from node n, checked against type and bounds. */
 int cfg_knob_value(cfg_ctx *c, const sa_knob *kn, const yaml_node_t *n, sa_value *out)
 {
@@ -628,13 +639,26 @@ int cfg_knob_value(cfg_ctx *c, const sa_knob *kn, const yaml_node_t *n, sa_value
 	bool scalar_node = n->type == YAML_SCALAR_NODE;
 	if (scalar_node && cfg_resolve(c, n, &v) < 0)
 		return -1;
+	/* An unquoted, untagged string is a number with its unit ("1 kV",
+	 * PROTOCOL.md, "Values as text"); a quoted one stays a string. */
+	bool unit_text = scalar_node && v.kind == V_STR && v.plain;
 	switch (kn->type) {
 	case SA_DOUBLE:
+		if (unit_text) {
+			if (quantity_parse(v.s, kn->unit, &out->d, why, sizeof why) < 0)
+				return quantity_fail(c, n, kn, why);
+			break;
+		}
 		if (!scalar_node || (v.kind != V_INT && v.kind != V_FLOAT))
 			return FAIL(c, n, "%s must be a number", kn->name);
 		out->d = v.d;
 		break;
 	case SA_INT:
+		if (unit_text) {
+			if (quantity_parse(v.s, kn->unit, &v.d, why, sizeof why) < 0)
+				return quantity_fail(c, n, kn, why);
+			v.kind = V_FLOAT;
+		}
 		if (!scalar_node || (v.kind != V_INT && v.kind != V_FLOAT))
 			return FAIL(c, n, "%s must be an integer", kn->name);
 		if (v.kind == V_INT)

@@ -60,6 +60,7 @@ typedef struct scalar {
 	long long i;   /* V_INT */
 	double d;      /* V_INT and V_FLOAT */
 	const char *s; /* the text */
+	bool plain;    /* unquoted and untagged: e.g. 1 kV, a number with its unit */
 } scalar;
 
 /* Errors: "path:line:col: message" (1-based) or "path: message". Return -1. */

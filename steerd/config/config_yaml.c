@@ -253,6 +253,7 @@ int cfg_resolve(cfg_ctx *c, const yaml_node_t *n, scalar *out)
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
 	    is_str_tagged(c, n->start_mark.index))
 		return 0;
+	out->plain = true;
 	if (is_null_text(s)) {
 		out->kind = V_NULL;
 		return 0;

@@ -36,6 +36,9 @@ PACKAGES = {
                       "usr/share/bash-completion/completions/steer-console",
                       "usr/share/man/man1/steer-console.1.gz"],
     "steerd-dev": ["usr/include/steerd_adapter.h", "usr/share/pkgconfig/steerd.pc"],
+    "python3-steerd": ["usr/lib/python3/dist-packages/steerd/__init__.py",
+                       "usr/lib/python3/dist-packages/steerd/client.py",
+                       "usr/share/doc/python3-steerd/examples/notebook.ipynb"],
 }
 
 
@@ -147,6 +150,14 @@ class TestDebianPackage(unittest.TestCase):
                                cwd=self.tmp, env=env, timeout=120)
             self.assertEqual(c.returncode, 0, c.stdout + c.stderr)
             self.assertIn("ok", c.stdout + c.stderr)
+
+    def test_unpacked_python_package_imports(self):
+        site = os.path.join(self.root, "usr/lib/python3/dist-packages")
+        p = subprocess.run(["/usr/bin/python3", "-c", "import steerd; print(steerd.__file__)"],
+                           capture_output=True, text=True, cwd=self.tmp, timeout=60,
+                           env=clean_env(PYTHONPATH=site))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(site), p.stdout)
 
     def test_unpacked_man_pages_render(self):
         pages = glob.glob(os.path.join(self.root, "usr/share/man/man*/*.gz"))
