@@ -64,6 +64,9 @@ BENCH_SO    := $(patsubst tests/bench/adapter_%.c,$(BUILD)/bench/lib%.so,$(wildc
 EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 
 PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
+# steer-web (console/web/, MIT): the live page for browsers; libwebsockets, no readline.
+PROGRAMS += $(BUILD)/bin/steer-web
+DEB_PKGS += libwebsockets-dev libjs-chart.js chromium chromium-driver python3-selenium
 # Man pages: doc/NAME.SECTION.in, completed by doc/gen-man.py from the programs' tables.
 MAN_PAGES := $(patsubst doc/%.in,$(BUILD)/man/%,$(wildcard doc/*.[1-8].in))
 
@@ -242,6 +245,26 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# steer-web: its C files, the page's files built in (embed.py), Debian's Chart.js at run time.
+WEB_SRC    := $(wildcard console/web/*.c)
+WEB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(WEB_SRC)) $(BUILD)/console/web/assets.o
+WEB_ASSETS := /index.html=console/web/www/index.html=text/html \
+              /app.js=console/web/www/app.js=text/javascript /app.css=console/web/www/app.css=text/css
+LWS_CFLAGS  = $(shell pkg-config --cflags libwebsockets)
+LWS_LIBS    = $(shell pkg-config --libs libwebsockets)
+$(BUILD)/console/web/%.o: ALL_CFLAGS += $(LWS_CFLAGS) -Iconsole/web
+
+$(BUILD)/console/web/assets.c: console/web/embed.py $(foreach a,$(WEB_ASSETS),$(word 2,$(subst =, ,$(a))))
+	@mkdir -p $(@D)
+	$(PYTHON) console/web/embed.py $@ $(WEB_ASSETS)
+
+$(BUILD)/console/web/assets.o: $(BUILD)/console/web/assets.c console/web/assets.h
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/bin/steer-web: $(WEB_OBJ) $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(LWS_LIBS) -o $@
 
 # libFuzzer harnesses: fuzz-build, fuzz (FUZZ_SECONDS per target), fuzz-seeds.
 include tests/fuzz/fuzz.mk

@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * upstream.c — the thread that talks to steerd (see upstream.h).
+ *
+ * One zmq_poll loop over the SUB, the DEALERs and a pipe the web thread
+ * writes to when it queues a command. Stream messages only overwrite the
+ * model (newest scalars, newest of each array) or append to the event ring,
+ * so however fast the run steps, the work per message is small and bounded
+ * and nothing waits for a browser. Every 500 ms steer-web reads `status`
+ * (state, rate) and `snapshot` (knob values) for itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "cert.h"
+#include "upstream.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the stream's float64 frames are little-endian; this host is not"
+#endif
+
+#define MAX_ARRAYS 16
+#define MAX_OPERATOR_SOCKETS 64
+#define POLL_EVERY_MS 500
+#define POLL_STALE_MS 5000
+#define MAX_PARTS 4
+
+typedef struct array_slot {
+	char name[128];
+	double *v;
+	size_t n;
+	long long step;
+	uint64_t version;
+} array_slot;
+
+typedef struct pending {
+	bool used;
+	long long id;       /* our request id toward steerd */
+	uint64_t client;    /* the browser connection */
+	json_t *browser_id; /* its own id, echoed */
+	char cmd[32];
+} pending;
+
+typedef struct queued_cmd {
+	uint64_t client;
+	json_t *browser_id;
+	char cmd[32];
+	json_t *body;
+	char who[64];
+	char key_file[4096];
+	struct queued_cmd *next;
+} queued_cmd;
+
+typedef struct op_socket {
+	char key_file[4096];
+	void *dealer;
+} op_socket;
+
+struct upstream {
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;
+	volatile int stop;
+	int wake_pipe[2];
+	void (*wake)(void *);
+	void *wake_arg;
+
+	/* sockets: only the upstream thread touches them after start */
+	void *zctx, *sub, *dealer;
+	bool curve;
+	uint8_t server_key[CERT_KEY_BYTES], public_key[CERT_KEY_BYTES], secret_key[CERT_KEY_BYTES];
+	char control[256], diagnostics[256];
+	op_socket ops[MAX_OPERATOR_SOCKETS];
+	size_t n_ops;
+	pending pend[UP_MAX_PENDING];
+	long long next_id;
+	long long poll_sent_ms;
+	int poll_waiting;
+
+	/* under mu */
+	queued_cmd *in_head, *in_tail;
+	size_t n_inflight; /* queued + pending */
+	up_reply *out_head, *out_tail;
+	json_t *hello;
+	uint64_t version, arrays_version;
+	char state[16];
+	long long step, steps_left;
+	double time, rate;
+	int ramps;
+	long long last_heartbeat_ms;
+	long heartbeat_ms;
+	json_t *knobs;   /* {name: value} */
+	json_t *scalar_names;
+	double *scalars;
+	size_t n_scalars;
+	array_slot arrays[MAX_ARRAYS];
+	json_t *ring[UP_EVENT_RING];
+	uint64_t ring_next;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, len, fmt, a, b);
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static void *open_socket(upstream *up, int type, const char *endpoint, const uint8_t *pub,
+                         const uint8_t *sec)
+{
+	void *s = zmq_socket(up->zctx, type);
+	if (!s)
+		return NULL;
+	int zero = 0;
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+	if (up->curve && (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, up->server_key, CERT_KEY_BYTES) < 0 ||
+	                  zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub, CERT_KEY_BYTES) < 0 ||
+	                  zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec, CERT_KEY_BYTES) < 0)) {
+		zmq_close(s);
+		return NULL;
+	}
+	if (zmq_connect(s, endpoint) < 0) {
+		zmq_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int read_connfile(upstream *up, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+	const char *ctl = json_string_value(json_object_get(j, "control"));
+	const char *diag = json_string_value(json_object_get(j, "diagnostics"));
+	if (!ctl || !diag) {
+		fail(err, errlen, "cannot read connection file %s: %s", path,
+		     j ? "no control/diagnostics endpoints" : jerr.text);
+		json_decref(j);
+		return -1;
+	}
+	snprintf(up->control, sizeof up->control, "%s", ctl);
+	snprintf(up->diagnostics, sizeof up->diagnostics, "%s", diag);
+	const char *sk = json_string_value(json_object_get(j, "server_key"));
+	if (sk && strlen(sk) == CERT_Z85_LEN)
+		up->curve = zmq_z85_decode(up->server_key, sk) != NULL;
+	json_decref(j);
+	return 0;
+}
+
+static int send_request(void *dealer, const char *cmd, json_t *id, const char *who, json_t *body)
+{
+	json_t *hdr = json_pack("{s:s, s:O, s:s}", "cmd", cmd, "id", id, "client", who);
+	char *h = json_dumps(hdr, JSON_COMPACT);
+	char *b = json_dumps(body, JSON_COMPACT);
+	json_decref(hdr);
+	int rc = -1;
+	if (h && b && zmq_send(dealer, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0 &&
+	    zmq_send(dealer, h, strlen(h), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+	    zmq_send(dealer, b, strlen(b), ZMQ_DONTWAIT) >= 0)
+		rc = 0;
+	free(h);
+	free(b);
+	return rc;
+}
+
+/* Reads one multipart message: the number of parts (the rest discarded), -1 on nothing. */
+static int recv_parts(void *sock, zmq_msg_t *parts, int max, int flags)
+{
+	int n = 0;
+	for (;;) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, flags) < 0) {
+			zmq_msg_close(&m);
+			for (int i = 0; i < n; i++)
+				zmq_msg_close(&parts[i]);
+			return -1;
+		}
+		bool more = zmq_msg_more(&m);
+		if (n < max)
+			parts[n++] = m;
+		else
+			zmq_msg_close(&m);
+		if (!more)
+			return n;
+		flags = 0;
+	}
+}
+
+static json_t *parse_part(zmq_msg_t *m)
+{
+	return json_loadb(zmq_msg_data(m), zmq_msg_size(m), 0, NULL);
+}
+
+static void close_parts(zmq_msg_t *parts, int n)
+{
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&parts[i]);
+}
+
+/* The DEALER's reply: [ "", header, body ]. 0 and the parsed pair, or -1. */
+static int recv_reply(void *dealer, json_t **hdr, json_t **body, int flags)
+{
+	zmq_msg_t parts[MAX_PARTS];
+	int n = recv_parts(dealer, parts, MAX_PARTS, flags);
+	if (n < 0)
+		return -1;
+	int first = n >= 1 && zmq_msg_size(&parts[0]) == 0 ? 1 : 0;
+	*hdr = n > first ? parse_part(&parts[first]) : NULL;
+	*body = n > first + 1 ? parse_part(&parts[first + 1]) : json_object();
+	close_parts(parts, n);
+	if (!json_is_object(*hdr) || !json_is_object(*body)) {
+		json_decref(*hdr);
+		json_decref(*body);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ model */
+
+static array_slot *array_for(upstream *up, const char *name)
+{
+	for (size_t i = 0; i < MAX_ARRAYS; i++)
+		if (!strcmp(up->arrays[i].name, name))
+			return &up->arrays[i];
+	for (size_t i = 0; i < MAX_ARRAYS; i++)
+		if (!up->arrays[i].name[0]) {
+			snprintf(up->arrays[i].name, sizeof up->arrays[i].name, "%s", name);
+			return &up->arrays[i];
+		}
+	return NULL;
+}
+
+static void push_event(upstream *up, const char *topic, json_t *hdr)
+{
+	json_t *ev = json_deep_copy(hdr);
+	json_object_set_new(ev, "topic", json_string(topic));
+	size_t slot = up->ring_next % UP_EVENT_RING;
+	json_decref(up->ring[slot]);
+	up->ring[slot] = ev;
+	up->ring_next++;
+}
+
+/* What an event tells the model at once (the 500 ms polls fill in the rest). */
+static void apply_event(upstream *up, const char *name, json_t *hdr)
+{
+	if (!strcmp(name, "knob_changed")) {
+		const char *knob = json_string_value(json_object_get(hdr, "knob"));
+		if (knob && up->knobs)
+			json_object_set(up->knobs, knob, json_object_get(hdr, "new"));
+	} else if (!strcmp(name, "ramp_finished") || !strcmp(name, "ramp_cancelled") ||
+	           !strcmp(name, "ramp_failed")) {
+		const char *knob = json_string_value(json_object_get(hdr, "knob"));
+		if (knob && up->knobs)
+			json_object_set(up->knobs, knob, json_object_get(hdr, "value"));
+	} else if (!strcmp(name, "paused")) {
+		snprintf(up->state, sizeof up->state, "paused");
+	} else if (!strcmp(name, "resumed")) {
+		snprintf(up->state, sizeof up->state, "running");
+	}
+}
+
+static void on_stream(upstream *up, zmq_msg_t *parts, int n)
+{
+	if (n < 2)
+		return;
+	char topic[128];
+	size_t tl = zmq_msg_size(&parts[0]);
+	if (tl >= sizeof topic)
+		return;
+	memcpy(topic, zmq_msg_data(&parts[0]), tl);
+	topic[tl] = '\0';
+	json_t *hdr = parse_part(&parts[1]);
+	if (!json_is_object(hdr)) {
+		json_decref(hdr);
+		return;
+	}
+	json_int_t step = json_integer_value(json_object_get(hdr, "step"));
+	double t = json_number_value(json_object_get(hdr, "time"));
+	const double *d = n > 2 ? zmq_msg_data(&parts[2]) : NULL;
+	size_t nd = n > 2 ? zmq_msg_size(&parts[2]) / sizeof(double) : 0;
+
+	pthread_mutex_lock(&up->mu);
+	if (!strcmp(topic, "scalars")) {
+		json_t *names = json_object_get(hdr, "names");
+		if (json_is_array(names) && json_array_size(names) == nd) {
+			if (nd != up->n_scalars) {
+				double *v = realloc(up->scalars, (nd ? nd : 1) * sizeof *v);
+				if (v) {
+					up->scalars = v;
+					up->n_scalars = nd;
+				}
+			}
+			if (nd == up->n_scalars) {
+				if (!up->scalar_names || !json_equal(up->scalar_names, names)) {
+					json_decref(up->scalar_names);
+					up->scalar_names = json_incref(names);
+				}
+				memcpy(up->scalars, d, nd * sizeof *d);
+			}
+		}
+		up->step = step;
+		up->time = t;
+		up->version++;
+	} else if (!strncmp(topic, "array.", 6)) {
+		array_slot *a = array_for(up, topic + 6);
+		if (a) {
+			if (a->n != nd) {
+				double *v = realloc(a->v, (nd ? nd : 1) * sizeof *v);
+				if (v) {
+					a->v = v;
+					a->n = nd;
+				}
+			}
+			if (a->n == nd) {
+				memcpy(a->v, d, nd * sizeof *d);
+				a->step = step;
+				a->version = ++up->arrays_version;
+			}
+		}
+		up->version++;
+	} else if (!strncmp(topic, "event.", 6)) {
+		apply_event(up, topic + 6, hdr);
+		push_event(up, topic, hdr);
+		up->version++;
+	} else if (!strcmp(topic, "heartbeat")) {
+		const char *st = json_string_value(json_object_get(hdr, "state"));
+		if (st)
+			snprintf(up->state, sizeof up->state, "%s", st);
+		up->last_heartbeat_ms = now_ms();
+		up->version++;
+	}
+	pthread_mutex_unlock(&up->mu);
+	json_decref(hdr);
+}
+
+static void drain_stream(upstream *up)
+{
+	/* A bounded batch, so commands and polls are never starved by the stream. */
+	for (int i = 0; i < 4096; i++) {
+		zmq_msg_t parts[MAX_PARTS];
+		int n = recv_parts(up->sub, parts, MAX_PARTS, ZMQ_DONTWAIT);
+		if (n < 0)
+			return;
+		on_stream(up, parts, n);
+		close_parts(parts, n);
+	}
+}
+
+/* ------------------------------------------------------------ commands */
+
+static void deliver(upstream *up, uint64_t client, json_t *msg)
+{
+	up_reply *r = calloc(1, sizeof *r);
+	if (!r) {
+		json_decref(msg);
+		return;
+	}
+	r->client = client;
+	r->msg = msg;
+	pthread_mutex_lock(&up->mu);
+	if (up->out_tail)
+		up->out_tail->next = r;
+	else
+		up->out_head = r;
+	up->out_tail = r;
+	pthread_mutex_unlock(&up->mu);
+	if (up->wake)
+		up->wake(up->wake_arg);
+}
+
+static json_t *error_msg(json_t *browser_id, const char *cmd, const char *code, const char *message)
+{
+	return json_pack("{s:s, s:O, s:s, s:b, s:{s:{s:s, s:s}}}", "type", "reply", "id", browser_id,
+	                 "cmd", cmd, "ok", 0, "body", "error", "code", code, "message", message);
+}
+
+static void finish_pending(upstream *up, pending *p)
+{
+	json_decref(p->browser_id);
+	p->used = false;
+	pthread_mutex_lock(&up->mu);
+	up->n_inflight--;
+	pthread_mutex_unlock(&up->mu);
+}
+
+static void *dealer_for(upstream *up, const char *key_file, char *err, size_t errlen)
+{
+	if (!key_file || !key_file[0])
+		return up->dealer;
+	for (size_t i = 0; i < up->n_ops; i++)
+		if (!strcmp(up->ops[i].key_file, key_file))
+			return up->ops[i].dealer;
+	if (!up->curve) {
+		snprintf(err, errlen, "steerd runs without security: an operator key is not used");
+		return up->dealer;
+	}
+	if (up->n_ops == MAX_OPERATOR_SOCKETS) {
+		snprintf(err, errlen, "too many operator keys");
+		return NULL;
+	}
+	cert me;
+	if (cert_load_secret(key_file, &me, err, errlen) < 0)
+		return NULL;
+	void *s = open_socket(up, ZMQ_DEALER, up->control, me.public_key, me.secret_key);
+	cert_wipe(&me);
+	if (!s) {
+		snprintf(err, errlen, "cannot connect to %s: %s", up->control, zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	op_socket *o = &up->ops[up->n_ops++];
+	snprintf(o->key_file, sizeof o->key_file, "%s", key_file);
+	o->dealer = s;
+	return s;
+}
+
+static void forward(upstream *up, queued_cmd *q)
+{
+	char err[1024] = "";
+	void *dealer = dealer_for(up, q->key_file, err, sizeof err);
+	pending *p = NULL;
+	for (size_t i = 0; i < UP_MAX_PENDING && !p; i++)
+		if (!up->pend[i].used)
+			p = &up->pend[i];
+	json_t *id = json_integer(++up->next_id);
+	if (!dealer || !p || send_request(dealer, q->cmd, id, q->who, q->body) < 0) {
+		deliver(up, q->client,
+		        error_msg(q->browser_id, q->cmd, dealer ? "busy" : "forbidden",
+		                  dealer ? "steer-web cannot forward this now; try again" : err));
+		pthread_mutex_lock(&up->mu);
+		up->n_inflight--;
+		pthread_mutex_unlock(&up->mu);
+	} else {
+		p->used = true;
+		p->id = up->next_id;
+		p->client = q->client;
+		p->browser_id = json_incref(q->browser_id);
+		snprintf(p->cmd, sizeof p->cmd, "%s", q->cmd);
+	}
+	json_decref(id);
+}
+
+static void drain_queue(upstream *up)
+{
+	char buf[64];
+	while (read(up->wake_pipe[0], buf, sizeof buf) > 0) {
+	}
+	pthread_mutex_lock(&up->mu);
+	queued_cmd *q = up->in_head;
+	up->in_head = up->in_tail = NULL;
+	pthread_mutex_unlock(&up->mu);
+	while (q) {
+		queued_cmd *next = q->next;
+		forward(up, q);
+		json_decref(q->browser_id);
+		json_decref(q->body);
+		free(q);
+		q = next;
+	}
+}
+
+static void on_poll_reply(upstream *up, const char *what, json_t *body)
+{
+	pthread_mutex_lock(&up->mu);
+	if (!strcmp(what, "poll-status")) {
+		const char *st = json_string_value(json_object_get(body, "state"));
+		if (st)
+			snprintf(up->state, sizeof up->state, "%s", st);
+		up->rate = json_number_value(json_object_get(body, "steps_per_second"));
+		up->steps_left = json_integer_value(json_object_get(body, "steps_left"));
+		up->ramps = (int)json_integer_value(json_object_get(body, "ramps"));
+		json_int_t step = json_integer_value(json_object_get(body, "step"));
+		if (step > up->step)
+			up->step = step;
+	} else if (!strcmp(what, "poll-snapshot")) {
+		json_t *k = json_object_get(body, "knobs");
+		if (json_is_object(k)) {
+			json_decref(up->knobs);
+			up->knobs = json_deep_copy(k);
+		}
+	}
+	up->version++;
+	pthread_mutex_unlock(&up->mu);
+}
+
+static void on_dealer(upstream *up, void *dealer)
+{
+	for (int i = 0; i < 256; i++) {
+		json_t *hdr, *body;
+		if (recv_reply(dealer, &hdr, &body, ZMQ_DONTWAIT) < 0)
+			return;
+		json_t *id = json_object_get(hdr, "id");
+		if (json_is_string(id)) {
+			on_poll_reply(up, json_string_value(id), body);
+			if (up->poll_waiting > 0)
+				up->poll_waiting--;
+		} else if (json_is_integer(id)) {
+			for (size_t k = 0; k < UP_MAX_PENDING; k++) {
+				pending *p = &up->pend[k];
+				if (!p->used || p->id != json_integer_value(id))
+					continue;
+				json_t *msg = json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "reply", "id",
+				                        p->browser_id, "cmd", p->cmd, "ok",
+				                        json_object_get(hdr, "ok"), "body", body);
+				deliver(up, p->client, msg);
+				finish_pending(up, p);
+				break;
+			}
+		}
+		json_decref(hdr);
+		json_decref(body);
+	}
+}
+
+static void send_polls(upstream *up)
+{
+	long long t = now_ms();
+	if (up->poll_waiting > 0 && t - up->poll_sent_ms < POLL_STALE_MS)
+		return;
+	if (t - up->poll_sent_ms < POLL_EVERY_MS)
+		return;
+	json_t *empty = json_object();
+	json_t *a = json_string("poll-status"), *b = json_string("poll-snapshot");
+	up->poll_waiting = 0;
+	if (send_request(up->dealer, "status", a, "steer-web", empty) == 0)
+		up->poll_waiting++;
+	if (send_request(up->dealer, "snapshot", b, "steer-web", empty) == 0)
+		up->poll_waiting++;
+	json_decref(a);
+	json_decref(b);
+	json_decref(empty);
+	up->poll_sent_ms = t;
+}
+
+static void *run(void *arg)
+{
+	upstream *up = arg;
+	while (!up->stop) {
+		zmq_pollitem_t items[2 + MAX_OPERATOR_SOCKETS + 1];
+		size_t n = 0;
+		items[n++] = (zmq_pollitem_t){.socket = up->sub, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = up->dealer, .events = ZMQ_POLLIN};
+		for (size_t i = 0; i < up->n_ops; i++)
+			items[n++] = (zmq_pollitem_t){.socket = up->ops[i].dealer, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.fd = up->wake_pipe[0], .events = ZMQ_POLLIN};
+		if (zmq_poll(items, (int)n, 100) < 0 && zmq_errno() != EINTR)
+			break;
+		if (items[0].revents)
+			drain_stream(up);
+		if (items[1].revents)
+			on_dealer(up, up->dealer);
+		for (size_t i = 0; i < up->n_ops; i++)
+			if (items[2 + i].revents)
+				on_dealer(up, up->ops[i].dealer);
+		if (items[n - 1].revents)
+			drain_queue(up);
+		send_polls(up);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+static int read_hello(upstream *up, long timeout_ms, char *err, size_t errlen)
+{
+	json_t *id = json_string("hello"), *empty = json_object();
+	int rc = send_request(up->dealer, "hello", id, "steer-web", empty);
+	json_decref(id);
+	json_decref(empty);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot send to steerd at %s", up->control);
+		return -1;
+	}
+	zmq_pollitem_t it = {.socket = up->dealer, .events = ZMQ_POLLIN};
+	if (zmq_poll(&it, 1, timeout_ms) <= 0) {
+		snprintf(err, errlen, "steerd at %s does not answer (%ld ms)%s", up->control, timeout_ms,
+		         up->curve ? "; is steer-web's key (--key) one steerd lists?" : "");
+		return -1;
+	}
+	json_t *hdr, *body;
+	if (recv_reply(up->dealer, &hdr, &body, 0) < 0) {
+		snprintf(err, errlen, "steerd at %s sent a malformed reply", up->control);
+		return -1;
+	}
+	bool ok = json_is_true(json_object_get(hdr, "ok"));
+	json_decref(hdr);
+	if (!ok) {
+		snprintf(err, errlen, "steerd refused hello");
+		json_decref(body);
+		return -1;
+	}
+	up->hello = body;
+	const char *st = json_string_value(json_object_get(body, "state"));
+	snprintf(up->state, sizeof up->state, "%s", st ? st : "?");
+	up->step = json_integer_value(json_object_get(body, "step"));
+	up->heartbeat_ms =
+		(long)json_integer_value(json_object_get(json_object_get(body, "stream"), "heartbeat_ms"));
+	up->knobs = json_object();
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(body, "knobs"), i, k)
+	{
+		const char *name = json_string_value(json_object_get(k, "name"));
+		if (name)
+			json_object_set(up->knobs, name, json_object_get(k, "value"));
+	}
+	return 0;
+}
+
+upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen)
+{
+	upstream *up = calloc(1, sizeof *up);
+	if (!up) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&up->mu, NULL);
+	up->wake = o->wake;
+	up->wake_arg = o->wake_arg;
+	up->wake_pipe[0] = up->wake_pipe[1] = -1;
+	snprintf(up->state, sizeof up->state, "?");
+	if (pipe2(up->wake_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto bad;
+	}
+	if (read_connfile(up, o->connfile, err, errlen) < 0)
+		goto bad;
+	if (up->curve) {
+		if (!o->key_file) {
+			snprintf(err, errlen, "steerd at %s requires a CURVE key: give --key FILE (a "
+			                      "NAME.key_secret steerd lists)", up->control);
+			goto bad;
+		}
+		cert me;
+		if (cert_load_secret(o->key_file, &me, err, errlen) < 0)
+			goto bad;
+		memcpy(up->public_key, me.public_key, CERT_KEY_BYTES);
+		memcpy(up->secret_key, me.secret_key, CERT_KEY_BYTES);
+		cert_wipe(&me);
+	} else if (o->key_file) {
+		snprintf(err, errlen, "--key: steerd at %s runs without security (no server_key in %s)",
+		         up->control, o->connfile);
+		goto bad;
+	}
+	up->zctx = zmq_ctx_new();
+	up->dealer = open_socket(up, ZMQ_DEALER, up->control, up->public_key, up->secret_key);
+	up->sub = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
+	if (!up->dealer || !up->sub) {
+		snprintf(err, errlen, "cannot connect to steerd (%s, %s): %s", up->control,
+		         up->diagnostics, zmq_strerror(zmq_errno()));
+		goto bad;
+	}
+	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "", 0);
+	if (read_hello(up, o->hello_timeout_ms, err, errlen) < 0)
+		goto bad;
+	up->last_heartbeat_ms = now_ms();
+	if (pthread_create(&up->thread, NULL, run, up) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		goto bad;
+	}
+	up->thread_started = true;
+	return up;
+bad:
+	upstream_stop(&up);
+	return NULL;
+}
+
+void upstream_stop(upstream **upp)
+{
+	upstream *up = *upp;
+	if (!up)
+		return;
+	up->stop = 1;
+	if (up->thread_started)
+		pthread_join(up->thread, NULL);
+	for (size_t i = 0; i < up->n_ops; i++)
+		zmq_close(up->ops[i].dealer);
+	if (up->sub)
+		zmq_close(up->sub);
+	if (up->dealer)
+		zmq_close(up->dealer);
+	if (up->zctx)
+		zmq_ctx_term(up->zctx);
+	for (size_t i = 0; i < UP_MAX_PENDING; i++)
+		if (up->pend[i].used)
+			json_decref(up->pend[i].browser_id);
+	while (up->in_head) {
+		queued_cmd *q = up->in_head;
+		up->in_head = q->next;
+		json_decref(q->browser_id);
+		json_decref(q->body);
+		free(q);
+	}
+	up_reply_free(up->out_head);
+	for (size_t i = 0; i < UP_EVENT_RING; i++)
+		json_decref(up->ring[i]);
+	for (size_t i = 0; i < MAX_ARRAYS; i++)
+		free(up->arrays[i].v);
+	free(up->scalars);
+	json_decref(up->scalar_names);
+	json_decref(up->knobs);
+	json_decref(up->hello);
+	if (up->wake_pipe[0] >= 0)
+		close(up->wake_pipe[0]);
+	if (up->wake_pipe[1] >= 0)
+		close(up->wake_pipe[1]);
+	explicit_bzero(up->secret_key, sizeof up->secret_key);
+	pthread_mutex_destroy(&up->mu);
+	free(up);
+	*upp = NULL;
+}
+
+/* ------------------------------------------------------------ web thread side */
+
+json_t *upstream_hello(upstream *up)
+{
+	return json_incref(up->hello); /* set before the thread starts, never changed */
+}
+
+int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
+                    json_t *body, const char *who, const char *key_file)
+{
+	queued_cmd *q = calloc(1, sizeof *q);
+	if (!q) {
+		json_decref(body);
+		return -1;
+	}
+	q->client = client;
+	q->browser_id = json_incref(browser_id);
+	snprintf(q->cmd, sizeof q->cmd, "%s", cmd);
+	q->body = body;
+	snprintf(q->who, sizeof q->who, "%s", who);
+	snprintf(q->key_file, sizeof q->key_file, "%s", key_file ? key_file : "");
+	pthread_mutex_lock(&up->mu);
+	if (up->n_inflight >= UP_MAX_PENDING) {
+		pthread_mutex_unlock(&up->mu);
+		json_decref(q->browser_id);
+		json_decref(q->body);
+		free(q);
+		return -1;
+	}
+	up->n_inflight++;
+	if (up->in_tail)
+		up->in_tail->next = q;
+	else
+		up->in_head = q;
+	up->in_tail = q;
+	pthread_mutex_unlock(&up->mu);
+	if (write(up->wake_pipe[1], "x", 1) < 0) {
+		/* the pipe is full: the upstream thread has wake-ups pending already */
+	}
+	return 0;
+}
+
+up_reply *upstream_take_replies(upstream *up)
+{
+	pthread_mutex_lock(&up->mu);
+	up_reply *r = up->out_head;
+	up->out_head = up->out_tail = NULL;
+	pthread_mutex_unlock(&up->mu);
+	return r;
+}
+
+void up_reply_free(up_reply *r)
+{
+	while (r) {
+		up_reply *next = r->next;
+		json_decref(r->msg);
+		free(r);
+		r = next;
+	}
+}
+
+uint64_t upstream_version(upstream *up)
+{
+	pthread_mutex_lock(&up->mu);
+	uint64_t v = up->version;
+	pthread_mutex_unlock(&up->mu);
+	return v;
+}
+
+uint64_t upstream_arrays_version(upstream *up)
+{
+	pthread_mutex_lock(&up->mu);
+	uint64_t v = up->arrays_version;
+	pthread_mutex_unlock(&up->mu);
+	return v;
+}
+
+/* A JSON number, or null for what JSON cannot hold (NaN, Inf). */
+static json_t *number(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *thinned(const double *v, size_t n, size_t max_points)
+{
+	json_t *a = json_array();
+	size_t stride = max_points && n > max_points ? (n + max_points - 1) / max_points : 1;
+	for (size_t i = 0; i < n; i += stride)
+		json_array_append_new(a, number(v[i]));
+	return a;
+}
+
+json_t *upstream_frame(upstream *up, bool with_arrays, size_t max_points)
+{
+	json_t *f = json_object();
+	pthread_mutex_lock(&up->mu);
+	long silence = up->heartbeat_ms > 0 ? 3 * up->heartbeat_ms + 1000 : 5000;
+	json_object_set_new(f, "connected", json_boolean(now_ms() - up->last_heartbeat_ms < silence));
+	json_object_set_new(f, "state", json_string(up->state));
+	json_object_set_new(f, "step", json_integer(up->step));
+	json_object_set_new(f, "time", number(up->time));
+	json_object_set_new(f, "rate", number(up->rate));
+	json_object_set_new(f, "steps_left", json_integer(up->steps_left));
+	json_object_set_new(f, "ramps", json_integer(up->ramps));
+	json_object_set_new(f, "version", json_integer((json_int_t)up->version));
+	json_object_set_new(f, "knobs", json_deep_copy(up->knobs));
+	json_t *sc = json_object();
+	for (size_t i = 0; i < up->n_scalars && up->scalar_names; i++) {
+		const char *name = json_string_value(json_array_get(up->scalar_names, i));
+		if (name)
+			json_object_set_new(sc, name, number(up->scalars[i]));
+	}
+	json_object_set_new(f, "scalars", sc);
+	if (with_arrays) {
+		json_t *arr = json_object();
+		for (size_t i = 0; i < MAX_ARRAYS; i++) {
+			array_slot *a = &up->arrays[i];
+			if (!a->name[0] || !a->v)
+				continue;
+			json_object_set_new(arr, a->name,
+			                    json_pack("{s:I, s:o}", "step", (json_int_t)a->step, "values",
+			                              thinned(a->v, a->n, max_points)));
+		}
+		json_object_set_new(f, "arrays", arr);
+	}
+	pthread_mutex_unlock(&up->mu);
+	return f;
+}
+
+uint64_t upstream_event_head(upstream *up)
+{
+	pthread_mutex_lock(&up->mu);
+	uint64_t h = up->ring_next;
+	pthread_mutex_unlock(&up->mu);
+	return h;
+}
+
+json_t *upstream_events(upstream *up, uint64_t *cursor, size_t max, uint64_t *lost)
+{
+	json_t *a = json_array();
+	pthread_mutex_lock(&up->mu);
+	uint64_t oldest = up->ring_next > UP_EVENT_RING ? up->ring_next - UP_EVENT_RING : 0;
+	if (*cursor < oldest) {
+		*lost += oldest - *cursor;
+		*cursor = oldest;
+	}
+	while (*cursor < up->ring_next && json_array_size(a) < max) {
+		json_array_append(a, up->ring[*cursor % UP_EVENT_RING]);
+		(*cursor)++;
+	}
+	pthread_mutex_unlock(&up->mu);
+	return a;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * upstream.h — steer-web's one attachment to steerd: a thread that owns the
+ * ZeroMQ sockets (one SUB for the whole stream, one DEALER for steer-web's
+ * own reads, one DEALER per operator key when steerd runs with security),
+ * keeps the latest state of the run (the model) and forwards the commands
+ * browsers send, already checked (webcmd.h), under the operator's name.
+ *
+ * The browsers never touch these sockets: however many pages are open,
+ * steerd sees one subscriber. The model holds only the newest of each
+ * thing (scalars, each array) plus a ring of recent events, so a browser
+ * that falls behind skips to the newest frame instead of queueing.
+ */
+#ifndef STEER_WEB_UPSTREAM_H
+#define STEER_WEB_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define UP_EVENT_RING 512 /* recent events kept for browsers that lag */
+#define UP_MAX_PENDING 64 /* commands forwarded and not yet answered */
+
+typedef struct upstream upstream;
+
+typedef struct upstream_opts {
+	const char *connfile;   /* the run's connection file */
+	const char *key_file;   /* steer-web's own NAME.key_secret, or NULL */
+	long hello_timeout_ms;  /* how long to wait for steerd at start */
+	void (*wake)(void *arg); /* called (from the upstream thread) when replies wait */
+	void *wake_arg;
+} upstream_opts;
+
+/* One reply to a browser's command, handed back to the web thread. */
+typedef struct up_reply {
+	uint64_t client;   /* the browser connection's serial number */
+	json_t *msg;       /* {"type": "reply", "id", "ok", "body"} */
+	struct up_reply *next;
+} up_reply;
+
+/*
+ * Connects, reads `hello` (waiting at most hello_timeout_ms) and starts the
+ * thread. NULL with a message in err when steerd cannot be reached or the
+ * key cannot be read.
+ */
+upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen);
+void upstream_stop(upstream **up);
+
+/* A new reference to the last `hello` body (knobs, diagnostics, commands). */
+json_t *upstream_hello(upstream *up);
+
+/*
+ * Forwards a checked command: header client = who (the operator's name),
+ * sent on the DEALER of key_file when given (steerd with security: the
+ * operator's own CURVE key, so steerd itself names them), else on
+ * steer-web's own. Steals body. -1 when UP_MAX_PENDING are waiting.
+ */
+int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
+                    json_t *body, const char *who, const char *key_file);
+
+/* The replies that arrived since the last call (a list; the caller frees with up_reply_free). */
+up_reply *upstream_take_replies(upstream *up);
+void up_reply_free(up_reply *r);
+
+/* The model's version: it grows whenever anything a frame shows changes. */
+uint64_t upstream_version(upstream *up);
+
+/*
+ * The state part of a frame, as JSON: {"connected", "state", "step", "time",
+ * "rate", "steps_left", "ramps", "knobs", "scalars": {NAME: value},
+ * "arrays": {NAME: {"step", "values"}} (only when with_arrays), "version"}.
+ * Arrays longer than max_points are thinned to at most max_points.
+ */
+json_t *upstream_frame(upstream *up, bool with_arrays, size_t max_points);
+
+/* The version of the newest array (a frame needs arrays when it grew). */
+uint64_t upstream_arrays_version(upstream *up);
+
+/*
+ * Events from index *cursor on (at most max): a JSON array of
+ * {"topic", ...header}. *cursor moves past them; *lost counts those that
+ * had already left the ring.
+ */
+json_t *upstream_events(upstream *up, uint64_t *cursor, size_t max, uint64_t *lost);
+
+/* The index the next event will have (a new browser starts there). */
+uint64_t upstream_event_head(upstream *up);
+
+#endif
