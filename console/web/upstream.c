@@ -76,7 +76,7 @@ struct upstream {
 	void *wake_arg;
 
 	/* sockets: only the upstream thread touches them after start */
-	void *zctx, *sub, *dealer;
+	void *zctx, *sub, *sub_events, *dealer; /* sub: scalars and arrays; sub_events: events, heartbeats */
 	bool curve;
 	uint8_t server_key[CERT_KEY_BYTES], public_key[CERT_KEY_BYTES], secret_key[CERT_KEY_BYTES];
 	char control[256], diagnostics[256];
@@ -352,12 +352,12 @@ static void on_stream(upstream *up, zmq_msg_t *parts, int n)
 	json_decref(hdr);
 }
 
-static void drain_stream(upstream *up)
+static void drain_stream(upstream *up, void *sub)
 {
 	/* A bounded batch, so commands and polls are never starved by the stream. */
 	for (int i = 0; i < 4096; i++) {
 		zmq_msg_t parts[MAX_PARTS];
-		int n = recv_parts(up->sub, parts, MAX_PARTS, ZMQ_DONTWAIT);
+		int n = recv_parts(sub, parts, MAX_PARTS, ZMQ_DONTWAIT);
 		if (n < 0)
 			return;
 		on_stream(up, parts, n);
@@ -554,8 +554,9 @@ static void *run(void *arg)
 {
 	upstream *up = arg;
 	while (!up->stop) {
-		zmq_pollitem_t items[2 + MAX_OPERATOR_SOCKETS + 1];
+		zmq_pollitem_t items[3 + MAX_OPERATOR_SOCKETS + 1];
 		size_t n = 0;
+		items[n++] = (zmq_pollitem_t){.socket = up->sub_events, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = up->sub, .events = ZMQ_POLLIN};
 		items[n++] = (zmq_pollitem_t){.socket = up->dealer, .events = ZMQ_POLLIN};
 		for (size_t i = 0; i < up->n_ops; i++)
@@ -564,11 +565,13 @@ static void *run(void *arg)
 		if (zmq_poll(items, (int)n, 100) < 0 && zmq_errno() != EINTR)
 			break;
 		if (items[0].revents)
-			drain_stream(up);
+			drain_stream(up, up->sub_events);
 		if (items[1].revents)
+			drain_stream(up, up->sub);
+		if (items[2].revents)
 			on_dealer(up, up->dealer);
 		for (size_t i = 0; i < up->n_ops; i++)
-			if (items[2 + i].revents)
+			if (items[3 + i].revents)
 				on_dealer(up, up->ops[i].dealer);
 		if (items[n - 1].revents)
 			drain_queue(up);
@@ -662,13 +665,22 @@ upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen)
 	}
 	up->zctx = zmq_ctx_new();
 	up->dealer = open_socket(up, ZMQ_DEALER, up->control, up->public_key, up->secret_key);
+	/*
+	 * Two connections: ZeroMQ's high-water mark counts per connection, so a
+	 * burst of scalars that overflows one could drop an event sharing it.
+	 * Events and heartbeats are few: on their own connection none is lost.
+	 */
 	up->sub = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
-	if (!up->dealer || !up->sub) {
+	up->sub_events = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
+	if (!up->dealer || !up->sub || !up->sub_events) {
 		snprintf(err, errlen, "cannot connect to steerd (%s, %s): %s", up->control,
 		         up->diagnostics, zmq_strerror(zmq_errno()));
 		goto bad;
 	}
-	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "", 0);
+	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "scalars", 7);
+	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "array.", 6);
+	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "event.", 6);
+	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "heartbeat", 9);
 	if (read_hello(up, o->hello_timeout_ms, err, errlen) < 0)
 		goto bad;
 	up->last_heartbeat_ms = now_ms();
@@ -695,6 +707,8 @@ void upstream_stop(upstream **upp)
 		zmq_close(up->ops[i].dealer);
 	if (up->sub)
 		zmq_close(up->sub);
+	if (up->sub_events)
+		zmq_close(up->sub_events);
 	if (up->dealer)
 		zmq_close(up->dealer);
 	if (up->zctx)

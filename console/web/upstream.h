@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * upstream.h — steer-web's one attachment to steerd: a thread that owns the
- * ZeroMQ sockets (one SUB for the whole stream, one DEALER for steer-web's
- * own reads, one DEALER per operator key when steerd runs with security),
+ * ZeroMQ sockets (two SUBs for the stream: data, and events with
+ * heartbeats; one DEALER for steer-web's own reads, one DEALER per operator key when steerd runs with security),
  * keeps the latest state of the run (the model) and forwards the commands
  * browsers send, already checked (webcmd.h), under the operator's name.
  *
