@@ -66,7 +66,8 @@ EXAMPLE_SO  := $(BUILD)/examples/liboscillator.so
 PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/steer-console)
 # steer-web (console/web/, MIT): the live page for browsers; libwebsockets, no readline.
 PROGRAMS += $(BUILD)/bin/steer-web
-DEB_PKGS += libwebsockets-dev libjs-chart.js chromium chromium-driver python3-selenium
+DEB_PKGS += libwebsockets-dev libjs-chart.js chromium chromium-driver python3-selenium \
+            python3-websocket
 # Man pages: doc/NAME.SECTION.in, completed by doc/gen-man.py from the programs' tables.
 MAN_PAGES := $(patsubst doc/%.in,$(BUILD)/man/%,$(wildcard doc/*.[1-8].in))
 
