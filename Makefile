@@ -173,6 +173,7 @@ bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN) $(BENCH_SO)
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
+	@$(PYTHON) tests/bench/web_load.py --build $(BUILD)
 
 # The brute-force references of tests/integration/test_search.py (minutes;
 # run once, the figures are kept in the test): fresh runs at fine spacing.

@@ -27,8 +27,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from steerd_harness import (BUILD, FAST_KNOBS, REPO, DaemonTestCase, run_tests,  # noqa: E402
-                            sanitizer_report, wait_until)
+from steerd_harness import (BUILD, FAST_KNOBS, REPO, DaemonTestCase, _die_with_parent,  # noqa: E402
+                            run_tests, sanitizer_report, wait_until)
 
 import websocket  # noqa: E402  (python3-websocket)
 
@@ -54,7 +54,7 @@ class SteerWeb:
         self._stderr = open(self.stderr_path, "wb")
         cmd = [STEER_WEB, "-C", conn_path, "--listen", "127.0.0.1:0", "-c", self.config] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
                                      env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1",
                                               LSAN_OPTIONS=LSAN_CONSOLE))
         out = b""
@@ -62,6 +62,8 @@ class SteerWeb:
         while b"\n  read-only" not in out or not out.endswith(b"\n"):
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
+                self.proc.kill()
+                self.proc.wait()
                 raise AssertionError("steer-web did not start:\n%s%s" % (out.decode(), self.stderr()))
             r, _, _ = select.select([self.proc.stdout], [], [], left)
             if r:
