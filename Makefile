@@ -268,6 +268,11 @@ $(BUILD)/bin/steer-web: $(WEB_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(LWS_LIBS) -o $@
 
+# The README's picture of steer-web, taken again from a live run in headless Chromium.
+.PHONY: screenshot
+screenshot: deps build
+	$(PYTHON) doc/screenshot-web.py --build $(BUILD) doc/steer-web.png
+
 # libFuzzer harnesses: fuzz-build, fuzz (FUZZ_SECONDS per target), fuzz-seeds.
 include tests/fuzz/fuzz.mk
 

@@ -214,9 +214,12 @@ class TestPage(BrowserTestCase):
             % step, "the console's set as a marker")
         self.assertIn("carol", marker["text"])
         self.assertIn("1234", marker["text"])
-        # It is drawn: the chart's steering dataset holds it.
-        self.wait_js(b, "return steerWeb.charts.series.data.datasets.some(d => d.label === 'steering'"
-                        " && d.data.some(m => m.x === %d))" % step, "the marker in the chart")
+        # It is drawn: the chart placed a point for it (not skipped for want of a y).
+        self.wait_js(b, "const c = steerWeb.charts.series;"
+                        "const n = c.data.datasets.findIndex(d => d.label === 'steering');"
+                        "const i = c.data.datasets[n].data.findIndex(m => m.x === %d);"
+                        "const p = c.getDatasetMeta(n).data[i];"
+                        "return p && !p.skip && isFinite(p.y)" % step, "the marker drawn in the chart")
 
     def test_operator_sets_knob_from_page(self):
         sub = self.d.subscriber("event.knob_changed")

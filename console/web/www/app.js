@@ -107,13 +107,13 @@ function setupSeriesChart() {
       scales: {
         x: { type: "linear", title: { display: true, text: "step" } },
         y: { type: "linear" },
-        marks: { type: "linear", display: false, min: 0, max: 1 },
+        ymarks: { type: "linear", axis: "y", display: false, min: 0, max: 1 },
       },
       elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
       plugins: {
         tooltip: {
           callbacks: {
-            label: (ctx) => ctx.dataset.yAxisID === "marks" ? ctx.raw.text
+            label: (ctx) => ctx.dataset.yAxisID === "ymarks" ? ctx.raw.text
               : ctx.dataset.label + ": " + fmt(ctx.raw.y),
           },
         },
@@ -132,8 +132,8 @@ function rebuildSeries() {
     sets.push({ label: name, data: W.series[name], borderColor: c, backgroundColor: c, yAxisID: "y" });
   }
   sets.push({
-    label: "steering", type: "scatter", data: W.markers, yAxisID: "marks",
-    pointStyle: "triangle", radius: 7, hoverRadius: 9, borderColor: "#c00", backgroundColor: "#f55",
+    label: "steering", type: "scatter", data: W.markers, yAxisID: "ymarks", parsing: true,
+    pointStyle: "triangle", pointRadius: 8, pointHoverRadius: 10, borderColor: "#c00", backgroundColor: "#f55",
   });
   chart.data.datasets = sets;
   const units = [...W.picked].map((n) => diag(n).unit).filter((u, k, a) => a.indexOf(u) === k);
@@ -180,7 +180,7 @@ function setupArrays() {
   const px = W.phase && diag(W.phase.x), pv = W.phase && diag(W.phase.v);
   W.charts.phase = new Chart($("phase"), {
     type: "scatter",
-    data: { datasets: [{ label: "particles", data: [], radius: 1, borderWidth: 0, backgroundColor: "#1f77b4aa" }] },
+    data: { datasets: [{ label: "particles", data: [], pointRadius: 1.5, borderWidth: 0, backgroundColor: "#1f77b4aa" }] },
     options: {
       animation: false, parsing: false, maintainAspectRatio: false, plugins: { legend: { display: false } },
       scales: {
