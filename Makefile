@@ -238,7 +238,7 @@ install: build man
 	install -m 0644 PROTOCOL.md doc/protocol.schema.json $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
+	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console $(DESTDIR)$(BINDIR)/steer-web \
 	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(PCDIR)/steerd.pc \
 	      $(DESTDIR)$(BASHCOMPDIR)/steerd $(DESTDIR)$(BASHCOMPDIR)/steer-console \
 	      $(DESTDIR)$(UNITDIR)/steerd@.service \
