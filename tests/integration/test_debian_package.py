@@ -36,6 +36,7 @@ PACKAGES = {
                       "usr/share/bash-completion/completions/steer-console",
                       "usr/share/man/man1/steer-console.1.gz"],
     "steerd-dev": ["usr/include/steerd_adapter.h", "usr/share/pkgconfig/steerd.pc"],
+    "steer-web": ["usr/bin/steer-web", "usr/share/man/man1/steer-web.1.gz"],
 }
 
 
