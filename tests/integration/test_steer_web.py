@@ -74,7 +74,9 @@ class SteerWeb:
         self.observer_token = self.lines[1].split("token=")[1].strip()
 
     def write_config(self, operators):
-        text = "operators:\n" + "".join("  - {name: %s, token: %s}\n" % o for o in operators)
+        text = "operators:\n" + "".join(
+            "  - {name: %s, token: %s%s}\n" % (o[0], o[1], ", key: %s" % o[2] if len(o) > 2 else "")
+            for o in operators)
         with open(self.config + ".tmp", "w") as f:
             f.write(text)
         os.chmod(self.config + ".tmp", 0o600)
@@ -393,6 +395,37 @@ class TestSecurity(WebTestCase):
         self.assertIn("--allow-remote", p.stderr)
 
 
+class TestWithSecurity(unittest.TestCase):
+    """steerd with CURVE: an operator's change reaches steerd with the
+    operator's own key, so steerd itself names them; an operator without a
+    key is only as strong as steer-web's own key (an observer's here), and
+    steerd refuses the change."""
+
+    def test_operator_key_names_the_operator_in_steerd(self):
+        from test_security import SecureDaemon
+        d = SecureDaemon(start="running")
+        self.addCleanup(d.cleanup)
+        d.start()
+        web = SteerWeb(d.conn_path, operators=[("alice", ALICE, d.secret("alice")), ("mallory", BOB)],
+                       args=["--key", d.secret("bob")])
+        self.addCleanup(web.stop)
+
+        def ask(token, body):
+            ws = web.ws(token)
+            try:
+                ws.send(json.dumps({"type": "cmd", "id": 1, "cmd": "set", "body": body}))
+                return next_of(ws, "reply")
+            finally:
+                ws.close()
+        r = ask(ALICE, {"values": {"injected_current": 1600}})
+        self.assertTrue(r["ok"], r)
+        self.assertIn("set by alice", d.stderr())
+        r = ask(BOB, {"values": {"injected_current": 1700}})
+        self.assertEqual(r["body"]["error"]["code"], "forbidden", r)
+        c = d.curve_client("alice")
+        self.assertEqual(c.get1("injected_current"), 1600.0)
+
+
 class TestConfig(unittest.TestCase):
     def run_web(self, text, mode=0o600):
         tmp = tempfile.mkdtemp(prefix="steer-web-cfg-")
@@ -423,4 +456,4 @@ class TestConfig(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    run_tests(TestPage, TestFanOut, TestSecurity, TestConfig)
+    run_tests(TestPage, TestFanOut, TestSecurity, TestWithSecurity, TestConfig)
