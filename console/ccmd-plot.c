@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ccmd.h"
+#include "plot_history.h"
 #include "view.h"
 
 #define PLOT_PERIOD_MS 200
@@ -133,6 +134,8 @@ static int draw(console *c, void *arg)
 static int plot_exec(console *c, int argc, char **argv, const char *rest)
 {
 	(void)rest;
+	if (argc >= 3 && !strcmp(argv[1], "history"))
+		return plot_history(c, argc - 2, argv + 2);
 	if (argc != 2)
 		return ccmd_usage(c, &ccmd_plot_entry);
 	if (view_check_tty(c, "plot") < 0)
@@ -173,8 +176,10 @@ static int plot_exec(console *c, int argc, char **argv, const char *rest)
 
 const ccmd_entry ccmd_plot_entry = {
 	.name = "plot",
-	.usage = "NAME | phase   (an array diagnostic, e.g. phi; any key returns)",
-	.summary = "a live terminal plot of an array diagnostic, or of the phase space",
+	.usage = "NAME | phase | history NAME...   (an array diagnostic, e.g. phi; history: knobs "
+	         "or scalars from the daemon's history, with steering markers; any key returns)",
+	.summary = "a live terminal plot of an array diagnostic, of the phase space, or of the "
+	           "run's past",
 	.exec = plot_exec,
 	.complete = CC_ARRAYS,
 };

@@ -16,7 +16,7 @@ static const ccmd_entry *const entries[] = {
 	&ccmd_ramp_entry,   &ccmd_ramps_entry,  &ccmd_cancel_entry,  &ccmd_pause_entry,
 	&ccmd_resume_entry, &ccmd_step_entry,   &ccmd_search_entry,  &ccmd_snapshot_entry,
 	&ccmd_checkpoint_entry, &ccmd_snapshot_state_entry, &ccmd_rewind_entry,
-	&ccmd_drop_state_entry, &ccmd_shutdown_entry,
+	&ccmd_drop_state_entry, &ccmd_shutdown_entry, &ccmd_history_entry, &ccmd_monitor_entry,
 	&ccmd_hello_entry,  &ccmd_watch_entry,  &ccmd_plot_entry,    &ccmd_wait_entry,
 	&ccmd_expect_entry, &ccmd_sleep_entry,  &ccmd_echo_entry,    &ccmd_events_entry,
 	&ccmd_help_entry,

@@ -39,6 +39,7 @@ extern const ccmd_entry ccmd_help_entry, ccmd_hello_entry, ccmd_status_entry, cc
     ccmd_watch_entry, ccmd_plot_entry, ccmd_quit_entry;
 extern const ccmd_entry ccmd_checkpoint_entry, ccmd_snapshot_state_entry, ccmd_rewind_entry;
 extern const ccmd_entry ccmd_drop_state_entry; /* ccmd-drop-state.c */
+extern const ccmd_entry ccmd_history_entry, ccmd_monitor_entry; /* ccmd-history.c, ccmd-monitor.c */
 
 /* All entries, NULL-terminated, in the order help lists them. */
 const ccmd_entry *const *ccmd_all(void);

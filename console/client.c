@@ -411,10 +411,31 @@ static void probe_reply(console *c, json_t *hdr, json_t *body)
 		          note);
 }
 
+void con_free_frames(console *c)
+{
+	for (int i = 0; i < c->n_reply_frames; i++)
+		free(c->reply_frames[i].data);
+	c->n_reply_frames = 0;
+}
+
+/* The binary frames after a reply's body, copied for the command that asked. */
+static void keep_frames(console *c, zmq_msg_t *parts, int n)
+{
+	con_free_frames(c);
+	for (int i = 0; i < n && i < CON_MAX_FRAMES; i++) {
+		size_t len = zmq_msg_size(&parts[i]);
+		void *copy = malloc(len ? len : 1);
+		if (!copy)
+			break;
+		memcpy(copy, zmq_msg_data(&parts[i]), len);
+		c->reply_frames[c->n_reply_frames++] = (con_frame){ copy, len };
+	}
+}
+
 static void on_reply(console *c, zmq_msg_t *parts, int n)
 {
-	/* A DEALER gets ["", header, body]. */
-	if (n != 3 || zmq_msg_size(&parts[0]) != 0)
+	/* A DEALER gets ["", header, body] (`history`: and its frames). */
+	if (n < 3 || zmq_msg_size(&parts[0]) != 0)
 		return;
 	json_t *hdr = parse_frame(&parts[1]), *body = parse_frame(&parts[2]);
 	json_t *jid = json_object_get(hdr, "id");
@@ -422,6 +443,7 @@ static void on_reply(console *c, zmq_msg_t *parts, int n)
 	if (id > 0 && id == c->call_id && !c->reply_hdr) {
 		c->reply_hdr = hdr;
 		c->reply_body = body;
+		keep_frames(c, parts + 3, n - 3);
 		if (c->lost) { /* it answers again: refresh the schema in the background */
 			c->lost = false;
 			c->refresh = true;
@@ -536,9 +558,9 @@ int con_poll(console *c, long timeout_ms, bool want_stdin)
 	int ev = 0;
 	if (rc > 0) {
 		if (i_dealer >= 0 && (it[i_dealer].revents & ZMQ_POLLIN)) {
-			zmq_msg_t parts[3];
+			zmq_msg_t parts[3 + CON_MAX_FRAMES];
 			int np;
-			while ((np = recv_parts(c->dealer, parts, 3)) >= 0) {
+			while ((np = recv_parts(c->dealer, parts, 3 + CON_MAX_FRAMES)) >= 0) {
 				on_reply(c, parts, np);
 				for (int i = 0; i < np; i++)
 					zmq_msg_close(&parts[i]);
@@ -574,6 +596,7 @@ int con_call(console *c, const char *cmd, json_t *body, json_t **out)
 	json_decref(c->reply_hdr);
 	json_decref(c->reply_body);
 	c->reply_hdr = c->reply_body = NULL;
+	con_free_frames(c);
 	/*
 	 * A lost reply is asked for again on fresh sockets, with the same
 	 * retry_key: the daemon answers a write it already applied with its first

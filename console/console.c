@@ -31,6 +31,7 @@ void con_free(console *c)
 	json_decref(c->events_shown);
 	json_decref(c->reply_hdr);
 	json_decref(c->reply_body);
+	con_free_frames(c);
 	con_disconnect(c);
 	explicit_bzero(c->secret_key, sizeof c->secret_key);
 	if (c->zctx)

@@ -27,6 +27,13 @@ typedef void (*con_stream_fn)(console *c, const char *topic, json_t *hdr, const 
                               size_t n, void *arg);
 
 #define CON_MAX_SUBS 16
+#define CON_MAX_FRAMES 80 /* binary frames after a reply's body (`history`) */
+
+/* A binary frame of a reply, copied out (so aligned for its elements). */
+typedef struct con_frame {
+	void *data;
+	size_t len;
+} con_frame;
 #define CON_KEY_BYTES 32 /* a CURVE key */
 
 struct console {
@@ -52,6 +59,8 @@ struct console {
 	size_t n_subs;
 	long long next_id, call_id, probe_id;
 	json_t *reply_hdr, *reply_body; /* the reply to call_id, once it came */
+	con_frame reply_frames[CON_MAX_FRAMES]; /* its binary frames after the body (`history`) */
+	int n_reply_frames;
 	bool lost;            /* the daemon stopped answering; probing */
 	bool refresh;         /* it answered again: fetch hello in the background */
 	int64_t next_probe_ms, backoff_ms, last_heartbeat_ms, heartbeat_gap_ms;
@@ -112,6 +121,8 @@ long long con_send(console *c, const char *cmd, json_t *body);
 /* A request and its reply body (caller decrefs). body is stolen (NULL: {}).
  * -1 when the daemon said no, no reply came, or Ctrl-C: already reported. */
 int con_call(console *c, const char *cmd, json_t *body, json_t **out);
+/* Forget the binary frames of the last reply (con_call does it first). */
+void con_free_frames(console *c);
 /* Fetch hello and keep it: the schema used for units, completion, help. */
 int con_hello(console *c);
 /*

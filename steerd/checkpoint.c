@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "h5io.h"
+#include "history_h5.h"
 #include "openpmd.h"
 #include "version.h"
 
@@ -344,7 +345,8 @@ static int write_contents(hid_t file, const char *label,
 	const char *config = info->config_text ? info->config_text : "";
 	if (write_meta(g, sa, info) < 0 || write_knobs(g, sa, info) < 0 ||
 	    write_ramps(g, sa, info) < 0 || h5io_text_put(g, "config", config, strlen(config)) < 0 ||
-	    h5io_text_put(g, "journal", journal_text, strlen(journal_text)) < 0) {
+	    h5io_text_put(g, "journal", journal_text, strlen(journal_text)) < 0 ||
+	    (info->history && history_h5_save(info->history, g) < 0)) {
 		fail(err, errlen, label, "cannot write /steerd (disk full?)");
 		goto out;
 	}
@@ -720,6 +722,7 @@ void checkpoint_loaded_free(const sa_adapter *sa, checkpoint_loaded *l)
 	free(l->config_text);
 	if (l->journal)
 		json_decref(l->journal);
+	history_destroy(&l->history);
 	memset(l, 0, sizeof *l);
 }
 
@@ -1030,6 +1033,10 @@ static int read_contents(hid_t fid, const char *label, const sa_adapter *sa,
 	if (read_journal(g, &l, label, err, errlen) < 0 ||
 	    restore_sim(g, sa, &l, label, err, errlen) < 0)
 		goto out;
+	if (history_h5_load(g, &l.history, why, sizeof why) < 0) {
+		fail(err, errlen, label, "/steerd/history %s", why);
+		goto out;
+	}
 	*out = l;
 	memset(&l, 0, sizeof l);
 	rc = 0;

@@ -26,6 +26,8 @@
  *                           steps, progress, client}
  *   /steerd/config          the config file's text (fixed-length string)
  *   /steerd/journal         the steering journal as JSON text
+ *   /steerd/history/...     the run's past (history_h5.c; files only, not
+ *                           in-memory images; absent in older files)
  *   /steerd/state/...       everything the adapter wrote: arrays as contiguous
  *                           rank-1 datasets, attributes as scalar attributes of
  *                           the group of their parent path ("knobs/gap" is
@@ -76,6 +78,7 @@ typedef struct checkpoint_info {
 	const json_t *journal;      /* array of {step, client, knob, old, new}; NULL: [] */
 	const char *journal_text;   /* or the same as JSON objects, one per line; wins over journal */
 	const char *run_id;         /* the run's identity (identity.h); NULL: not written */
+	struct history *history;    /* the run's past (history.h), for files; NULL: none */
 } checkpoint_info;
 
 /*
@@ -116,6 +119,7 @@ typedef struct checkpoint_loaded {
 	char *config_text;    /* NUL-terminated */
 	json_t *journal;      /* an array */
 	char run_id[40];      /* /steerd run_id; "" in files written before run ids */
+	struct history *history; /* /steerd/history (history.h); NULL in files without one */
 } checkpoint_loaded;
 
 /*

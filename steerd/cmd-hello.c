@@ -3,6 +3,7 @@
  * the limits and cadences a client must respect, and the run's identity. */
 #include "cmd.h"
 #include "identity.h"
+#include "own_scalars.h"
 #include "value_json.h"
 #include "version.h"
 
@@ -26,6 +27,7 @@ static const char *const capabilities[] = {
 	"queued_steps",   /* status: stepping; cancel {"steps": true}; event steps_cancelled */
 	"indicator_dwell", /* indicator: since_step; hello: stream.indicator_dwell_steps */
 	"ramp_duration",  /* ramp: "duration" in simulated seconds */
+	"history",        /* the history command, its binary frames; steerd_boundary_fraction */
 	NULL,
 };
 
@@ -68,6 +70,8 @@ static int hello_exec(cmd_ctx *ctx, const json_t *body)
 	}
 	for (size_t d = 0; d < sa->n_diags; d++)
 		json_array_append_new(diags, diag_schema_json(&sa->diags[d]));
+	for (size_t i = 0; i < OWN_N_SCALARS; i++)
+		json_array_append_new(diags, diag_schema_json(&own_scalars[i]));
 	for (size_t i = 0; capabilities[i]; i++)
 		json_array_append_new(caps, json_string(capabilities[i]));
 	run_identity id = identity_get();

@@ -5,6 +5,7 @@
  * stream messages with a larger seq.
  */
 #include "cmd.h"
+#include "own_scalars.h"
 #include "value_json.h"
 
 #include <math.h>
@@ -24,6 +25,9 @@ static int snapshot_exec(cmd_ctx *ctx, const json_t *body)
 		double v = st->scalars[slot++];
 		json_object_set_new(scalars, sa->diags[d].name, isfinite(v) ? json_real(v) : json_null());
 	}
+	for (size_t i = 0; i < OWN_N_SCALARS; i++, slot++)
+		json_object_set_new(scalars, own_scalars[i].name,
+		                    isfinite(st->scalars[slot]) ? json_real(st->scalars[slot]) : json_null());
 	for (size_t i = 0; i < st->n_ramps; i++)
 		json_array_append_new(ramps, ramp_to_json(&st->ramps[i], &sa->knobs[st->ramps[i].knob], st->step));
 	ctx->result = json_pack("{s:I, s:s, s:I, s:f, s:I, s:o, s:o, s:o}", "seq", (json_int_t)st->seq,

@@ -2,6 +2,7 @@
 /* cmd.c — the command table and helpers shared by the cmd-*.c files. */
 #include "cmd.h"
 #include "suggest.h"
+#include "own_scalars.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@ static const cmd_entry *const cmd_table[] = {
 	&cmd_set_entry, &cmd_ramp_entry, &cmd_ramps_entry, &cmd_cancel_entry,
 	&cmd_pause_entry, &cmd_resume_entry, &cmd_step_entry, &cmd_snapshot_entry,
 	&cmd_search_entry, &cmd_checkpoint_entry, &cmd_snapshot_state_entry, &cmd_rewind_entry,
-	&cmd_drop_state_entry, &cmd_shutdown_entry, NULL,
+	&cmd_drop_state_entry, &cmd_shutdown_entry, &cmd_history_entry, NULL,
 };
 
 const cmd_entry *const *cmd_all(void) { return cmd_table; }
@@ -179,5 +180,6 @@ int cmd_scalar_slot(const sa_adapter *sa, const char *name)
 			return slot;
 		slot++;
 	}
-	return -1;
+	int own = own_scalar_index(name); /* steerd's own come after the adapter's */
+	return own < 0 ? -1 : slot + own;
 }

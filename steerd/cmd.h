@@ -60,6 +60,9 @@ typedef struct cmd_ctx {
 	char err_msg[256];
 	json_t *result;
 	change *change;
+	struct history *history;   /* the run's past (history.h); NULL: none */
+	wire_frame frames[WIRE_MAX_FRAMES]; /* out: binary frames after the result (`history`) */
+	size_t n_frames;
 } cmd_ctx;
 
 typedef struct cmd_entry {
@@ -81,6 +84,7 @@ extern const cmd_entry cmd_hello_entry, cmd_status_entry, cmd_params_entry, cmd_
     cmd_resume_entry, cmd_step_entry, cmd_snapshot_entry, cmd_shutdown_entry,
     cmd_checkpoint_entry, cmd_snapshot_state_entry, cmd_rewind_entry, cmd_search_entry;
 extern const cmd_entry cmd_drop_state_entry; /* cmd-drop-state.c */
+extern const cmd_entry cmd_history_entry;    /* cmd-history.c */
 
 /*
  * The table as JSON, one object per command in cmd_all() order: name, usage,

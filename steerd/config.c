@@ -124,6 +124,12 @@ static const setting settings[] = {
 
 	OPT_CUSTOM("schedule", cfg_parse_schedule),
 
+	OPT_SECTION("history"),
+	/* the run's past in memory (history.h); 0 keeps none */
+	OPT_UINT("history.max_bytes", 0, (uint64_t)1 << 40, (uint64_t)64 << 20, history_max_bytes),
+	OPT_UINT("history.levels", 1, 8, 4, history_levels),
+	OPT_UINT("history.bucket_samples", 2, 65536, 64, history_bucket_samples),
+
 	OPT_SECTION("limits"),
 	OPT_UINT("limits.max_message_bytes", 1024, 16777216, 65536, max_message_bytes),
 

@@ -99,6 +99,10 @@ typedef struct config {
 	unsigned checkpoint_keep_named;    /* checkpoint.keep_named: newest named ones kept, default 16 */
 	bool checkpoint_on_exit;           /* checkpoint.on_exit, default true */
 
+	uint64_t history_max_bytes;      /* history.max_bytes: the whole store, default 64 MiB; 0: none */
+	unsigned history_levels;         /* history.levels: full resolution + coarser ones, default 4 */
+	unsigned history_bucket_samples; /* history.bucket_samples: rows per bucket of the next level, 64 */
+
 	size_t max_message_bytes; /* limits.max_message_bytes, default 65536 */
 	log_level log_level;      /* log_level: error|warn|info|debug, default info */
 

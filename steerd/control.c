@@ -264,7 +264,8 @@ static void serve_request(control *c, wire_request *req)
 	static const char *const no_args[] = { NULL };
 	mirror_get(c->mirror, &c->state);
 	cmd_ctx ctx = { .cfg = c->cfg, .sa = c->cfg->adapter->sa, .state = &c->state,
-	                .stream_endpoint = c->stream_endpoint, .client = req->client };
+	                .stream_endpoint = c->stream_endpoint, .client = req->client,
+	                .history = mirror_history(c->mirror) };
 	if (cmd_check_keys(&ctx, req->body, cmd->args ? cmd->args : no_args) < 0 ||
 	    cmd->exec(&ctx, req->body) < 0) {
 		wire_reply_error(c->router, req, ctx.err_code ? ctx.err_code : E_INTERNAL, ctx.err_msg);
@@ -279,6 +280,8 @@ static void serve_request(control *c, wire_request *req)
 		/* answered from the first attempt's reply, or parked until it comes */
 	} else if (ctx.change) {
 		send_change(c, req, ctx.change);
+	} else if (ctx.n_frames) {
+		wire_reply_frames(c->router, req, ctx.result, ctx.frames, ctx.n_frames);
 	} else {
 		wire_reply(c->router, req, true, ctx.result);
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mirror.c — the run's published state, copied in and out under one short lock. */
 #include "mirror.h"
+#include "own_scalars.h"
 
 #include <stdatomic.h>
 
@@ -16,6 +17,7 @@ struct mirror {
 	atomic_uint_fast64_t seq;
 	size_t n_knobs, n_scalars;
 	mirror_state state;
+	struct history *history; /* not owned */
 };
 
 const char *run_state_name(run_state s)
@@ -55,7 +57,7 @@ mirror *mirror_new(size_t n_knobs, size_t n_scalars)
 	if (!m)
 		return NULL;
 	m->n_knobs = n_knobs;
-	m->n_scalars = n_scalars;
+	m->n_scalars = n_scalars + OWN_N_SCALARS; /* steerd's own come last */
 	if (mirror_state_init(m, &m->state) < 0) {
 		free(m);
 		return NULL;
@@ -74,6 +76,8 @@ void mirror_destroy(mirror **mp)
 }
 
 size_t mirror_n_scalars(const mirror *m) { return m->n_scalars; }
+void mirror_set_history(mirror *m, struct history *h) { m->history = h; }
+struct history *mirror_history(mirror *m) { return m->history; }
 
 static void copy_state(const mirror *m, mirror_state *dst, const mirror_state *src)
 {

@@ -38,7 +38,8 @@ typedef struct mirror_state {
 
 typedef struct mirror mirror;
 
-/* Room for the adapter's knobs and n_scalars scalars. NULL on allocation failure. */
+/* Room for the adapter's knobs and n_scalars scalars, plus steerd's own
+ * (own_scalars.h), which come last. NULL on allocation failure. */
 mirror *mirror_new(size_t n_knobs, size_t n_scalars);
 void mirror_destroy(mirror **mp);
 
@@ -50,7 +51,16 @@ void mirror_state_free(mirror_state *s);
 void mirror_put(mirror *m, const mirror_state *src);
 void mirror_get(mirror *m, mirror_state *dst);
 
-/* Number of scalars the mirror holds. */
+/* Number of scalars the mirror holds (steerd's own included). */
 size_t mirror_n_scalars(const mirror *m);
+
+/*
+ * The run's history (history.h), for the control thread's `history`
+ * command: set by the simulation thread before the control thread starts;
+ * the history has its own lock. NULL: none.
+ */
+struct history;
+void mirror_set_history(mirror *m, struct history *h);
+struct history *mirror_history(mirror *m);
 
 #endif

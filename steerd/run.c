@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "own_scalars.h"
 #include "value_json.h"
 
 #define PAUSED_POLL_MS 100 /* how often a paused run looks at the signal flag */
@@ -64,7 +65,7 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, char *err, si
 		r->indicator_slot[i] = (size_t)slot;
 	}
 	r->sim = sa->create(cfg->knobs, err, errlen);
-	if (!r->sim) {
+	if (!r->sim || run_history_init(r, err, errlen) < 0) {
 		run_destroy(&r);
 		return NULL;
 	}
@@ -87,6 +88,7 @@ void run_destroy(run **rp)
 		r->sa->destroy(r->sim);
 	r->sim = NULL;
 	run_checkpoint_free(r);
+	run_history_free(r);
 	mirror_state_free(&r->pub);
 	free(r->scalar_diag);
 	free(r->indicator_slot);
@@ -103,6 +105,7 @@ void run_event(run *r, const char *name, json_t *fields)
 
 void run_journal_add(run *r, json_t *entry)
 {
+	run_history_marker(r, entry);
 	if (journal_add(&r->journal, entry) < 0)
 		log_error("out of memory: a journal entry is lost");
 }
@@ -395,9 +398,11 @@ static void boundary_changes(run *r)
 
 static void read_scalars(run *r)
 {
-	for (size_t i = 0; i < mirror_n_scalars(r->mirror); i++)
+	size_t n = mirror_n_scalars(r->mirror) - OWN_N_SCALARS; /* the adapter's, then steerd's */
+	for (size_t i = 0; i < n; i++)
 		if (r->sa->diag_read(r->sim, r->scalar_diag[i], &r->pub.scalars[i], 1) != 1)
 			r->pub.scalars[i] = NAN;
+	r->pub.scalars[n + OWN_BOUNDARY_FRACTION] = r->boundary_fraction;
 }
 
 /*
@@ -489,6 +494,7 @@ static void after_step(run *r)
 	r->pub.step = r->sa->step_count(r->sim);
 	r->pub.time = r->sa->time(r->sim);
 	read_scalars(r);
+	run_history_record(r);
 	indicator_edges(r, false);
 	publish_diagnostics(r);
 	boundary_changes(r);
@@ -603,6 +609,7 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 			if (pace && pace < wait)
 				wait = pace;
 			wait_for_input(r, wait < PAUSED_POLL_MS ? (wait > 0 ? wait : 1) : PAUSED_POLL_MS);
+			r->boundary_t0 = 0; /* a wait is not a boundary's cost */
 		}
 		/*
 		 * Looking at an empty ZeroMQ socket costs system calls; while
@@ -625,7 +632,13 @@ void run_loop(run *r, volatile sig_atomic_t *signalled)
 		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
 		if (r->pub.state != RUN_STOPPING && stepping && !pace) {
 			char err[256];
-			if (r->sa->step(r->sim, err, sizeof err) < 0) {
+			double t0 = clock_seconds();
+			int stepped = r->sa->step(r->sim, err, sizeof err);
+			double t1 = clock_seconds();
+			r->boundary_fraction = own_boundary_fraction(r->boundary_t0 ? t0 - r->boundary_t0 : 0,
+			                                             t1 - t0);
+			r->boundary_t0 = t1;
+			if (stepped < 0) {
 				/* Never lose the run: stop stepping and say why; knobs can still be changed. */
 				log_error("step %llu failed: %s; run paused", (unsigned long long)r->pub.step + 1, err);
 				r->pub.state = RUN_PAUSED;

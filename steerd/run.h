@@ -105,6 +105,10 @@ struct run {
 	double pace_t0;         /* run.max_steps_per_second: when pace_n0 steps had been taken */
 	uint64_t pace_n0;
 	unsigned pace;          /* the pace they count for (a reload may change it) */
+	struct history *history; /* the run's past (history.h, run_history.c); owned */
+	double *history_values; /* one sample: knobs, then scalars */
+	double boundary_t0;     /* when the last step ended (0: a wait came since) */
+	double boundary_fraction; /* steerd_boundary_fraction (own_scalars.h) of the last step */
 };
 
 /* Create the simulation from the config's knob values. NULL with a message on error. */
@@ -214,6 +218,16 @@ void run_refresh(run *r);
 
 /* Append to the steering journal (consumed); bounded, see journal.h. */
 void run_journal_add(run *r, json_t *entry);
+
+/* --- the run's past (run_history.c) --- */
+
+/* Make the history the config asks for and show it to the control thread. */
+int run_history_init(run *r, char *err, size_t errlen);
+/* A sample of the boundary just reached (after_step). */
+void run_history_record(run *r);
+/* A journal entry as a marker; a rewind's or a search's return starts a stretch. */
+void run_history_marker(run *r, const json_t *entry);
+void run_history_free(run *r);
 
 /* Publish an event stamped with the current step and time. */
 void run_event(run *r, const char *name, json_t *fields /* consumed */);

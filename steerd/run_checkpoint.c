@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* run_checkpoint.c — checkpoints, in-memory states and restart for the run (see run.h). */
 #include "run.h"
+#include "history.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,6 +165,7 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 	} else {
 		fill_info(r, &info, requested, &id);
+		info.history = r->history; /* files keep the past; in-memory states do not */
 		rc = checkpoint_write(path, r->sa, r->sim, &info, &bytes, err, errlen);
 	}
 	free(requested);
@@ -347,6 +349,8 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 		r->ckpt_seq = l->write_seq;
 	if (!keep_journal && journal_load(&r->journal, l->journal) < 0)
 		log_error("out of memory: the checkpoint's journal is lost");
+	if (!keep_journal) /* a restart: the checkpoint's past (if it has one) goes on */
+		history_adopt(r->history, &l->history);
 	checkpoint_loaded_free(sa, l);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* stream.c — the diagnostics stream: XPUB socket served by a publisher thread (see stream.h). */
 #include "stream.h"
+#include "own_scalars.h"
 
 #include <errno.h>
 #include <math.h>
@@ -443,6 +444,10 @@ static json_t *build_scalars_header(const sa_adapter *sa, size_t *n)
 		json_array_append_new(names, json_string(sa->diags[d].name));
 		json_array_append_new(units, json_string(sa->diags[d].unit));
 		(*n)++;
+	}
+	for (size_t i = 0; i < OWN_N_SCALARS; i++, (*n)++) { /* steerd's own, last */
+		json_array_append_new(names, json_string(own_scalars[i].name));
+		json_array_append_new(units, json_string(own_scalars[i].unit));
 	}
 	return json_pack("{s:o, s:o, s:s, s:[I]}", "names", names, "units", units, "dtype", "<f8",
 	                 "shape", (json_int_t)*n);

@@ -349,7 +349,43 @@ static const char *format_body(const json_t *body, char *buf, size_t size, char 
 	return *big;
 }
 
+static void wire_reply_frames_ok(void *router, wire_request *req, bool ok, json_t *body,
+                                 wire_frame *frames, size_t n);
+
+static void free_frame(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* Send the frames after the body, the last without SNDMORE; frees every data. */
+static void send_frames(void *router, wire_frame *frames, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		zmq_msg_t m;
+		if (zmq_msg_init_data(&m, frames[i].data ? frames[i].data : NULL, frames[i].len,
+		                      free_frame, NULL) < 0) {
+			free(frames[i].data);
+			continue;
+		}
+		frames[i].data = NULL;
+		if (zmq_msg_send(&m, router, (i + 1 < n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+			zmq_msg_close(&m);
+	}
+}
+
 void wire_reply(void *router, wire_request *req, bool ok, json_t *body)
+{
+	wire_reply_frames_ok(router, req, ok, body, NULL, 0);
+}
+
+void wire_reply_frames(void *router, wire_request *req, json_t *body, wire_frame *frames, size_t n)
+{
+	wire_reply_frames_ok(router, req, true, body, frames, n);
+}
+
+static void wire_reply_frames_ok(void *router, wire_request *req, bool ok, json_t *body,
+                                 wire_frame *frames, size_t n)
 {
 	if (!body)
 		body = json_object();
@@ -367,9 +403,13 @@ void wire_reply(void *router, wire_request *req, bool ok, json_t *body)
 		}
 		req->n_prefix = 0;
 		if (zmq_send(router, head, hlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-		    zmq_send(router, btext, blen, ZMQ_DONTWAIT) < 0)
+		    zmq_send(router, btext, blen, (n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
 			log_debug("reply to %s not sent: %s", req->client, zmq_strerror(zmq_errno()));
+		send_frames(router, frames, n);
+		n = 0;
 	}
+	for (size_t i = 0; i < n; i++) /* not sent */
+		free(frames[i].data);
 	free(big);
 	json_decref(body);
 	wire_request_free(req);

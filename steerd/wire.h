@@ -71,6 +71,18 @@ int wire_recv_wait(void *router, wire_request *req, size_t max_bytes);
 /* Send the reply and release the request's frames, id and body. */
 void wire_reply(void *router, wire_request *req, bool ok, json_t *body /* consumed */);
 
+/* A binary frame after a reply's body (`history`): data is malloc'd and handed
+ * to libzmq, which free()s it once sent (no copy). */
+typedef struct wire_frame {
+	void *data;
+	size_t len;
+} wire_frame;
+#define WIRE_MAX_FRAMES 80
+
+/* wire_reply, then the frames (each taken over: data freed, even on failure). */
+void wire_reply_frames(void *router, wire_request *req, json_t *body /* consumed */,
+                       wire_frame *frames, size_t n);
+
 /* Reply with {"error": {"code": code, "message": message}}. */
 void wire_reply_error(void *router, wire_request *req, const char *code, const char *message);
 

@@ -424,12 +424,16 @@ class Client:
         while True:
             frames = self.recv_raw(max(0.0, deadline - time.monotonic()))
             if self.kind == zmq.DEALER:
-                assert len(frames) == 3 and frames[0] == b"", \
-                    "DEALER reply is not [\"\", header, body]: %r" % (frames,)
+                assert len(frames) >= 3 and frames[0] == b"", \
+                    "DEALER reply is not [\"\", header, body]: %r" % (frames[:4],)
                 frames = frames[1:]
-            assert len(frames) == 2, "reply is not [header, body]: %r" % (frames,)
             header = json.loads(frames[0])
+            # A successful `history` reply carries its arrays as frames after the body.
+            extra = header.get("cmd") == "history" and header.get("ok") is True
+            assert len(frames) == 2 or (extra and len(frames) > 2), \
+                "reply is not [header, body]: %r" % (frames[:4],)
             body = json.loads(frames[1])
+            self.last_frames = frames[2:]
             check_reply(header, body)
             if want_id is None or header.get("id") == want_id:
                 return header, body
