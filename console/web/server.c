@@ -27,6 +27,7 @@
 #define MAX_INFLIGHT 8    /* commands of one browser waiting for steerd */
 #define EVENTS_PER_FRAME 256
 #define ARRAY_POINTS 4000 /* an array is thinned to at most this many points */
+#define HISTORY_POINTS 2000 /* points of each scalar's past sent to a new page */
 
 volatile sig_atomic_t server_stop_requested;
 volatile sig_atomic_t server_reload_requested;
@@ -263,6 +264,8 @@ static void on_established(struct lws *wsi, client *c)
 	queue_out(c, json_pack("{s:s, s:s, s:s, s:i, s:o}", "type", "hello", "role",
 	                       s && s->role == ROLE_OPERATOR ? "operator" : "observer", "name",
 	                       s ? s->name : "?", "fps", S.o->fps, "run", hello));
+	/* The run's past, from steerd's history: the page starts with it, then follows frames. */
+	upstream_request_history(S.up, c->serial, HISTORY_POINTS);
 }
 
 static void on_message(client *c, const char *text, size_t len)
@@ -396,7 +399,8 @@ static void deliver_replies(void)
 		client *c = find_client(p->client);
 		if (!c)
 			continue; /* the page has gone; its command was done all the same */
-		c->inflight--;
+		if (!strcmp(json_string_value(json_object_get(p->msg, "type")), "reply"))
+			c->inflight--;
 		queue_out(c, json_incref(p->msg));
 	}
 	up_reply_free(r);

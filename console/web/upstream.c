@@ -34,6 +34,7 @@
 #define POLL_EVERY_MS 500
 #define POLL_STALE_MS 5000
 #define MAX_PARTS 4
+#define MAX_REPLY_PARTS (3 + 3 + 64) /* a history reply: delimiter, header, body, frames */
 
 typedef struct array_slot {
 	char name[128];
@@ -49,6 +50,7 @@ typedef struct pending {
 	uint64_t client;    /* the browser connection */
 	json_t *browser_id; /* its own id, echoed */
 	char cmd[32];
+	bool history;       /* steer-web's own history request for a new page */
 } pending;
 
 typedef struct queued_cmd {
@@ -58,6 +60,7 @@ typedef struct queued_cmd {
 	json_t *body;
 	char who[64];
 	char key_file[4096];
+	bool history;
 	struct queued_cmd *next;
 } queued_cmd;
 
@@ -215,16 +218,26 @@ static void close_parts(zmq_msg_t *parts, int n)
 		zmq_msg_close(&parts[i]);
 }
 
-/* The DEALER's reply: [ "", header, body ]. 0 and the parsed pair, or -1. */
-static int recv_reply(void *dealer, json_t **hdr, json_t **body, int flags)
+/*
+ * The DEALER's reply: [ "", header, body, frame... ]. 0 and the parsed pair
+ * (the binary frames that follow, `history`'s, into frames when given), or -1.
+ */
+static int recv_reply_frames(void *dealer, json_t **hdr, json_t **body, int flags, zmq_msg_t *frames,
+                             int *n_frames)
 {
-	zmq_msg_t parts[MAX_PARTS];
-	int n = recv_parts(dealer, parts, MAX_PARTS, flags);
+	zmq_msg_t parts[MAX_REPLY_PARTS];
+	int n = recv_parts(dealer, parts, MAX_REPLY_PARTS, flags);
 	if (n < 0)
 		return -1;
 	int first = n >= 1 && zmq_msg_size(&parts[0]) == 0 ? 1 : 0;
 	*hdr = n > first ? parse_part(&parts[first]) : NULL;
 	*body = n > first + 1 ? parse_part(&parts[first + 1]) : json_object();
+	int extra = n > first + 2 ? n - first - 2 : 0;
+	if (frames) {
+		for (int i = 0; i < extra; i++)
+			zmq_msg_move(&frames[i], &parts[first + 2 + i]);
+		*n_frames = extra;
+	}
 	close_parts(parts, n);
 	if (!json_is_object(*hdr) || !json_is_object(*body)) {
 		json_decref(*hdr);
@@ -232,6 +245,11 @@ static int recv_reply(void *dealer, json_t **hdr, json_t **body, int flags)
 		return -1;
 	}
 	return 0;
+}
+
+static int recv_reply(void *dealer, json_t **hdr, json_t **body, int flags)
+{
+	return recv_reply_frames(dealer, hdr, body, flags, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ model */
@@ -454,6 +472,7 @@ static void forward(upstream *up, queued_cmd *q)
 		p->client = q->client;
 		p->browser_id = json_incref(q->browser_id);
 		snprintf(p->cmd, sizeof p->cmd, "%s", q->cmd);
+		p->history = q->history;
 	}
 	json_decref(id);
 }
@@ -501,12 +520,90 @@ static void on_poll_reply(upstream *up, const char *what, json_t *body)
 	pthread_mutex_unlock(&up->mu);
 }
 
+/* The little-endian array of frame i when it holds exactly n elements of 8 bytes, else NULL. */
+static const void *frame_of(zmq_msg_t *frames, int n_frames, int i, size_t n)
+{
+	if (i < 0 || i >= n_frames || zmq_msg_size(&frames[i]) != n * 8)
+		return NULL;
+	return zmq_msg_data(&frames[i]);
+}
+
+static json_t *number(double v);
+
+/*
+ * A `history` reply as a page wants it: the points of the run's current
+ * stretch (earlier stretches were left by a rewind or a restart: their steps
+ * would overlap), each name's means, and the steering markers made in it.
+ */
+static json_t *history_message(json_t *hdr, json_t *body, zmq_msg_t *frames, int n_frames)
+{
+	if (!json_is_true(json_object_get(hdr, "ok")))
+		return json_pack("{s:s, s:b, s:O}", "type", "history", "ok", 0, "body", body);
+	size_t points = (size_t)json_integer_value(json_object_get(body, "points"));
+	json_t *stretches = json_object_get(body, "stretches");
+	json_t *last = json_array_get(stretches, json_array_size(stretches) - 1);
+	uint64_t first_seq = (uint64_t)json_integer_value(json_object_get(last, "first_seq"));
+	const uint64_t *step = NULL, *seq = NULL;
+	json_t *columns = json_object(); /* name: frame index */
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(body, "frames"), i, f)
+	{
+		const char *name = json_string_value(json_object_get(f, "name"));
+		if (!name)
+			continue;
+		/* step, seq, count come first; then the names (a diagnostic may be called "step") */
+		if (i == 0 && !strcmp(name, "step"))
+			step = frame_of(frames, n_frames, (int)i, points);
+		else if (i == 1 && !strcmp(name, "seq"))
+			seq = frame_of(frames, n_frames, (int)i, points);
+		else if (i >= 3 && frame_of(frames, n_frames, (int)i, points))
+			json_object_set_new(columns, name, json_integer((json_int_t)i)); /* stats: [mean] */
+	}
+	if (!step || !seq) {
+		json_decref(columns);
+		return json_pack("{s:s, s:b}", "type", "history", "ok", 0);
+	}
+	json_t *steps = json_array(), *series = json_object();
+	const char *name;
+	json_t *col;
+	json_object_foreach(columns, name, col)
+	{
+		const double *v = frame_of(frames, n_frames, (int)json_integer_value(col), points);
+		json_t *a = json_array();
+		for (size_t p = 0; p < points; p++)
+			if (seq[p] >= first_seq)
+				json_array_append_new(a, number(v[p]));
+		json_object_set_new(series, name, a);
+	}
+	for (size_t p = 0; p < points; p++)
+		if (seq[p] >= first_seq)
+			json_array_append_new(steps, json_integer((json_int_t)step[p]));
+	json_t *markers = json_array();
+	json_t *m;
+	json_array_foreach(json_object_get(body, "markers"), i, m)
+	{
+		if ((uint64_t)json_integer_value(json_object_get(m, "seq")) >= first_seq)
+			json_array_append(markers, m);
+	}
+	json_decref(columns);
+	return json_pack("{s:s, s:b, s:o, s:o, s:o}", "type", "history", "ok", 1, "steps", steps,
+	                 "series", series, "markers", markers);
+}
+
 static void on_dealer(upstream *up, void *dealer)
 {
 	for (int i = 0; i < 256; i++) {
 		json_t *hdr, *body;
-		if (recv_reply(dealer, &hdr, &body, ZMQ_DONTWAIT) < 0)
+		zmq_msg_t frames[MAX_REPLY_PARTS];
+		int n_frames = 0;
+		for (int k = 0; k < MAX_REPLY_PARTS; k++)
+			zmq_msg_init(&frames[k]);
+		int rc = recv_reply_frames(dealer, &hdr, &body, ZMQ_DONTWAIT, frames, &n_frames);
+		if (rc < 0) {
+			close_parts(frames, MAX_REPLY_PARTS);
 			return;
+		}
 		json_t *id = json_object_get(hdr, "id");
 		if (json_is_string(id)) {
 			on_poll_reply(up, json_string_value(id), body);
@@ -517,9 +614,11 @@ static void on_dealer(upstream *up, void *dealer)
 				pending *p = &up->pend[k];
 				if (!p->used || p->id != json_integer_value(id))
 					continue;
-				json_t *msg = json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "reply", "id",
-				                        p->browser_id, "cmd", p->cmd, "ok",
-				                        json_object_get(hdr, "ok"), "body", body);
+				json_t *msg = p->history
+					? history_message(hdr, body, frames, n_frames)
+					: json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "reply", "id",
+					            p->browser_id, "cmd", p->cmd, "ok",
+					            json_object_get(hdr, "ok"), "body", body);
 				deliver(up, p->client, msg);
 				finish_pending(up, p);
 				break;
@@ -527,6 +626,7 @@ static void on_dealer(upstream *up, void *dealer)
 		}
 		json_decref(hdr);
 		json_decref(body);
+		close_parts(frames, MAX_REPLY_PARTS);
 	}
 }
 
@@ -749,8 +849,8 @@ json_t *upstream_hello(upstream *up)
 	return json_incref(up->hello); /* set before the thread starts, never changed */
 }
 
-int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
-                    json_t *body, const char *who, const char *key_file)
+static int enqueue(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
+                   json_t *body, const char *who, const char *key_file, bool history)
 {
 	queued_cmd *q = calloc(1, sizeof *q);
 	if (!q) {
@@ -763,6 +863,7 @@ int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const cha
 	q->body = body;
 	snprintf(q->who, sizeof q->who, "%s", who);
 	snprintf(q->key_file, sizeof q->key_file, "%s", key_file ? key_file : "");
+	q->history = history;
 	pthread_mutex_lock(&up->mu);
 	if (up->n_inflight >= UP_MAX_PENDING) {
 		pthread_mutex_unlock(&up->mu);
@@ -782,6 +883,41 @@ int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const cha
 		/* the pipe is full: the upstream thread has wake-ups pending already */
 	}
 	return 0;
+}
+
+int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
+                    json_t *body, const char *who, const char *key_file)
+{
+	return enqueue(up, client, browser_id, cmd, body, who, key_file, false);
+}
+
+int upstream_request_history(upstream *up, uint64_t client, size_t max_points)
+{
+	json_t *hello = up->hello, *names = json_array();
+	size_t i;
+	json_t *d;
+	if (!json_is_array(json_object_get(hello, "capabilities")))
+		return -1;
+	bool has = false;
+	json_array_foreach(json_object_get(hello, "capabilities"), i, d)
+	{
+		has = has || (json_is_string(d) && !strcmp(json_string_value(d), "history"));
+	}
+	json_array_foreach(json_object_get(hello, "diagnostics"), i, d)
+	{
+		if (json_integer_value(json_object_get(d, "rank")) == 0 && json_array_size(names) < 64)
+			json_array_append(names, json_object_get(d, "name"));
+	}
+	if (!has || !json_array_size(names)) {
+		json_decref(names);
+		return -1; /* a steerd without history: the page starts from the live stream */
+	}
+	json_t *body = json_pack("{s:o, s:I, s:[s]}", "names", names, "max_points",
+	                         (json_int_t)max_points, "stats", "mean");
+	json_t *id = json_null();
+	int rc = enqueue(up, client, id, "history", body, "steer-web", NULL, true);
+	json_decref(id);
+	return rc;
 }
 
 up_reply *upstream_take_replies(upstream *up)

@@ -60,6 +60,14 @@ json_t *upstream_hello(upstream *up);
 int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
                     json_t *body, const char *who, const char *key_file);
 
+/*
+ * Asks steerd's `history` (when it has the capability) of every scalar, at
+ * most max_points points; the answer comes to this browser connection as
+ * {"type": "history", "ok", "steps", "series": {NAME: [means]}, "markers"}.
+ * -1 when steerd keeps no history or too much is waiting.
+ */
+int upstream_request_history(upstream *up, uint64_t client, size_t max_points);
+
 /* The replies that arrived since the last call (a list; the caller frees with up_reply_free). */
 up_reply *upstream_take_replies(upstream *up);
 void up_reply_free(up_reply *r);

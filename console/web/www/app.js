@@ -339,6 +339,34 @@ function onEvent(e) {
   }
 }
 
+// The run's past (steerd's history), placed before what the frames brought.
+function onHistory(h) {
+  W.history = h;
+  if (!h.ok) return;
+  for (const name in h.series) {
+    const s = W.series[name];
+    if (!s) continue;
+    const first = s.length ? s[0].x : Infinity;
+    const past = [];
+    h.steps.forEach((x, i) => { if (x < first) past.push({ x: x, y: h.series[name][i] }); });
+    s.unshift(...past);
+    if (s.length > MAX_POINTS + past.length) s.splice(0, s.length - MAX_POINTS - past.length);
+  }
+  for (const m of h.markers) {
+    const e = m.entry, who = e.client ? e.client + ": " : "";
+    let text;
+    if (e.knob !== undefined && e.new !== undefined && !e.search)
+      text = who + "set " + e.knob + " " + fmt(e.old) + " → " + fmt(e.new);
+    else
+      text = who + Object.keys(e).filter((k) => k !== "step" && k !== "client")
+        .map((k) => k + " " + (typeof e[k] === "number" ? fmt(e[k]) : e[k])).join(", ");
+    if (!W.markers.some((o) => o.x === m.step && o.text === text))
+      W.markers.push({ x: m.step, y: 0.92, text: text });
+  }
+  W.markers.sort((a, b) => a.x - b.x);
+  W.charts.series.update("none");
+}
+
 function cutAfter(step) {
   for (const name in W.series) {
     const s = W.series[name];
@@ -412,6 +440,7 @@ function connect() {
     if (msg.type === "hello") setup(msg);
     else if (msg.type === "frame") onFrame(msg);
     else if (msg.type === "reply") onReply(msg);
+    else if (msg.type === "history") onHistory(msg);
   };
   ws.onclose = (e) => {
     const st = $("state");
