@@ -370,16 +370,42 @@ static void on_stream(upstream *up, zmq_msg_t *parts, int n)
 	json_decref(hdr);
 }
 
+static bool is_scalars(zmq_msg_t *topic)
+{
+	return zmq_msg_size(topic) == 7 && !memcmp(zmq_msg_data(topic), "scalars", 7);
+}
+
+/*
+ * Reads what has arrived, in a bounded batch so that commands and polls are
+ * never starved. Only the newest `scalars` of a batch is read: the page shows
+ * the newest state, and skipping the header of the others keeps steer-web's
+ * work per step small when the run makes tens of thousands a second.
+ */
 static void drain_stream(upstream *up, void *sub)
 {
-	/* A bounded batch, so commands and polls are never starved by the stream. */
+	zmq_msg_t newest[MAX_PARTS];
+	int n_newest = 0;
 	for (int i = 0; i < 4096; i++) {
 		zmq_msg_t parts[MAX_PARTS];
 		int n = recv_parts(sub, parts, MAX_PARTS, ZMQ_DONTWAIT);
 		if (n < 0)
-			return;
+			break;
+		if (n >= 1 && is_scalars(&parts[0])) {
+			close_parts(newest, n_newest);
+			for (int k = 0; k < n; k++) { /* zmq_msg_t may not be copied: moved */
+				zmq_msg_init(&newest[k]);
+				zmq_msg_move(&newest[k], &parts[k]);
+			}
+			close_parts(parts, n);
+			n_newest = n;
+			continue;
+		}
 		on_stream(up, parts, n);
 		close_parts(parts, n);
+	}
+	if (n_newest) {
+		on_stream(up, newest, n_newest);
+		close_parts(newest, n_newest);
 	}
 }
 
