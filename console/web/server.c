@@ -257,7 +257,7 @@ static void on_established(struct lws *wsi, client *c)
 	c->next = S.clients;
 	S.clients = c;
 	/* Recent events too, so the page shows the latest steering at once. */
-	uint64_t head = upstream_event_head(S.up);
+	uint64_t head = model_event_head(upstream_model(S.up));
 	c->ev_cursor = head > 64 ? head - 64 : 0;
 	const web_session *s = auth_lookup(S.o->auth, c->sid);
 	json_t *hello = upstream_hello(S.up);
@@ -339,12 +339,12 @@ static int send_text(struct lws *wsi, const char *text)
 
 static int send_frame(client *c)
 {
-	uint64_t av = upstream_arrays_version(S.up);
+	uint64_t av = model_arrays_version(upstream_model(S.up));
 	bool arrays = av != c->sent_arrays_version;
-	json_t *f = upstream_frame(S.up, arrays, ARRAY_POINTS);
+	json_t *f = model_frame(upstream_model(S.up), arrays, ARRAY_POINTS);
 	uint64_t lost = 0;
 	json_object_set_new(f, "type", json_string("frame"));
-	json_object_set_new(f, "events", upstream_events(S.up, &c->ev_cursor, EVENTS_PER_FRAME, &lost));
+	json_object_set_new(f, "events", model_events(upstream_model(S.up), &c->ev_cursor, EVENTS_PER_FRAME, &lost));
 	c->ev_lost += lost;
 	json_object_set_new(f, "events_lost", json_integer((json_int_t)c->ev_lost));
 	c->sent_version = (uint64_t)json_integer_value(json_object_get(f, "version"));
@@ -373,7 +373,7 @@ static int on_writeable(client *c)
 			lws_callback_on_writable(c->wsi);
 		return rc;
 	}
-	if (!c->awaiting_ack && upstream_version(S.up) != c->sent_version)
+	if (!c->awaiting_ack && model_version(upstream_model(S.up)) != c->sent_version)
 		return send_frame(c);
 	return 0;
 }
@@ -475,7 +475,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 		server_reload_requested = 0;
 		reload();
 	}
-	uint64_t v = upstream_version(S.up);
+	uint64_t v = model_version(upstream_model(S.up));
 	for (client *c = S.clients; c; c = c->next)
 		if (!c->awaiting_ack && v != c->sent_version)
 			lws_callback_on_writable(c->wsi);

@@ -23,26 +23,19 @@
 #include <zmq.h>
 
 #include "cert.h"
+#include "history_page.h"
+#include "model.h"
 #include "upstream.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the stream's float64 frames are little-endian; this host is not"
 #endif
 
-#define MAX_ARRAYS 16
 #define MAX_OPERATOR_SOCKETS 64
 #define POLL_EVERY_MS 500
 #define POLL_STALE_MS 5000
 #define MAX_PARTS 4
 #define MAX_REPLY_PARTS (3 + 3 + 64) /* a history reply: delimiter, header, body, frames */
-
-typedef struct array_slot {
-	char name[128];
-	double *v;
-	size_t n;
-	long long step;
-	uint64_t version;
-} array_slot;
 
 typedef struct pending {
 	bool used;
@@ -95,20 +88,7 @@ struct upstream {
 	size_t n_inflight; /* queued + pending */
 	up_reply *out_head, *out_tail;
 	json_t *hello;
-	uint64_t version, arrays_version;
-	char state[16];
-	long long step, steps_left;
-	double time, rate;
-	int ramps;
-	long long last_heartbeat_ms;
-	long heartbeat_ms;
-	json_t *knobs;   /* {name: value} */
-	json_t *scalar_names;
-	double *scalars;
-	size_t n_scalars;
-	array_slot arrays[MAX_ARRAYS];
-	json_t *ring[UP_EVENT_RING];
-	uint64_t ring_next;
+	model *model;
 };
 
 static long long now_ms(void)
@@ -254,48 +234,6 @@ static int recv_reply(void *dealer, json_t **hdr, json_t **body, int flags)
 
 /* ------------------------------------------------------------ model */
 
-static array_slot *array_for(upstream *up, const char *name)
-{
-	for (size_t i = 0; i < MAX_ARRAYS; i++)
-		if (!strcmp(up->arrays[i].name, name))
-			return &up->arrays[i];
-	for (size_t i = 0; i < MAX_ARRAYS; i++)
-		if (!up->arrays[i].name[0]) {
-			snprintf(up->arrays[i].name, sizeof up->arrays[i].name, "%s", name);
-			return &up->arrays[i];
-		}
-	return NULL;
-}
-
-static void push_event(upstream *up, const char *topic, json_t *hdr)
-{
-	json_t *ev = json_deep_copy(hdr);
-	json_object_set_new(ev, "topic", json_string(topic));
-	size_t slot = up->ring_next % UP_EVENT_RING;
-	json_decref(up->ring[slot]);
-	up->ring[slot] = ev;
-	up->ring_next++;
-}
-
-/* What an event tells the model at once (the 500 ms polls fill in the rest). */
-static void apply_event(upstream *up, const char *name, json_t *hdr)
-{
-	if (!strcmp(name, "knob_changed")) {
-		const char *knob = json_string_value(json_object_get(hdr, "knob"));
-		if (knob && up->knobs)
-			json_object_set(up->knobs, knob, json_object_get(hdr, "new"));
-	} else if (!strcmp(name, "ramp_finished") || !strcmp(name, "ramp_cancelled") ||
-	           !strcmp(name, "ramp_failed")) {
-		const char *knob = json_string_value(json_object_get(hdr, "knob"));
-		if (knob && up->knobs)
-			json_object_set(up->knobs, knob, json_object_get(hdr, "value"));
-	} else if (!strcmp(name, "paused")) {
-		snprintf(up->state, sizeof up->state, "paused");
-	} else if (!strcmp(name, "resumed")) {
-		snprintf(up->state, sizeof up->state, "running");
-	}
-}
-
 static void on_stream(upstream *up, zmq_msg_t *parts, int n)
 {
 	if (n < 2)
@@ -307,66 +245,9 @@ static void on_stream(upstream *up, zmq_msg_t *parts, int n)
 	memcpy(topic, zmq_msg_data(&parts[0]), tl);
 	topic[tl] = '\0';
 	json_t *hdr = parse_part(&parts[1]);
-	if (!json_is_object(hdr)) {
-		json_decref(hdr);
-		return;
-	}
-	json_int_t step = json_integer_value(json_object_get(hdr, "step"));
-	double t = json_number_value(json_object_get(hdr, "time"));
-	const double *d = n > 2 ? zmq_msg_data(&parts[2]) : NULL;
-	size_t nd = n > 2 ? zmq_msg_size(&parts[2]) / sizeof(double) : 0;
-
-	pthread_mutex_lock(&up->mu);
-	if (!strcmp(topic, "scalars")) {
-		json_t *names = json_object_get(hdr, "names");
-		if (json_is_array(names) && json_array_size(names) == nd) {
-			if (nd != up->n_scalars) {
-				double *v = realloc(up->scalars, (nd ? nd : 1) * sizeof *v);
-				if (v) {
-					up->scalars = v;
-					up->n_scalars = nd;
-				}
-			}
-			if (nd == up->n_scalars) {
-				if (!up->scalar_names || !json_equal(up->scalar_names, names)) {
-					json_decref(up->scalar_names);
-					up->scalar_names = json_incref(names);
-				}
-				memcpy(up->scalars, d, nd * sizeof *d);
-			}
-		}
-		up->step = step;
-		up->time = t;
-		up->version++;
-	} else if (!strncmp(topic, "array.", 6)) {
-		array_slot *a = array_for(up, topic + 6);
-		if (a) {
-			if (a->n != nd) {
-				double *v = realloc(a->v, (nd ? nd : 1) * sizeof *v);
-				if (v) {
-					a->v = v;
-					a->n = nd;
-				}
-			}
-			if (a->n == nd) {
-				memcpy(a->v, d, nd * sizeof *d);
-				a->step = step;
-				a->version = ++up->arrays_version;
-			}
-		}
-		up->version++;
-	} else if (!strncmp(topic, "event.", 6)) {
-		apply_event(up, topic + 6, hdr);
-		push_event(up, topic, hdr);
-		up->version++;
-	} else if (!strcmp(topic, "heartbeat")) {
-		const char *st = json_string_value(json_object_get(hdr, "state"));
-		if (st)
-			snprintf(up->state, sizeof up->state, "%s", st);
-		up->last_heartbeat_ms = now_ms();
-		up->version++;
-	}
-	pthread_mutex_unlock(&up->mu);
+	if (json_is_object(hdr))
+		model_stream(up->model, topic, hdr, n > 2 ? zmq_msg_data(&parts[2]) : NULL,
+		             n > 2 ? zmq_msg_size(&parts[2]) / sizeof(double) : 0);
 	json_decref(hdr);
 }
 
@@ -524,97 +405,10 @@ static void drain_queue(upstream *up)
 
 static void on_poll_reply(upstream *up, const char *what, json_t *body)
 {
-	pthread_mutex_lock(&up->mu);
-	if (!strcmp(what, "poll-status")) {
-		const char *st = json_string_value(json_object_get(body, "state"));
-		if (st)
-			snprintf(up->state, sizeof up->state, "%s", st);
-		up->rate = json_number_value(json_object_get(body, "steps_per_second"));
-		up->steps_left = json_integer_value(json_object_get(body, "steps_left"));
-		up->ramps = (int)json_integer_value(json_object_get(body, "ramps"));
-		json_int_t step = json_integer_value(json_object_get(body, "step"));
-		if (step > up->step)
-			up->step = step;
-	} else if (!strcmp(what, "poll-snapshot")) {
-		json_t *k = json_object_get(body, "knobs");
-		if (json_is_object(k)) {
-			json_decref(up->knobs);
-			up->knobs = json_deep_copy(k);
-		}
-	}
-	up->version++;
-	pthread_mutex_unlock(&up->mu);
-}
-
-/* The little-endian array of frame i when it holds exactly n elements of 8 bytes, else NULL. */
-static const void *frame_of(zmq_msg_t *frames, int n_frames, int i, size_t n)
-{
-	if (i < 0 || i >= n_frames || zmq_msg_size(&frames[i]) != n * 8)
-		return NULL;
-	return zmq_msg_data(&frames[i]);
-}
-
-static json_t *number(double v);
-
-/*
- * A `history` reply as a page wants it: the points of the run's current
- * stretch (earlier stretches were left by a rewind or a restart: their steps
- * would overlap), each name's means, and the steering markers made in it.
- */
-static json_t *history_message(json_t *hdr, json_t *body, zmq_msg_t *frames, int n_frames)
-{
-	if (!json_is_true(json_object_get(hdr, "ok")))
-		return json_pack("{s:s, s:b, s:O}", "type", "history", "ok", 0, "body", body);
-	size_t points = (size_t)json_integer_value(json_object_get(body, "points"));
-	json_t *stretches = json_object_get(body, "stretches");
-	json_t *last = json_array_get(stretches, json_array_size(stretches) - 1);
-	uint64_t first_seq = (uint64_t)json_integer_value(json_object_get(last, "first_seq"));
-	const uint64_t *step = NULL, *seq = NULL;
-	json_t *columns = json_object(); /* name: frame index */
-	size_t i;
-	json_t *f;
-	json_array_foreach(json_object_get(body, "frames"), i, f)
-	{
-		const char *name = json_string_value(json_object_get(f, "name"));
-		if (!name)
-			continue;
-		/* step, seq, count come first; then the names (a diagnostic may be called "step") */
-		if (i == 0 && !strcmp(name, "step"))
-			step = frame_of(frames, n_frames, (int)i, points);
-		else if (i == 1 && !strcmp(name, "seq"))
-			seq = frame_of(frames, n_frames, (int)i, points);
-		else if (i >= 3 && frame_of(frames, n_frames, (int)i, points))
-			json_object_set_new(columns, name, json_integer((json_int_t)i)); /* stats: [mean] */
-	}
-	if (!step || !seq) {
-		json_decref(columns);
-		return json_pack("{s:s, s:b}", "type", "history", "ok", 0);
-	}
-	json_t *steps = json_array(), *series = json_object();
-	const char *name;
-	json_t *col;
-	json_object_foreach(columns, name, col)
-	{
-		const double *v = frame_of(frames, n_frames, (int)json_integer_value(col), points);
-		json_t *a = json_array();
-		for (size_t p = 0; p < points; p++)
-			if (seq[p] >= first_seq)
-				json_array_append_new(a, number(v[p]));
-		json_object_set_new(series, name, a);
-	}
-	for (size_t p = 0; p < points; p++)
-		if (seq[p] >= first_seq)
-			json_array_append_new(steps, json_integer((json_int_t)step[p]));
-	json_t *markers = json_array();
-	json_t *m;
-	json_array_foreach(json_object_get(body, "markers"), i, m)
-	{
-		if ((uint64_t)json_integer_value(json_object_get(m, "seq")) >= first_seq)
-			json_array_append(markers, m);
-	}
-	json_decref(columns);
-	return json_pack("{s:s, s:b, s:o, s:o, s:o}", "type", "history", "ok", 1, "steps", steps,
-	                 "series", series, "markers", markers);
+	if (!strcmp(what, "poll-status"))
+		model_status(up->model, body);
+	else if (!strcmp(what, "poll-snapshot"))
+		model_snapshot(up->model, body);
 }
 
 static void on_dealer(upstream *up, void *dealer)
@@ -641,7 +435,7 @@ static void on_dealer(upstream *up, void *dealer)
 				if (!p->used || p->id != json_integer_value(id))
 					continue;
 				json_t *msg = p->history
-					? history_message(hdr, body, frames, n_frames)
+					? history_page_message(hdr, body, frames, n_frames)
 					: json_pack("{s:s, s:O, s:s, s:O, s:O}", "type", "reply", "id",
 					            p->browser_id, "cmd", p->cmd, "ok",
 					            json_object_get(hdr, "ok"), "body", body);
@@ -737,19 +531,10 @@ static int read_hello(upstream *up, long timeout_ms, char *err, size_t errlen)
 		return -1;
 	}
 	up->hello = body;
-	const char *st = json_string_value(json_object_get(body, "state"));
-	snprintf(up->state, sizeof up->state, "%s", st ? st : "?");
-	up->step = json_integer_value(json_object_get(body, "step"));
-	up->heartbeat_ms =
-		(long)json_integer_value(json_object_get(json_object_get(body, "stream"), "heartbeat_ms"));
-	up->knobs = json_object();
-	size_t i;
-	json_t *k;
-	json_array_foreach(json_object_get(body, "knobs"), i, k)
-	{
-		const char *name = json_string_value(json_object_get(k, "name"));
-		if (name)
-			json_object_set(up->knobs, name, json_object_get(k, "value"));
+	up->model = model_new(body);
+	if (!up->model) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }
@@ -765,7 +550,6 @@ upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen)
 	up->wake = o->wake;
 	up->wake_arg = o->wake_arg;
 	up->wake_pipe[0] = up->wake_pipe[1] = -1;
-	snprintf(up->state, sizeof up->state, "?");
 	if (pipe2(up->wake_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto bad;
@@ -809,7 +593,6 @@ upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen)
 	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "heartbeat", 9);
 	if (read_hello(up, o->hello_timeout_ms, err, errlen) < 0)
 		goto bad;
-	up->last_heartbeat_ms = now_ms();
 	if (pthread_create(&up->thread, NULL, run, up) != 0) {
 		snprintf(err, errlen, "cannot start a thread");
 		goto bad;
@@ -850,13 +633,7 @@ void upstream_stop(upstream **upp)
 		free(q);
 	}
 	up_reply_free(up->out_head);
-	for (size_t i = 0; i < UP_EVENT_RING; i++)
-		json_decref(up->ring[i]);
-	for (size_t i = 0; i < MAX_ARRAYS; i++)
-		free(up->arrays[i].v);
-	free(up->scalars);
-	json_decref(up->scalar_names);
-	json_decref(up->knobs);
+	model_free(&up->model);
 	json_decref(up->hello);
 	if (up->wake_pipe[0] >= 0)
 		close(up->wake_pipe[0]);
@@ -946,6 +723,11 @@ int upstream_request_history(upstream *up, uint64_t client, size_t max_points)
 	return rc;
 }
 
+model *upstream_model(upstream *up)
+{
+	return up->model; /* made before the thread starts, never replaced */
+}
+
 up_reply *upstream_take_replies(upstream *up)
 {
 	pthread_mutex_lock(&up->mu);
@@ -965,95 +747,3 @@ void up_reply_free(up_reply *r)
 	}
 }
 
-uint64_t upstream_version(upstream *up)
-{
-	pthread_mutex_lock(&up->mu);
-	uint64_t v = up->version;
-	pthread_mutex_unlock(&up->mu);
-	return v;
-}
-
-uint64_t upstream_arrays_version(upstream *up)
-{
-	pthread_mutex_lock(&up->mu);
-	uint64_t v = up->arrays_version;
-	pthread_mutex_unlock(&up->mu);
-	return v;
-}
-
-/* A JSON number, or null for what JSON cannot hold (NaN, Inf). */
-static json_t *number(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *thinned(const double *v, size_t n, size_t max_points)
-{
-	json_t *a = json_array();
-	size_t stride = max_points && n > max_points ? (n + max_points - 1) / max_points : 1;
-	for (size_t i = 0; i < n; i += stride)
-		json_array_append_new(a, number(v[i]));
-	return a;
-}
-
-json_t *upstream_frame(upstream *up, bool with_arrays, size_t max_points)
-{
-	json_t *f = json_object();
-	pthread_mutex_lock(&up->mu);
-	long silence = up->heartbeat_ms > 0 ? 3 * up->heartbeat_ms + 1000 : 5000;
-	json_object_set_new(f, "connected", json_boolean(now_ms() - up->last_heartbeat_ms < silence));
-	json_object_set_new(f, "state", json_string(up->state));
-	json_object_set_new(f, "step", json_integer(up->step));
-	json_object_set_new(f, "time", number(up->time));
-	json_object_set_new(f, "rate", number(up->rate));
-	json_object_set_new(f, "steps_left", json_integer(up->steps_left));
-	json_object_set_new(f, "ramps", json_integer(up->ramps));
-	json_object_set_new(f, "version", json_integer((json_int_t)up->version));
-	json_object_set_new(f, "knobs", json_deep_copy(up->knobs));
-	json_t *sc = json_object();
-	for (size_t i = 0; i < up->n_scalars && up->scalar_names; i++) {
-		const char *name = json_string_value(json_array_get(up->scalar_names, i));
-		if (name)
-			json_object_set_new(sc, name, number(up->scalars[i]));
-	}
-	json_object_set_new(f, "scalars", sc);
-	if (with_arrays) {
-		json_t *arr = json_object();
-		for (size_t i = 0; i < MAX_ARRAYS; i++) {
-			array_slot *a = &up->arrays[i];
-			if (!a->name[0] || !a->v)
-				continue;
-			json_object_set_new(arr, a->name,
-			                    json_pack("{s:I, s:o}", "step", (json_int_t)a->step, "values",
-			                              thinned(a->v, a->n, max_points)));
-		}
-		json_object_set_new(f, "arrays", arr);
-	}
-	pthread_mutex_unlock(&up->mu);
-	return f;
-}
-
-uint64_t upstream_event_head(upstream *up)
-{
-	pthread_mutex_lock(&up->mu);
-	uint64_t h = up->ring_next;
-	pthread_mutex_unlock(&up->mu);
-	return h;
-}
-
-json_t *upstream_events(upstream *up, uint64_t *cursor, size_t max, uint64_t *lost)
-{
-	json_t *a = json_array();
-	pthread_mutex_lock(&up->mu);
-	uint64_t oldest = up->ring_next > UP_EVENT_RING ? up->ring_next - UP_EVENT_RING : 0;
-	if (*cursor < oldest) {
-		*lost += oldest - *cursor;
-		*cursor = oldest;
-	}
-	while (*cursor < up->ring_next && json_array_size(a) < max) {
-		json_array_append(a, up->ring[*cursor % UP_EVENT_RING]);
-		(*cursor)++;
-	}
-	pthread_mutex_unlock(&up->mu);
-	return a;
-}

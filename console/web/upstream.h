@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * upstream.h — steer-web's one attachment to steerd: a thread that owns the
- * ZeroMQ sockets (two SUBs for the stream: data, and events with
- * heartbeats; one DEALER for steer-web's own reads, one DEALER per operator key when steerd runs with security),
- * keeps the latest state of the run (the model) and forwards the commands
- * browsers send, already checked (webcmd.h), under the operator's name.
+ * ZeroMQ sockets (two SUBs for the stream: data, and events with heartbeats;
+ * a DEALER for steer-web's own reads, and one per operator key when steerd
+ * runs with security), keeps the newest state of the run in a model
+ * (model.h) and forwards the commands browsers send, already checked
+ * (webcmd.h), under the operator's name.
  *
  * The browsers never touch these sockets: however many pages are open,
- * steerd sees one subscriber. The model holds only the newest of each
- * thing (scalars, each array) plus a ring of recent events, so a browser
- * that falls behind skips to the newest frame instead of queueing.
+ * steerd sees the same subscriptions.
  */
 #ifndef STEER_WEB_UPSTREAM_H
 #define STEER_WEB_UPSTREAM_H
@@ -20,7 +19,8 @@
 
 #include <jansson.h>
 
-#define UP_EVENT_RING 512 /* recent events kept for browsers that lag */
+#include "model.h"
+
 #define UP_MAX_PENDING 64 /* commands forwarded and not yet answered */
 
 typedef struct upstream upstream;
@@ -72,28 +72,7 @@ int upstream_request_history(upstream *up, uint64_t client, size_t max_points);
 up_reply *upstream_take_replies(upstream *up);
 void up_reply_free(up_reply *r);
 
-/* The model's version: it grows whenever anything a frame shows changes. */
-uint64_t upstream_version(upstream *up);
-
-/*
- * The state part of a frame, as JSON: {"connected", "state", "step", "time",
- * "rate", "steps_left", "ramps", "knobs", "scalars": {NAME: value},
- * "arrays": {NAME: {"step", "values"}} (only when with_arrays), "version"}.
- * Arrays longer than max_points are thinned to at most max_points.
- */
-json_t *upstream_frame(upstream *up, bool with_arrays, size_t max_points);
-
-/* The version of the newest array (a frame needs arrays when it grew). */
-uint64_t upstream_arrays_version(upstream *up);
-
-/*
- * Events from index *cursor on (at most max): a JSON array of
- * {"topic", ...header}. *cursor moves past them; *lost counts those that
- * had already left the ring.
- */
-json_t *upstream_events(upstream *up, uint64_t *cursor, size_t max, uint64_t *lost);
-
-/* The index the next event will have (a new browser starts there). */
-uint64_t upstream_event_head(upstream *up);
+/* The newest state of the run (model.h), for the web thread's frames. */
+model *upstream_model(upstream *up);
 
 #endif
