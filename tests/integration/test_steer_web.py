@@ -260,6 +260,24 @@ class TestPage(BrowserTestCase):
         self.wait_js(b, "return document.getElementById('message').textContent.startsWith('set: done')",
                      "the reply on the page")
 
+    def test_operator_searches_and_watches_progress(self):
+        b = self.open_page(ALICE)
+        # A short hold and a loose tolerance: this checks the page, test_search.py the physics.
+        r = b.execute_async_script(
+            "steerWeb.send('search', {knob: 'injected_current', from: 100, to: 8000,"
+            " until: 'virtual_cathode', hold: 3000, tol: 0.05}).then(arguments[0]);")
+        self.assertTrue(r["ok"], r)
+        self.assertTrue(r["body"]["converged"])
+        probes = len(r["body"]["probes"])
+        self.wait_js(b, "return document.getElementById('search-bar').value === 1",
+                     "the progress bar full")
+        text = self.wait_js(b, "const t = document.getElementById('search-text').textContent;"
+                               "return t.startsWith('probe') && t", "the probes shown")
+        self.assertIn("injected_current", text)
+        n = self.js(b, "return [...document.querySelectorAll('#events li')]"
+                       ".filter(li => li.textContent.includes('search probe')).length")
+        self.assertEqual(n, probes, "every probe in the page's events")
+
     def test_observer_attempt_refused(self):
         b = self.open_page(self.web.observer_token)
         before = self.c.get1("injected_current")
