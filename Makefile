@@ -264,6 +264,11 @@ $(BUILD)/console/web/assets.c: console/web/embed.py $(foreach a,$(WEB_ASSETS),$(
 $(BUILD)/console/web/assets.o: $(BUILD)/console/web/assets.c console/web/assets.h
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# steer-web's checks alone (tests/unit/test_web_*.c): its objects but main and the servers.
+$(BUILD)/tests/test_web_%: tests/unit/test_web_%.c $(filter-out %/main.o %/server.o %/upstream.o %/assets.o,$(WEB_OBJ)) $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iconsole/web $< $(filter %.o,$^) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS) -o $@
+
 $(BUILD)/bin/steer-web: $(WEB_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(LWS_LIBS) -o $@
