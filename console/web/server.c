@@ -399,7 +399,8 @@ static void deliver_replies(void)
 		client *c = find_client(p->client);
 		if (!c)
 			continue; /* the page has gone; its command was done all the same */
-		if (!strcmp(json_string_value(json_object_get(p->msg, "type")), "reply"))
+		const char *type = json_string_value(json_object_get(p->msg, "type"));
+		if (type && !strcmp(type, "reply"))
 			c->inflight--;
 		queue_out(c, json_incref(p->msg));
 	}

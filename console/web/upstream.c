@@ -368,8 +368,10 @@ static void forward(upstream *up, queued_cmd *q)
 	json_t *id = json_integer(++up->next_id);
 	if (!dealer || !p || send_request(dealer, q->cmd, id, q->who, q->body) < 0) {
 		deliver(up, q->client,
-		        error_msg(q->browser_id, q->cmd, dealer ? "busy" : "forbidden",
-		                  dealer ? "steer-web cannot forward this now; try again" : err));
+		        q->history ? json_pack("{s:s, s:b}", "type", "history", "ok", 0)
+		                   : error_msg(q->browser_id, q->cmd, dealer ? "busy" : "forbidden",
+		                               dealer ? "steer-web cannot forward this now; try again"
+		                                      : err));
 		pthread_mutex_lock(&up->mu);
 		up->n_inflight--;
 		pthread_mutex_unlock(&up->mu);
