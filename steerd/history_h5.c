@@ -262,8 +262,11 @@ static int load_markers(history *h, const json_t *a, char *why, size_t whylen)
 		json_int_t seq, step;
 		const char *entry;
 		json_t *parsed = NULL;
-		if (json_unpack(e, "{s:I, s:I, s:s}", "seq", &seq, "step", &step, "entry", &entry) < 0 ||
-		    seq < 0 || step < 0 || !json_is_object(parsed = json_loads(entry, 0, NULL))) {
+		int bad = json_unpack(e, "{s:I, s:I, s:s}", "seq", &seq, "step", &step, "entry", &entry) < 0 ||
+		          seq < 0 || step < 0;
+		if (!bad)
+			parsed = json_loads(entry, 0, NULL); /* json_is_object evaluates its argument twice */
+		if (bad || !json_is_object(parsed)) {
 			json_decref(parsed);
 			return why_fail(why, whylen, "marker %zu is malformed", i);
 		}

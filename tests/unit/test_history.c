@@ -25,7 +25,7 @@
 
 static const char *const *names30(void)
 {
-	static char buf[S][16];
+	static char buf[S][24];
 	static const char *names[S];
 	for (int i = 0; i < S; i++) {
 		snprintf(buf[i], sizeof buf[i], "series_%d", i);
@@ -156,7 +156,7 @@ static void checkpoint_round_trip(void **state)
 	(void)state;
 	history_limits lim = { .max_bytes = 1u << 20, .levels = 3, .bucket_samples = 8 };
 	history *h = history_new(&lim, S, names30());
-	double v[S];
+	double v[S + 1] = { 0 }; /* room for the store with one series more */
 	for (uint64_t s = 1; s <= 30000; s++) {
 		if (s == 20000)
 			history_jump(h, "rewind");
