@@ -1,9 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* history_page.c — steerd's `history` reply made into a page's message: see history_page.h. */
+#include <stdint.h>
 #include <string.h>
 
 #include "history_page.h"
 #include "model.h"
+
+/* Element i of a frame: ZeroMQ gives no alignment, so read by copying. */
+static uint64_t u64_at(const void *base, size_t i)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)base + 8 * i, sizeof v);
+	return v;
+}
+
+static double f64_at(const void *base, size_t i)
+{
+	double v;
+	memcpy(&v, (const char *)base + 8 * i, sizeof v);
+	return v;
+}
 
 /* The little-endian array of frame i when it holds exactly n elements of 8 bytes, else NULL. */
 static const void *frame_of(zmq_msg_t *frames, int n_frames, int i, size_t n)
@@ -27,7 +43,7 @@ json_t *history_page_message(json_t *hdr, json_t *body, zmq_msg_t *frames, int n
 	json_t *stretches = json_object_get(body, "stretches");
 	json_t *last = json_array_get(stretches, json_array_size(stretches) - 1);
 	uint64_t first_seq = (uint64_t)json_integer_value(json_object_get(last, "first_seq"));
-	const uint64_t *step = NULL, *seq = NULL;
+	const void *step = NULL, *seq = NULL;
 	json_t *columns = json_object(); /* name: frame index */
 	size_t i;
 	json_t *f;
@@ -53,16 +69,16 @@ json_t *history_page_message(json_t *hdr, json_t *body, zmq_msg_t *frames, int n
 	json_t *col;
 	json_object_foreach(columns, name, col)
 	{
-		const double *v = frame_of(frames, n_frames, (int)json_integer_value(col), points);
+		const void *v = frame_of(frames, n_frames, (int)json_integer_value(col), points);
 		json_t *a = json_array();
 		for (size_t p = 0; p < points; p++)
-			if (seq[p] >= first_seq)
-				json_array_append_new(a, model_number(v[p]));
+			if (u64_at(seq, p) >= first_seq)
+				json_array_append_new(a, model_number(f64_at(v, p)));
 		json_object_set_new(series, name, a);
 	}
 	for (size_t p = 0; p < points; p++)
-		if (seq[p] >= first_seq)
-			json_array_append_new(steps, json_integer((json_int_t)step[p]));
+		if (u64_at(seq, p) >= first_seq)
+			json_array_append_new(steps, json_integer((json_int_t)u64_at(step, p)));
 	json_t *markers = json_array();
 	json_t *m;
 	json_array_foreach(json_object_get(body, "markers"), i, m)
