@@ -83,6 +83,10 @@ PROGRAMS := $(BUILD)/bin/steerd $(if $(wildcard console/main.c),$(BUILD)/bin/ste
 # libsteerd: what a code that keeps its own main() links (sim-adapter/steerd.h).
 LIBSTEERD := $(BUILD)/lib/libsteerd.so.$(VERSION)
 LIBSTEERD_LINKS := $(BUILD)/lib/libsteerd.so.$(VERSION_MAJOR) $(BUILD)/lib/libsteerd.so
+# steer-web (console/web/, MIT): the live page for browsers; libwebsockets, no readline.
+PROGRAMS += $(BUILD)/bin/steer-web
+DEB_PKGS += libwebsockets-dev libjs-chart.js chromium chromium-driver python3-selenium \
+            python3-websocket
 # Man pages: doc/NAME.SECTION.in, completed by doc/gen-man.py from the programs' tables.
 MAN_PAGES := $(patsubst doc/%.in,$(BUILD)/man/%,$(wildcard doc/*.[1-8].in))
 
@@ -200,6 +204,7 @@ bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN) $(BENCH_SO)
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
+	@$(PYTHON) tests/bench/web_load.py --build $(BUILD)
 
 # The brute-force references of tests/integration/test_search.py (minutes;
 # run once, the figures are kept in the test): fresh runs at fine spacing.
@@ -272,7 +277,7 @@ install-python:
 	install -m 0644 console/python/steerd/*.py $(DESTDIR)$(PYTHONDIR)/steerd/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console \
+	rm -f $(DESTDIR)$(BINDIR)/steerd $(DESTDIR)$(BINDIR)/steer-console $(DESTDIR)$(BINDIR)/steer-web \
 	      $(DESTDIR)$(INCDIR)/steerd_adapter.h $(DESTDIR)$(INCDIR)/steerd.h \
 	      $(DESTDIR)$(LIBDIR)/$(notdir $(LIBSTEERD)) $(DESTDIR)$(LIBDIR)/libsteerd.so.$(VERSION_MAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libsteerd.so $(DESTDIR)$(PCDIR)/steerd.pc \
@@ -284,6 +289,36 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# steer-web: its C files, the page's files built in (embed.py), Debian's Chart.js at run time.
+WEB_SRC    := $(wildcard console/web/*.c)
+WEB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(WEB_SRC)) $(BUILD)/console/web/assets.o
+WEB_ASSETS := /index.html=console/web/www/index.html=text/html \
+              /app.js=console/web/www/app.js=text/javascript /app.css=console/web/www/app.css=text/css
+LWS_CFLAGS  = $(shell pkg-config --cflags libwebsockets)
+LWS_LIBS    = $(shell pkg-config --libs libwebsockets)
+$(BUILD)/console/web/%.o: ALL_CFLAGS += $(LWS_CFLAGS) -Iconsole/web
+
+$(BUILD)/console/web/assets.c: console/web/embed.py $(foreach a,$(WEB_ASSETS),$(word 2,$(subst =, ,$(a))))
+	@mkdir -p $(@D)
+	$(PYTHON) console/web/embed.py $@ $(WEB_ASSETS)
+
+$(BUILD)/console/web/assets.o: $(BUILD)/console/web/assets.c console/web/assets.h
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# steer-web's checks alone (tests/unit/test_web_*.c): its objects but main and the servers.
+$(BUILD)/tests/test_web_%: tests/unit/test_web_%.c $(filter-out %/main.o %/server.o %/upstream.o %/assets.o,$(WEB_OBJ)) $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Iconsole/web $< $(filter %.o,$^) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS) -o $@
+
+$(BUILD)/bin/steer-web: $(WEB_OBJ) $(CORE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(LWS_LIBS) -o $@
+
+# The README's picture of steer-web, taken again from a live run in headless Chromium.
+.PHONY: screenshot
+screenshot: deps build
+	$(PYTHON) doc/screenshot-web.py --build $(BUILD) doc/steer-web.png
 
 # libFuzzer harnesses: fuzz-build, fuzz (FUZZ_SECONDS per target), fuzz-seeds.
 include tests/fuzz/fuzz.mk

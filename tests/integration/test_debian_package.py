@@ -39,6 +39,7 @@ PACKAGES = {
     "python3-steerd": ["usr/lib/python3/dist-packages/steerd/__init__.py",
                        "usr/lib/python3/dist-packages/steerd/client.py",
                        "usr/share/doc/python3-steerd/examples/notebook.ipynb"],
+    "steer-web": ["usr/bin/steer-web", "usr/share/man/man1/steer-web.1.gz"],
 }
 
 
@@ -161,7 +162,7 @@ class TestDebianPackage(unittest.TestCase):
 
     def test_unpacked_man_pages_render(self):
         pages = glob.glob(os.path.join(self.root, "usr/share/man/man*/*.gz"))
-        self.assertEqual(len(pages), 4)
+        self.assertEqual(len(pages), 5)  # steerd.1, .yaml.5, -protocol.7, steer-console.1, steer-web.1
         for page in pages:
             m = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", page],
                                capture_output=True, text=True, env=clean_env(MANWIDTH="80"),

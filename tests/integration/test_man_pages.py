@@ -20,7 +20,7 @@ CONSOLE = os.path.join(BUILD_DIR, "bin", "steer-console")
 MAN_DIR = os.path.join(BUILD_DIR, "man")
 GEN = os.path.join(REPO, "doc", "gen-man.py")
 KEYS = os.path.join(REPO, "doc", "steerd.yaml.keys")
-PAGES = ["steerd.1", "steer-console.1", "steerd.yaml.5", "steerd-protocol.7"]
+PAGES = ["steerd.1", "steer-console.1", "steerd.yaml.5", "steerd-protocol.7", "steer-web.1"]
 UNDOCUMENTED_MARK = "(not documented yet)"
 ENV = dict(os.environ, LC_ALL="C.UTF-8", MANWIDTH="80")
 
@@ -89,7 +89,8 @@ class TestManPages(unittest.TestCase):
             self.assertIn(roff(c["summary"]), text)
 
     def test_every_option_in_help_is_in_the_page(self):
-        for binary, name in ((BIN, "steerd.1"), (CONSOLE, "steer-console.1")):
+        for binary, name in ((BIN, "steerd.1"), (CONSOLE, "steer-console.1"),
+                             (os.path.join(BUILD_DIR, "bin", "steer-web"), "steer-web.1")):
             helptext = subprocess.run([binary, "--help"], capture_output=True, text=True,
                                       timeout=60).stdout
             options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", helptext))
