@@ -148,6 +148,18 @@ class FortranHeat(EmbedCase):
             c("set", {"values": {"t_left": 900, "alpha": 5e-4}})
         self.checkpoint_restart(HEAT, {"t_right": 250}, steer, ["u"])
 
+    def test_steady_state_is_the_straight_line(self):
+        """Physics: with both ends held, the rod relaxes to the linear
+        profile; the slowest mode decays as exp(-pi^2 alpha t / L^2), here
+        tau = 101 s, so after 1200 s (11.9 tau) the middle is within 1 mK of
+        the mean of the ends."""
+        d, c = self.start_code(HEAT, {"alpha": 1e-3, "t_left": 400, "t_right": 300},
+                               every={"u": 0, "x": 0})
+        c.step_and_wait(30000, timeout=120)
+        self.assertAlmostEqual(c.status()["time"], 1200.0, delta=1e-6)
+        self.assertAlmostEqual(c.get1("t_mid"), 350.0, delta=1e-3)
+        self.assertAlmostEqual(c.get1("t_mean"), 350.0, delta=1e-3)
+
     def test_steerd_options_on_the_command_line(self):
         """--log-level and --connection-file=PATH as steerd takes them; a
         missing value is a usage error, unknown arguments are the code's."""
