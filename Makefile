@@ -167,6 +167,54 @@ $(EXAMPLE_SO): examples/oscillator/oscillator.c sim-adapter/steerd_adapter.h
 	$(CC) -std=c11 -shared -fPIC $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
 	  $(ALL_LDFLAGS) -lm -o $@
 
+# ---- Codes that embed libsteerd (examples/embed-*, tests/embed/): each built
+# as a user builds theirs, against the shared library and the public headers
+# only (`pkg-config --cflags --libs steerd` gives the same flags once
+# installed); under SAN=1 with the sanitizers, against build/asan/lib.
+DEB_PKGS += gfortran g++
+ifeq ($(origin FC),default)
+  FC := gfortran
+endif
+FFLAGS ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+EMBED_LIBS = -L$(BUILD)/lib -lsteerd -Wl,-rpath,$(abspath $(BUILD)/lib) $(ALL_LDFLAGS)
+EMBED_BIN := $(BUILD)/examples/embed-fortran/heat $(BUILD)/examples/embed-cpp/nbody
+FORTRAN_MODULE_OBJ := $(BUILD)/examples/embed-fortran/steerd.o
+
+build: $(EMBED_BIN)
+tests-build: $(BUILD)/tests/embed/nosave
+
+# The Fortran module is compiled by each code with its own compiler (a .mod
+# file is specific to one compiler version): shipped as source.
+$(FORTRAN_MODULE_OBJ): sim-adapter/steerd.f90
+	@mkdir -p $(@D)
+	$(FC) -std=f2008 -Wall -Wextra -Werror -fimplicit-none $(FFLAGS) $(EXTRA_CFLAGS) -J$(@D) \
+	  -c $< -o $@
+
+$(BUILD)/examples/embed-fortran/heat: examples/embed-fortran/heat.f90 $(FORTRAN_MODULE_OBJ) \
+                                      $(LIBSTEERD_LINKS)
+	$(FC) -std=f2008 -Wall -Wextra -Werror -fimplicit-none $(FFLAGS) $(EXTRA_CFLAGS) -I$(@D) \
+	  $< $(FORTRAN_MODULE_OBJ) $(EMBED_LIBS) -o $@
+
+$(BUILD)/examples/embed-cpp/nbody: examples/embed-cpp/nbody.cpp sim-adapter/steerd.h \
+                                   sim-adapter/steerd_adapter.h $(LIBSTEERD_LINKS)
+	@mkdir -p $(@D)
+	$(CXX) -std=c++20 $(WARN) -Isim-adapter $(CXXFLAGS) $(EXTRA_CFLAGS) $< $(EMBED_LIBS) -o $@
+
+$(BUILD)/tests/embed/%: tests/embed/%.c sim-adapter/steerd.h $(LIBSTEERD_LINKS)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< $(EMBED_LIBS) -o $@
+
+.PHONY: install-fortran-module uninstall-fortran-module
+install: install-fortran-module
+uninstall: uninstall-fortran-module
+install-fortran-module:
+	install -d $(DESTDIR)$(INCDIR)
+	install -m 0644 sim-adapter/steerd.f90 $(DESTDIR)$(INCDIR)/
+uninstall-fortran-module:
+	rm -f $(DESTDIR)$(INCDIR)/steerd.f90
+# ---- end of the embedding codes
+
 $(BUILD)/tests/test_sim_%: tests/unit/test_sim_%.c $(BUILD)/libsim.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libsim.a $(ALL_LDFLAGS) $(LIBS) $(CMOCKA_LIBS) -o $@

@@ -52,6 +52,8 @@ static bool valid_identifier(const char *s)
 	return true;
 }
 
+bool adapter_valid_name(const char *s) { return valid_identifier(s); }
+
 static int validate_knob(const sa_adapter *sa, size_t k, char *err, size_t errlen)
 {
 	const sa_knob *kn = &sa->knobs[k];

@@ -58,6 +58,9 @@ adapter *adapter_wrap(const sa_adapter *desc, const char *source, bool hosted, c
  */
 int adapter_normalize(const sa_adapter *in, sa_adapter *out, char *err, size_t errlen);
 
+/* Is s a valid knob, diagnostic or adapter name ([a-z][a-z0-9_]*)? */
+bool adapter_valid_name(const char *s);
+
 /* Check a normalized descriptor for consistency (also run by adapter_wrap). */
 int adapter_validate(const sa_adapter *sa, bool hosted, char *err, size_t errlen);
 

@@ -179,6 +179,112 @@ STEERD_EXPORT const char *steerd_version(void);
 STEERD_EXPORT int steerd_version_major(void);
 STEERD_EXPORT int steerd_version_minor(void);
 
+/*
+ * ---- The variable-binding descriptor builder ----
+ *
+ * For a code whose knobs, diagnostics and state are plain variables (Fortran
+ * above all; simple C and C++): instead of writing an sa_adapter with
+ * callbacks, bind the variables by address and let libsteerd write the
+ * callbacks. steerd reads and writes the bound variables only inside
+ * steerd_open(), steerd_boundary() and steerd_close(), on the code's thread:
+ * a knob set by a client is written into its variable between two steps.
+ *
+ *     static double alpha = 1e-5, u[101];
+ *     static int64_t step;
+ *     static double t;
+ *     static int32_t n = 101;
+ *     steerd_desc *d = steerd_desc_new("heat", "1.0", "1D heat equation");
+ *     steerd_desc_knob_double(d, "alpha", "m^2/s", 1e-6, 1e-4, 1, "diffusivity", &alpha);
+ *     steerd_desc_array(d, "u", "K", "temperature", u, 101, NULL, NULL);
+ *     steerd_desc_clock(d, &step, &t);
+ *     steerd_desc_state_f64(d, "u", u, 101, NULL);
+ *     steerd *s = steerd_open(steerd_desc_adapter(d), d, &o, err, sizeof err);
+ *     while (steerd_boundary(s) == STEERD_GO) { my_step(); step++; t += dt; }
+ *     steerd_close(&s);
+ *     steerd_desc_destroy(&d);
+ *
+ * Ownership and lifetimes. steerd_desc_new() returns a descriptor the code
+ * owns and frees with steerd_desc_destroy(), after steerd_close(). Every
+ * string is copied (a Fortran temporary may go right after the call). The
+ * bound variables are not copied: each must stay at its address, alive,
+ * until steerd_close() returns (in Fortran: TARGET or SAVE/module variables,
+ * not reallocated meanwhile). Pass the descriptor itself as steerd_open's sim.
+ *
+ * Knobs. A knob's default is its variable's value when it is declared (so
+ * initialise it first; a value outside [min, max] is refused). runtime
+ * nonzero: clients may change it while the run goes on; 0: only the config
+ * (simulation.knobs) sets it, once, inside steerd_open().
+ *
+ * Lengths. An array (diagnostic or state) has room for len elements at data;
+ * n, when not NULL, points at the count in use now (read at every boundary,
+ * save and restore, clamped to [0, len]); NULL: always len.
+ *
+ * Save and restore. With at least one state array declared, save() writes the
+ * clock, every knob and every state array, and restore() reads them back in
+ * place (a checkpoint's array must have the length in use now). Without any,
+ * save/restore stay NULL: `checkpoint`, `snapshot-state`, `rewind`, `search`
+ * and --restart are refused with `unsupported`.
+ *
+ * Errors. The declaring calls return 0, or -1 and a message for
+ * steerd_last_error(): NULL descriptor, name or variable, a name that is not
+ * [a-z][a-z0-9_]* of at most 64 characters, a name used twice (knobs and
+ * diagnostics share one set of names; state arrays have their own),
+ * min > max, an axis that names no array declared before, or any call after
+ * steerd_desc_adapter(). A refused call changes nothing. steerd_desc_adapter() returns NULL with a message when the
+ * descriptor is not complete (no clock) or was refused earlier.
+ *
+ * Threads. A descriptor is used by one thread at a time; no global state.
+ */
+typedef struct steerd_desc steerd_desc; /* opaque */
+
+/* A new, empty descriptor (name [a-z][a-z0-9_]*), or NULL with a message. */
+STEERD_EXPORT steerd_desc *steerd_desc_new(const char *name, const char *version,
+                                           const char *description);
+
+/* A knob bound to a double, an int32_t (Fortran default integer) or an int64_t. */
+STEERD_EXPORT int steerd_desc_knob_double(steerd_desc *d, const char *name, const char *unit,
+                                          double min, double max, int runtime,
+                                          const char *description, double *var);
+STEERD_EXPORT int steerd_desc_knob_int32(steerd_desc *d, const char *name, const char *unit,
+                                         int32_t min, int32_t max, int runtime,
+                                         const char *description, int32_t *var);
+STEERD_EXPORT int steerd_desc_knob_int64(steerd_desc *d, const char *name, const char *unit,
+                                         int64_t min, int64_t max, int runtime,
+                                         const char *description, int64_t *var);
+
+/* A scalar diagnostic: the double at var, read at each boundary it is due. */
+STEERD_EXPORT int steerd_desc_scalar(steerd_desc *d, const char *name, const char *unit,
+                                     const char *description, const double *var);
+
+/*
+ * An array diagnostic (see Lengths). axis: the name of an array declared
+ * before that gives each element's coordinate (e.g. "x"), or NULL.
+ */
+STEERD_EXPORT int steerd_desc_array(steerd_desc *d, const char *name, const char *unit,
+                                    const char *description, const double *data, size_t len,
+                                    const int32_t *n, const char *axis);
+
+/*
+ * The code's step count and simulated time (s): required. The code advances
+ * them; restore() writes them back.
+ */
+STEERD_EXPORT int steerd_desc_clock(steerd_desc *d, int64_t *step, double *time);
+
+/* A state array that save() writes and restore() reads back in place (see Lengths). */
+STEERD_EXPORT int steerd_desc_state_f64(steerd_desc *d, const char *name, double *data, size_t len,
+                                        const int32_t *n);
+STEERD_EXPORT int steerd_desc_state_i64(steerd_desc *d, const char *name, int64_t *data,
+                                        size_t len, const int32_t *n);
+
+/*
+ * The descriptor for steerd_open(steerd_desc_adapter(d), d, ...); it lives as
+ * long as d. After this call d takes no more declarations.
+ */
+STEERD_EXPORT const sa_adapter *steerd_desc_adapter(steerd_desc *d);
+
+/* Free d and set *dp to NULL (after steerd_close). NULL and *dp NULL are no-ops. */
+STEERD_EXPORT void steerd_desc_destroy(steerd_desc **dp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,6 +76,7 @@ static void set_error(const char *fmt, ...)
 }
 
 const char *steerd_last_error(void) { return last_error; }
+void steerd_set_last_error(const char *message) { set_error("%s", message); }
 const char *steerd_version(void) { return STEERD_VERSION; }
 int steerd_version_major(void) { return STEERD_VERSION_MAJOR; }
 int steerd_version_minor(void) { return STEERD_VERSION_MINOR; }

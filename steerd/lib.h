@@ -30,6 +30,9 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 /* The daemon's signal handling (steerd_options.handle_signals). */
 void steerd_install_signal_handlers(void);
 
+/* Keep message for steerd_last_error() (this thread); for the library's other files. */
+void steerd_set_last_error(const char *message);
+
 /* A stop signal (or steerd_request_stop) arrived. */
 bool steerd_was_signalled(void);
 

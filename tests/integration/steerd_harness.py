@@ -235,7 +235,8 @@ FAST_KNOBS = {"cells": 50, "particles_per_step": 4, "average_window": 50, "phase
 class Steerd:
     """One steerd process on a config (dict or YAML text) in a temp dir."""
 
-    def __init__(self, config=None, args=(), env=None, conn_name="steerd.json", **cfg_kwargs):
+    def __init__(self, config=None, args=(), env=None, conn_name="steerd.json", command=None,
+                 **cfg_kwargs):
         self.tmp = tempfile.mkdtemp(prefix="steerd-it-")
         if config is None and "simulation" in cfg_kwargs:
             config = cfg_kwargs  # Steerd(**make_config(...)): a whole config as keywords
@@ -249,6 +250,9 @@ class Steerd:
         self.conn_path = os.path.join(self.tmp, conn_name)
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
         self.args = list(args)
+        # A code that embeds libsteerd instead of the daemon (its own main):
+        # the same -c, with the long --connection-file every embedder takes.
+        self.command = list(command) if command else None
         self.env = dict(os.environ, **(env or {}))
         self.env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
@@ -262,10 +266,14 @@ class Steerd:
     # -- lifecycle
 
     def start(self, wait=True):
-        if not os.path.exists(BIN):
-            raise DaemonError("no steerd binary at %s (set STEERD_BUILD)" % BIN)
+        exe = self.command[0] if self.command else BIN
+        if not os.path.exists(exe):
+            raise DaemonError("no binary at %s (set STEERD_BUILD)" % exe)
         self._stderr = open(self.stderr_path, "wb")
-        cmd = [BIN, "-c", self.config_path, "-C", self.conn_path] + self.args
+        if self.command:
+            cmd = self.command + ["-c", self.config_path, "--connection-file", self.conn_path] + self.args
+        else:
+            cmd = [BIN, "-c", self.config_path, "-C", self.conn_path] + self.args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self._stderr, env=self.env, cwd=self.tmp,
                                      preexec_fn=_die_with_parent)
@@ -504,7 +512,7 @@ class Client:
 
 ERROR_CODES = {"bad_request", "too_large", "unknown_command", "bad_argument", "unknown_name",
                "out_of_range", "fixed_knob", "refused", "bad_state", "shutting_down", "internal",
-               "forbidden", "busy", "limit_reached"}
+               "forbidden", "busy", "limit_reached", "unsupported"}
 
 
 def check_error_reply(header, body):
