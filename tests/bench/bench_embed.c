@@ -39,27 +39,6 @@
 enum { ROUNDS = 7, STEPS = 5000 };
 #define TARGET_RATIO 0.98
 
-/* The knobs of configs/diode.yaml, as YAML and as values for create(). */
-static const struct {
-	const char *name, *value;
-} diode_knobs[] = {
-	{ "gap", "0.01" },
-	{ "cells", "200" },
-	{ "dt", "2.0e-12" },
-	{ "particles_per_step", "40" },
-	{ "seed", "1" },
-	{ "emission", "beam" },
-	{ "average_window", "500" },
-	{ "phase_sample", "2000" },
-	{ "max_particles", "10000000" },
-	{ "injected_current", "1000" },
-	{ "anode_voltage", "1000" },
-	{ "injection_energy", "100" },
-	{ "thermal_energy", "0" },
-	{ "vc_threshold", "0.01" },
-};
-#define N_DIODE_KNOBS (sizeof diode_knobs / sizeof diode_knobs[0])
-
 /* configs/diode.yaml's run, endpoints and diagnostics; no checkpoints (files). */
 static const char *const SETTINGS =
 	"run:\n  start: running\n  max_steps: %d\n"
@@ -101,8 +80,7 @@ static char *config_text(bool hosted)
 		bench_die("out of memory");
 	if (hosted) {
 		fprintf(f, "simulation:\n  adapter: pic1d\n  knobs:\n");
-		for (size_t i = 0; i < N_DIODE_KNOBS; i++)
-			fprintf(f, "    %s: %s\n", diode_knobs[i].name, diode_knobs[i].value);
+		bench_diode_knobs_yaml(f, 4);
 	}
 	/* Embedded: the code stops itself after STEPS; hosted: run.max_steps does. */
 	fprintf(f, SETTINGS, hosted ? STEPS : 0);
@@ -115,29 +93,7 @@ static void *diode_sim(const sa_adapter *sa)
 	sa_value v[64];
 	if (sa->n_knobs > 64)
 		bench_die("pic1d has too many knobs");
-	for (size_t k = 0; k < sa->n_knobs; k++)
-		v[k] = sa->knobs[k].def;
-	for (size_t i = 0; i < N_DIODE_KNOBS; i++) {
-		size_t k = 0;
-		while (k < sa->n_knobs && strcmp(sa->knobs[k].name, diode_knobs[i].name) != 0)
-			k++;
-		if (k == sa->n_knobs)
-			bench_die("pic1d has no knob '%s'", diode_knobs[i].name);
-		const sa_knob *kn = &sa->knobs[k];
-		const char *text = diode_knobs[i].value;
-		if (kn->type == SA_DOUBLE) {
-			v[k].d = strtod(text, NULL);
-		} else if (kn->type == SA_ENUM) {
-			int64_t c = 0;
-			while (kn->choices[c] && strcmp(kn->choices[c], text) != 0)
-				c++;
-			if (!kn->choices[c])
-				bench_die("pic1d knob %s has no choice '%s'", kn->name, text);
-			v[k].i = c;
-		} else {
-			v[k].i = (int64_t)strtod(text, NULL);
-		}
-	}
+	bench_diode_values(sa, v);
 	char err[256];
 	void *sim = sa->create(v, NULL, err, sizeof err);
 	if (!sim)
