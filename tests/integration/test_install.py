@@ -56,8 +56,13 @@ class TestInstall(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="steerd-install-")
         cls.root = os.path.join(cls.tmp, "root")
         cmd = ["make", "--no-print-directory", "-C", REPO, "BUILD=" + BUILD_DIR, "PREFIX=" + PREFIX,
-               "DESTDIR=" + cls.root, "NO_DEPS=1", "install"] + (["SAN=1"] if ASAN else [])
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+               "LIBDIR=" + PREFIX + "/lib", "PCDIR=" + PREFIX + "/lib/pkgconfig",
+               "INCDIR=" + PREFIX + "/include", "DESTDIR=" + cls.root, "NO_DEPS=1",
+               "install"] + (["SAN=1"] if ASAN else [])
+        # Not the settings of a make we run under (e.g. debian/rules' LIBDIR via MAKEFLAGS).
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
         if r.returncode != 0:
             raise AssertionError("%s failed:\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
         cls.libdir = cls.root + PREFIX + "/lib"
