@@ -44,10 +44,12 @@
  *
  * HDF5. A code that uses HDF5 itself may: steerd links the same shared
  * libhdf5 (Debian's serial libhdf5-dev: pkg-config hdf5-serial), uses only
- * its own file handles, and never closes the library or changes the
- * library-wide error stack for the code. Link the same HDF5 as libsteerd
- * (pkg-config --libs steerd pulls it in); mixing a static or other build of
- * HDF5 into one process is not supported by HDF5 itself.
+ * its own file handles, and never closes the library; the code's HDF5 error
+ * handler (H5Eset_auto2) is its own again whenever a steerd call returns.
+ * Build the code's HDF5 use with `pkg-config --cflags --libs hdf5-serial`
+ * (`pkg-config steerd` gives libsteerd only); mixing a static or other build
+ * of HDF5 (e.g. libhdf5-openmpi) into one process is not supported by HDF5
+ * itself.
  *
  * Versions. STEERD_VERSION_* are this header's; steerd_version() is the
  * library's. The library's soname changes with the major version.

@@ -29,6 +29,7 @@
 #include "connfile.h"
 #include "control.h"
 #include "cpu_pin.h"
+#include "h5io.h"
 #include "identity.h"
 #include "log.h"
 #include "mirror.h"
@@ -449,6 +450,7 @@ steerd *steerd_open(const sa_adapter *desc, void *sim, const steerd_options *o, 
 		               .log_level = o->log_level, .log_level_fixed = o->log_level >= 0 };
 	int status;
 	steerd *s = steerd_open_with(&a, &status, err, errlen);
+	h5io_unquiet(); /* a restart read HDF5: the code's error handler is its own again */
 	if (!s)
 		set_error("%s", err);
 	return s;
@@ -484,7 +486,9 @@ int steerd_boundary(steerd *s)
 	} else {
 		run_stepped(s->r);
 	}
-	if (run_next(s->r, &stop_signal))
+	bool go = run_next(s->r, &stop_signal);
+	h5io_unquiet(); /* after checkpoints, rewinds: the code's HDF5 error handler back */
+	if (go)
 		return STEERD_GO;
 	s->stopped = true;
 	return STEERD_STOP;
@@ -527,6 +531,7 @@ int steerd_close(steerd **sp)
 		return -1;
 	if (!s->ended) /* steerd_run's loop ends itself; an embedded run ends here */
 		run_end(s->r);
+	h5io_unquiet(); /* after the on_exit checkpoint */
 	log_resume_hint(s);
 	service_stopping(s->svc);
 	control_stop(s->ctl);

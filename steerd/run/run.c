@@ -429,10 +429,17 @@ static void boundary_changes(run *r)
 static void read_scalars(run *r)
 {
 	size_t n = mirror_n_scalars(r->mirror) - OWN_N_SCALARS; /* the adapter's, then steerd's */
+	r->pub.scalars[n + OWN_BOUNDARY_FRACTION] = r->boundary_fraction;
+	/* ABI 2.1: all at once when the adapter can (one collective for an MPI code). */
+	if (r->sa->read_scalars) {
+		if (r->sa->read_scalars(r->sim, r->pub.scalars, n) < 0)
+			for (size_t i = 0; i < n; i++)
+				r->pub.scalars[i] = NAN;
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (r->sa->diag_read(r->sim, r->scalar_diag[i], &r->pub.scalars[i], 1) != 1)
 			r->pub.scalars[i] = NAN;
-	r->pub.scalars[n + OWN_BOUNDARY_FRACTION] = r->boundary_fraction;
 }
 
 /*

@@ -32,6 +32,13 @@
 void h5io_quiet(void);
 
 /*
+ * Give the calling thread back the error printing (or handler) it had before
+ * the first h5io_quiet() since the last call: an embedding code's own HDF5
+ * error handler is its own (steerd.h). Cheap when nothing was quietened.
+ */
+void h5io_unquiet(void);
+
+/*
  * XXH64 of the bytes. Element arrays are hashed as the little-endian encoding
  * of their 8-byte elements, so the value does not depend on the host.
  */

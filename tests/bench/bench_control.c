@@ -61,27 +61,6 @@ enum {
 #define TARGET_RTT_RATIO 1.3
 #define TARGET_RATE_RATIO 0.98
 
-/* The knobs of configs/diode.yaml: given to steerd and to the bare loop alike. */
-static const struct {
-	const char *name, *value;
-} diode_knobs[] = {
-	{ "gap", "0.01" },
-	{ "cells", "200" },
-	{ "dt", "2.0e-12" },
-	{ "particles_per_step", "40" },
-	{ "seed", "1" },
-	{ "emission", "beam" },
-	{ "average_window", "500" },
-	{ "phase_sample", "2000" },
-	{ "max_particles", "10000000" },
-	{ "injected_current", "1000" },
-	{ "anode_voltage", "1000" },
-	{ "injection_energy", "100" },
-	{ "thermal_energy", "0" },
-	{ "vc_threshold", "0.01" },
-};
-#define N_DIODE_KNOBS (sizeof diode_knobs / sizeof diode_knobs[0])
-
 /* A realistic read: one knob and one scalar diagnostic. */
 #define GET_BODY_PIC1D "{\"names\":[\"injected_current\",\"j_transmitted\"]}"
 #define GET_BODY_SLOW "{\"names\":[\"step_ms\",\"steps_slept\"]}"
@@ -107,8 +86,7 @@ static char *pic1d_yaml(unsigned scalars_every)
 	if (!f)
 		bench_die("out of memory");
 	fprintf(f, "simulation:\n  adapter: pic1d\n  knobs:\n");
-	for (size_t i = 0; i < N_DIODE_KNOBS; i++)
-		fprintf(f, "    %s: %s\n", diode_knobs[i].name, diode_knobs[i].value);
+	bench_diode_knobs_yaml(f, 4);
 	fprintf(f, "run:\n");
 	if (sim_cpu >= 0)
 		fprintf(f, "  simulation_cpu: %d\n", sim_cpu);
@@ -378,36 +356,6 @@ static void *subscriber_main(void *arg)
 	return NULL;
 }
 
-/* pic1d knob values of diode_knobs[], as the bare loop's create() takes them. */
-static void diode_values(const sa_adapter *sa, sa_value *v)
-{
-	for (size_t k = 0; k < sa->n_knobs; k++)
-		v[k] = sa->knobs[k].def;
-	for (size_t i = 0; i < N_DIODE_KNOBS; i++) {
-		size_t k = 0;
-		while (k < sa->n_knobs && strcmp(sa->knobs[k].name, diode_knobs[i].name) != 0)
-			k++;
-		if (k == sa->n_knobs)
-			bench_die("pic1d has no knob '%s'", diode_knobs[i].name);
-		const sa_knob *kn = &sa->knobs[k];
-		const char *text = diode_knobs[i].value;
-		switch (kn->type) {
-		case SA_DOUBLE: v[k].d = strtod(text, NULL); break;
-		case SA_INT:
-		case SA_BOOL: v[k].i = (int64_t)strtod(text, NULL); break;
-		case SA_ENUM: {
-			int64_t c = 0;
-			while (kn->choices[c] && strcmp(kn->choices[c], text) != 0)
-				c++;
-			if (!kn->choices[c])
-				bench_die("pic1d knob %s has no choice '%s'", kn->name, text);
-			v[k].i = c;
-			break;
-		}
-		}
-	}
-}
-
 typedef struct rate_result {
 	double rate;          /* steps/s over the window */
 	double delivered;     /* fraction of the window's steps each subscriber got (min) */
@@ -429,7 +377,7 @@ static rate_result bare_rate(void)
 	sa_value v[64];
 	if (sa->n_knobs > 64)
 		bench_die("pic1d has too many knobs");
-	diode_values(sa, v);
+	bench_diode_values(sa, v);
 	char err[256];
 	void *sim = sa->create(v, NULL, err, sizeof err);
 	if (!sim)

@@ -354,3 +354,61 @@ void bench_close_frames(zmq_msg_t *frames, int n, int max)
 	for (int i = 0; i < n && i < max; i++)
 		zmq_msg_close(&frames[i]);
 }
+
+/* ---- the default run ---------------------------------------------------- */
+
+/* The knobs of configs/diode.yaml: given to steerd and to a bare loop alike. */
+static const struct {
+	const char *name, *value;
+} diode_knobs[] = {
+	{ "gap", "0.01" },
+	{ "cells", "200" },
+	{ "dt", "2.0e-12" },
+	{ "particles_per_step", "40" },
+	{ "seed", "1" },
+	{ "emission", "beam" },
+	{ "average_window", "500" },
+	{ "phase_sample", "2000" },
+	{ "max_particles", "10000000" },
+	{ "injected_current", "1000" },
+	{ "anode_voltage", "1000" },
+	{ "injection_energy", "100" },
+	{ "thermal_energy", "0" },
+	{ "vc_threshold", "0.01" },
+};
+#define N_DIODE_KNOBS (sizeof diode_knobs / sizeof diode_knobs[0])
+
+void bench_diode_knobs_yaml(FILE *f, int indent)
+{
+	for (size_t i = 0; i < N_DIODE_KNOBS; i++)
+		fprintf(f, "%*s%s: %s\n", indent, "", diode_knobs[i].name, diode_knobs[i].value);
+}
+
+void bench_diode_values(const sa_adapter *sa, sa_value *v)
+{
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		v[k] = sa->knobs[k].def;
+	for (size_t i = 0; i < N_DIODE_KNOBS; i++) {
+		size_t k = 0;
+		while (k < sa->n_knobs && strcmp(sa->knobs[k].name, diode_knobs[i].name) != 0)
+			k++;
+		if (k == sa->n_knobs)
+			bench_die("pic1d has no knob '%s'", diode_knobs[i].name);
+		const sa_knob *kn = &sa->knobs[k];
+		const char *text = diode_knobs[i].value;
+		switch (kn->type) {
+		case SA_DOUBLE: v[k].d = strtod(text, NULL); break;
+		case SA_INT:
+		case SA_BOOL: v[k].i = (int64_t)strtod(text, NULL); break;
+		case SA_ENUM: {
+			int64_t c = 0;
+			while (kn->choices[c] && strcmp(kn->choices[c], text) != 0)
+				c++;
+			if (!kn->choices[c])
+				bench_die("pic1d knob %s has no choice '%s'", kn->name, text);
+			v[k].i = c;
+			break;
+		}
+		}
+	}
+}

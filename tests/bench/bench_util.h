@@ -19,9 +19,12 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <zmq.h>
+
+#include "steerd_adapter.h"
 
 /* ---- time and statistics ------------------------------------------------ */
 
@@ -105,6 +108,17 @@ void bench_daemon_start(bench_daemon *d, const char *name, const char *yaml, dou
  * it first: steerd's exit is then not held up by them.
  */
 void bench_daemon_stop(bench_daemon *d);
+
+/* ---- the default run ---------------------------------------------------- */
+
+/*
+ * The knobs of configs/diode.yaml, as a YAML `knobs:` mapping (each line
+ * indented by indent spaces) for steerd's config, and as the values pic1d's
+ * create() takes (v: room for sa->n_knobs), so that a bench gives steerd and
+ * its bare loop the same run.
+ */
+void bench_diode_knobs_yaml(FILE *f, int indent);
+void bench_diode_values(const sa_adapter *sa, sa_value *v);
 
 /* ---- requests ----------------------------------------------------------- */
 

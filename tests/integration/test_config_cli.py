@@ -158,10 +158,16 @@ class TestCommandLine(CliCase):
             rc, out, err = run_steerd([a])
             self.assertEqual(rc, 0)
             self.assertIn("usage: steerd", out)
+        # The release from steerd.h, the ABI from steerd_adapter.h (#15: one version source).
+        with open(os.path.join(REPO, "sim-adapter", "steerd.h")) as f:
+            release = re.search(r'^#define STEERD_VERSION_STRING "([^"]+)"', f.read(), re.M).group(1)
+        with open(os.path.join(REPO, "sim-adapter", "steerd_adapter.h")) as f:
+            abi = dict(re.findall(r"^#define SA_ABI_(MAJOR|MINOR) (\d+)u", f.read(), re.M))
         for a in ("--version", "-V"):
             rc, out, err = run_steerd([a])
             self.assertEqual(rc, 0)
-            self.assertRegex(out, r"^steerd \d+\.\d+\.\d+")
+            self.assertEqual(out, "steerd %s (sim-adapter ABI %s.%s)\n"
+                             % (release, abi["MAJOR"], abi["MINOR"]))
 
     def test_connection_file_unwritable(self):
         d = Steerd(make_config(), args=[])

@@ -9,6 +9,7 @@ built once, in the normal build's pass (with nocheck and -j2: `make test` runs
 the tests already); the sanitizer pass skips it."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,8 @@ SANITIZER_BUILD = os.path.basename(os.path.normpath(BUILD_DIR)) == "asan"
 # runs `make test`), which must not build the package again.
 IN_PACKAGE_BUILD = "DEB_RULES_REQUIRES_ROOT" in os.environ
 BUILD_TIMEOUT = 1800
+MULTIARCH = (subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True,
+                            text=True).stdout.strip() if shutil.which("dpkg-architecture") else "")
 PACKAGES = {
     "steerd": ["usr/bin/steerd", "lib/systemd/system/steerd@.service",
                "usr/share/bash-completion/completions/steerd",
@@ -35,12 +38,15 @@ PACKAGES = {
     "steer-console": ["usr/bin/steer-console",
                       "usr/share/bash-completion/completions/steer-console",
                       "usr/share/man/man1/steer-console.1.gz"],
-    "steerd-dev": ["usr/include/steerd_adapter.h", "usr/share/pkgconfig/steerd.pc"],
+    "libsteerd0": ["usr/lib/%s/libsteerd.so.0" % MULTIARCH],
+    "steerd-dev": ["usr/include/steerd.h", "usr/include/steerd_adapter.h",
+                   "usr/lib/%s/libsteerd.so" % MULTIARCH, "usr/lib/%s/pkgconfig/steerd.pc" % MULTIARCH],
     "python3-steerd": ["usr/lib/python3/dist-packages/steerd/__init__.py",
                        "usr/lib/python3/dist-packages/steerd/client.py",
                        "usr/share/doc/python3-steerd/examples/notebook.ipynb"],
     "steer-web": ["usr/bin/steer-web", "usr/share/man/man1/steer-web.1.gz"],
 }
+EMBED_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "embed_check.c")
 
 
 def clean_env(**extra):
@@ -113,8 +119,8 @@ class TestDebianPackage(unittest.TestCase):
             self.assertIn(name, self.debs)
             listing = subprocess.run(["dpkg-deb", "-c", self.debs[name]], capture_output=True,
                                      text=True, check=True, timeout=120).stdout
-            for f in files:
-                self.assertIn("./" + f + "\n", listing, "%s lacks %s" % (name, f))
+            for f in files:  # a file, or a symlink ("./f -> target")
+                self.assertRegex(listing, r"\./%s( -> \S+)?\n" % re.escape(f), "%s lacks %s" % (name, f))
         with open(os.path.join(self.root, "lib/systemd/system/steerd@.service")) as f:
             self.assertIn("ExecStart=/usr/bin/steerd ", f.read())
 
@@ -159,6 +165,28 @@ class TestDebianPackage(unittest.TestCase):
                            env=clean_env(PYTHONPATH=site))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith(site), p.stdout)
+
+    def test_unpacked_library_and_dev_files_build_an_embedding_code(self):
+        """pkg-config steerd of the unpacked steerd-dev, the unpacked libsteerd0 at run time."""
+        libdir = os.path.join(self.root, "usr/lib", MULTIARCH)
+        self.assertEqual(os.readlink(os.path.join(libdir, "libsteerd.so")), "libsteerd.so.0")
+        env = clean_env(PKG_CONFIG_PATH=os.path.join(libdir, "pkgconfig"),
+                        PKG_CONFIG_SYSROOT_DIR=self.root, LD_LIBRARY_PATH=libdir)
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "steerd"], capture_output=True,
+                               text=True, env=env, timeout=60)
+        self.assertEqual(flags.returncode, 0, flags.stderr)
+        exe = os.path.join(self.tmp, "embed_check")
+        cc = subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", EMBED_SRC, "-o", exe]
+                            + flags.stdout.split(), capture_output=True, text=True, timeout=120)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+        with open(os.path.join(self.tmp, "embed.yaml"), "w") as f:
+            f.write("endpoints:\n  control: tcp://127.0.0.1:*\n  diagnostics: tcp://127.0.0.1:*\n")
+        r = subprocess.run([exe, "-c", os.path.join(self.tmp, "embed.yaml"), "--connection-file",
+                            os.path.join(self.tmp, "embed.json"), "--steps", "3"],
+                           capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("library " + libdir, r.stdout)
+        self.assertIn("steps 3", r.stdout)
 
     def test_unpacked_man_pages_render(self):
         pages = glob.glob(os.path.join(self.root, "usr/share/man/man*/*.gz"))

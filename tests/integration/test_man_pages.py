@@ -41,9 +41,9 @@ def roff(text):
 
 
 def version():
-    """The release, from its one source: sim-adapter/steerd.h."""
+    """The one version source, sim-adapter/steerd.h (the Makefile reads it from there)."""
     with open(os.path.join(REPO, "sim-adapter", "steerd.h")) as f:
-        return re.search(r'^#define STEERD_VERSION_STRING "(\S+)"', f.read(), re.M).group(1)
+        return re.search(r'^#define STEERD_VERSION_STRING "([^"]+)"', f.read(), re.M).group(1)
 
 
 def generate(src, out, keys=KEYS):

@@ -828,6 +828,92 @@ static void test_validate(void **state)
 	expect_invalid(&c, "diagnostic 3", "malformed");
 }
 
+/* ---- adapter_normalize: descriptors of other ABI versions ---------------- */
+
+/* ABI 2.0's sa_adapter ends where 2.1 appended read_scalars. */
+#define SIZE_2_0 offsetof(sa_adapter, read_scalars)
+
+static int rs_stub(const void *s, double *o, size_t n) { (void)s; (void)o; (void)n; return 0; }
+static int later_stub(void) { return 0; }
+
+static void test_normalize(void **state)
+{
+	(void)state;
+	crafted c;
+	sa_adapter out;
+	char err[256] = "";
+
+	/* This minor: copied as is. */
+	craft(&c);
+	c.sa.read_scalars = rs_stub;
+	assert_int_equal(adapter_normalize(&c.sa, &out, err, sizeof err), 0);
+	assert_ptr_equal(out.read_scalars, rs_stub);
+	assert_ptr_equal(out.get, stub_get);
+	assert_int_equal(out.size, sizeof(sa_adapter));
+
+	/* 2.0: its descriptor stops before read_scalars, and what follows it in
+	 * memory (here a non-NULL pointer) is not the adapter's. */
+	craft(&c);
+	c.sa.abi_minor = 0;
+	c.sa.size = SIZE_2_0;
+	c.sa.read_scalars = rs_stub;
+	assert_int_equal(adapter_normalize(&c.sa, &out, err, sizeof err), 0);
+	assert_null(out.read_scalars);
+	assert_ptr_equal(out.restore, stub_restore);
+	assert_int_equal(out.abi_minor, 0);
+	assert_int_equal(out.size, sizeof(sa_adapter));
+	assert_int_equal(adapter_validate(&out, true, err, sizeof err), 0);
+
+	/* A later minor with fields appended: read up to what this host knows. */
+	struct {
+		sa_adapter known;
+		int (*later[3])(void);
+	} future;
+	craft(&c);
+	future.known = c.sa;
+	future.known.abi_minor = SA_ABI_MINOR + 5;
+	future.known.size = sizeof future;
+	future.known.read_scalars = rs_stub;
+	future.later[0] = future.later[1] = future.later[2] = later_stub;
+	assert_int_equal(adapter_normalize(&future.known, &out, err, sizeof err), 0);
+	assert_ptr_equal(out.read_scalars, rs_stub);
+	assert_int_equal(out.abi_minor, SA_ABI_MINOR + 5);
+	assert_int_equal(out.size, sizeof(sa_adapter));
+	assert_int_equal(adapter_validate(&out, true, err, sizeof err), 0);
+
+	/* ABI 1: its first (and only) version field was 1. */
+	struct {
+		uint32_t abi_version;
+		const char *name;
+	} v1 = { 1, "old" };
+	memset(&out, 0xa5, sizeof out);
+	assert_int_equal(adapter_normalize((const sa_adapter *)(const void *)&v1, &out, err,
+	                                   sizeof err), -1);
+	assert_contains(err, "ABI 1");
+	assert_contains(err, "ABI 2.1");
+	assert_null(out.get); /* a refused descriptor leaves nothing to use */
+
+	/* A later major. */
+	craft(&c);
+	c.sa.abi_major = SA_ABI_MAJOR + 1;
+	assert_int_equal(adapter_normalize(&c.sa, &out, err, sizeof err), -1);
+	assert_contains(err, "ABI 3");
+	assert_contains(err, "ABI 2.1");
+
+	/* A size below 2.0's (size left 0, or a truncated struct). */
+	craft(&c);
+	c.sa.size = 0;
+	assert_int_equal(adapter_normalize(&c.sa, &out, err, sizeof err), -1);
+	assert_contains(err, "smaller than ABI 2.0");
+	craft(&c);
+	c.sa.size = SIZE_2_0 - 8;
+	assert_int_equal(adapter_normalize(&c.sa, &out, err, sizeof err), -1);
+	assert_contains(err, "SA_ABI_INIT");
+
+	assert_int_equal(adapter_normalize(NULL, &out, err, sizeof err), -1);
+	assert_contains(err, "NULL");
+}
+
 /* ---- the shared knob checks --------------------------------------------- */
 
 static const sa_knob k_double = { "dt", SA_DOUBLE, "s", -1.0, 2.0, { .d = 0.0 }, "", 1, NULL };
@@ -1033,6 +1119,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_oscillator_restore_checks),
 		cmocka_unit_test(test_oscillator_instances_independent),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_value_from_double),
 		cmocka_unit_test(test_enum_index),
