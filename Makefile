@@ -27,7 +27,8 @@ DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-
             libjansson-dev libcmocka-dev libsystemd-dev python3 python3-zmq python3-h5py \
             python3-jsonschema python3-matplotlib tmux bash-completion \
             clang libclang-rt-14-dev \
-            groff-base man-db debhelper dpkg-dev fakeroot lintian
+            groff-base man-db debhelper dpkg-dev fakeroot lintian \
+            libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
 
 # hdf5-serial by name: installing libhdf5-openmpi-dev switches the plain
 # `hdf5` alternative to the parallel build.
