@@ -183,7 +183,29 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_UTIL_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
 
-tests-build: build man $(UNIT_BIN) $(BENCH_SO)
+tests-build: build man $(UNIT_BIN) $(BENCH_SO) mpi
+
+# ---- MPI build (issue 16): pic1d with -DSTEERD_MPI, compiled by mpicc under
+# $(BUILD)/mpi/, beside the serial build, which needs no mpi.h and does not
+# change. tests/mpi/pic1d_mpi is the MPI test and bench driver.
+MPICC       ?= mpicc
+MPI_BUILD   := $(BUILD)/mpi
+MPI_SIM_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(ADAPTER_SRC))
+MPI_DRIVER  := $(MPI_BUILD)/bin/pic1d_mpi
+.PHONY: mpi
+mpi: $(MPI_DRIVER)
+
+$(MPI_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_CFLAGS) -DSTEERD_MPI -c $< -o $@
+
+$(MPI_BUILD)/libsim.a: $(MPI_SIM_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(MPI_DRIVER): $(MPI_BUILD)/tests/mpi/pic1d_mpi.o $(MPI_BUILD)/libsim.a
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_LDFLAGS) $^ $(shell pkg-config --libs jansson yaml-0.1) -ldl -lm -o $@
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps
