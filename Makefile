@@ -217,6 +217,8 @@ test check: deps
 bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN) $(BENCH_SO)
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
+	@$(MAKE) --no-print-directory mpi
+	@$(PYTHON) tests/mpi/bench_pic1d_mpi.py --build $(BUILD)
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
 
 # The brute-force references of tests/integration/test_search.py (minutes;

@@ -7,6 +7,8 @@
  * object for tests/mpi/test_pic1d_mpi.py.
  *
  *   mpirun -np N build/mpi/bin/pic1d_mpi [options] knob=value ...
+ *     -c FILE            knob values from a steerd config (simulation.knobs;
+ *                        the rest of the file is not read here)
  *     --steps N          steps per run (default 1000)
  *     --avg-from S       average phi over steps >= S (every 50th) -> "phi_avg"
  *     --onset K LO HI I  bisect knob K in [LO, HI] over I fresh runs of
@@ -30,6 +32,7 @@
 
 #include <jansson.h>
 #include <mpi.h>
+#include <yaml.h>
 
 #include "adapter.h"
 #include "pic1d/pic1d.h"
@@ -82,6 +85,49 @@ static void parse_knob(sa_value *v, const char *arg)
 		v[k].d = x;
 	else
 		v[k].i = (int64_t)x;
+}
+
+/* The knobs of a steerd config: the scalars of simulation.knobs, in order. */
+static void read_config(sa_value *v, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die("cannot open %s", path);
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc))
+		die("%s: not YAML", path);
+	fclose(f);
+	yaml_node_t *node = yaml_document_get_root_node(&doc);
+	const char *keys[] = { "simulation", "knobs" };
+	for (size_t depth = 0; node && depth < 2; depth++) {
+		yaml_node_t *found = NULL;
+		if (node->type == YAML_MAPPING_NODE)
+			for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+			     p < node->data.mapping.pairs.top; p++) {
+				yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+				if (k && k->type == YAML_SCALAR_NODE &&
+				    !strcmp((const char *)k->data.scalar.value, keys[depth]))
+					found = yaml_document_get_node(&doc, p->value);
+			}
+		node = found;
+	}
+	if (!node || node->type != YAML_MAPPING_NODE)
+		die("%s: no simulation.knobs mapping", path);
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+		yaml_node_t *x = yaml_document_get_node(&doc, p->value);
+		if (!k || !x || k->type != YAML_SCALAR_NODE || x->type != YAML_SCALAR_NODE)
+			die("%s: simulation.knobs holds a non-scalar", path);
+		char arg[256];
+		snprintf(arg, sizeof arg, "%s=%s", k->data.scalar.value, x->data.scalar.value);
+		parse_knob(v, arg);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
 }
 
 typedef struct run_opts {
@@ -206,6 +252,8 @@ int main(int argc, char **argv)
 			o.avg_from = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
 			o.fill = atol(argv[++i]);
+		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			read_config(v, argv[++i]);
 		else if (!strcmp(argv[i], "--serial"))
 			o.serial = 1;
 		else if (!strcmp(argv[i], "--bench"))
