@@ -38,14 +38,11 @@ void *pic1d_create(const sa_value *values, const sa_host *host, char *err, size_
 		return NULL;
 	}
 	memcpy(s->knob, values, sizeof s->knob);
-	if (pic1d_grid_init(&s->grid, values[PIC1D_K_GAP].d, (size_t)values[PIC1D_K_CELLS].i) < 0 ||
-	    pic1d_avg_init(&s->avg, (size_t)values[PIC1D_K_WINDOW].i) < 0) {
-		pic1d_destroy(s);
-		pic1d_fail(err, errlen, "out of memory");
-		return NULL;
-	}
-	/* An MPI run: this rank's place (collective; serial: rank 0 of 1). */
-	if (pic1d_par_init(s, host, err, errlen) < 0) {
+	int oom = pic1d_grid_init(&s->grid, values[PIC1D_K_GAP].d, (size_t)values[PIC1D_K_CELLS].i) < 0 ||
+	          pic1d_avg_init(&s->avg, (size_t)values[PIC1D_K_WINDOW].i) < 0;
+	/* An MPI run: this rank's place (collective, so reached even after a
+	 * failure here: all ranks fail together; serial: rank 0 of 1). */
+	if (pic1d_par_init(s, host, oom, err, errlen) < 0) {
 		pic1d_destroy(s);
 		return NULL;
 	}

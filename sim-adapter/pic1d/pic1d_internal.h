@@ -166,7 +166,8 @@ void pic1d_particles_free(pic1d_particles *p);
 void pic1d_push(pic1d_particles *p, pic1d_grid *g, double dt, pic1d_tally *t);
 
 /* the parallel run (pic1d_par.c; without STEERD_MPI a serial stand-in) */
-int pic1d_par_init(pic1d *s, const sa_host *host, char *err, size_t errlen);
+/* failed: create() ran out of memory on this rank (all ranks fail then) */
+int pic1d_par_init(pic1d *s, const sa_host *host, int failed, char *err, size_t errlen);
 void pic1d_par_free(pic1d *s);
 int pic1d_par_reduce(pic1d *s, pic1d_tally *t, int no_room, char *err, size_t errlen);
 size_t pic1d_inject_share(const pic1d *s);

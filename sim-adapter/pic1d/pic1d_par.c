@@ -74,14 +74,14 @@ static const void *pic1d_host_comm(const sa_host *host)
 
 #ifndef STEERD_MPI
 
-int pic1d_par_init(pic1d *s, const sa_host *host, char *err, size_t errlen)
+int pic1d_par_init(pic1d *s, const sa_host *host, int failed, char *err, size_t errlen)
 {
 	s->rank = 0;
 	s->nranks = 1;
 	if (pic1d_host_comm(host))
 		return pic1d_fail(err, errlen, "this pic1d was built without MPI: use the MPI build "
 		                  "(make mpi) for an MPI run");
-	return 0;
+	return failed ? pic1d_fail(err, errlen, "out of memory") : 0;
 }
 
 void pic1d_par_free(pic1d *s)
@@ -123,35 +123,43 @@ static uint64_t pic1d_knob_hash(const pic1d *s)
 	return h;
 }
 
-int pic1d_par_init(pic1d *s, const sa_host *host, char *err, size_t errlen)
+int pic1d_par_init(pic1d *s, const sa_host *host, int failed, char *err, size_t errlen)
 {
 	s->rank = 0;
 	s->nranks = 1;
 	const void *comm = pic1d_host_comm(host);
 	if (!comm)
-		return 0;
+		return failed ? pic1d_fail(err, errlen, "out of memory") : 0;
 	int up = 0, down = 0;
 	MPI_Initialized(&up);
 	MPI_Finalized(&down);
 	if (!up || down)
 		return pic1d_fail(err, errlen, "an MPI communicator was given, but MPI is not running");
-	struct pic1d_par *par = calloc(1, sizeof *par);
-	if (!par)
-		return pic1d_fail(err, errlen, "out of memory");
-	par->comm = MPI_COMM_NULL;
-	s->par = par;
-	par->buf = calloc(s->grid.cells + 2 + PIC1D_RED_COUNT, sizeof *par->buf);
-	if (!par->buf)
-		return pic1d_fail(err, errlen, "out of memory");
-	if (MPI_Comm_dup(*(const MPI_Comm *)comm, &par->comm) != MPI_SUCCESS)
+	/* Every rank reaches the collectives below, failed or not, so that a
+	 * failure on one rank fails create() on all instead of hanging them. */
+	MPI_Comm dup;
+	if (MPI_Comm_dup(*(const MPI_Comm *)comm, &dup) != MPI_SUCCESS)
 		return pic1d_fail(err, errlen, "MPI_Comm_dup failed");
-	MPI_Comm_rank(par->comm, &s->rank);
-	MPI_Comm_size(par->comm, &s->nranks);
+	struct pic1d_par *par = calloc(1, sizeof *par);
+	if (par) {
+		par->comm = dup;
+		s->par = par;
+		par->buf = calloc(s->grid.cells + 2 + PIC1D_RED_COUNT, sizeof *par->buf);
+	} else {
+		MPI_Comm_free(&dup);
+	}
+	MPI_Comm_rank(*(const MPI_Comm *)comm, &s->rank);
+	MPI_Comm_size(*(const MPI_Comm *)comm, &s->nranks);
 
 	/* Ranks created with different knobs would step apart silently. */
-	uint64_t h = pic1d_knob_hash(s), mine[2] = { h, ~h }, all[2];
-	if (MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_MAX, par->comm) != MPI_SUCCESS)
+	uint64_t h = pic1d_knob_hash(s);
+	uint64_t mine[3] = { h, ~h, failed || !par || !par->buf }, all[3];
+	if (MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_MAX, *(const MPI_Comm *)comm) !=
+	    MPI_SUCCESS)
 		return pic1d_fail(err, errlen, "MPI_Allreduce failed");
+	if (all[2])
+		return pic1d_fail(err, errlen, "out of memory (on %s of the %d ranks)",
+		                  mine[2] ? "this and maybe other" : "another", s->nranks);
 	if (all[0] != ~all[1])
 		return pic1d_fail(err, errlen, "the %d ranks were created with different knob values",
 		                  s->nranks);

@@ -15,6 +15,7 @@
  *                        --steps each for the least value that forms a
  *                        virtual cathode -> "onset"
  *     --serial           no communicator (a serial run on each rank)
+ *     --on-rank R k=v    knob k = v on rank R only (a wrong host, for a test)
  *     --bench            time the steps (after --fill steps) -> "steps_per_s"
  *     --fill N           steps before the timed ones (--bench)
  *
@@ -252,7 +253,12 @@ int main(int argc, char **argv)
 			o.avg_from = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--fill") && i + 1 < argc)
 			o.fill = atol(argv[++i]);
-		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--on-rank") && i + 2 < argc) {
+			int r = atoi(argv[++i]);
+			++i;
+			if (r == rank)
+				parse_knob(v, argv[i]);
+		} else if (!strcmp(argv[i], "-c") && i + 1 < argc)
 			read_config(v, argv[++i]);
 		else if (!strcmp(argv[i], "--serial"))
 			o.serial = 1;

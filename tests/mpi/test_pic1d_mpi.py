@@ -13,7 +13,8 @@ that creates pic1d with sa_host.mpi_comm = MPI_COMM_WORLD):
   - the grounded gap: below 8 J_CL(V0) the beam crosses, above it a virtual
     cathode forms;
   - the virtual-cathode onset, bisected over fresh runs held 50 transit
-    times: within 2 % of the serial onset and of 8 K V0^1.5 / d^2.
+    times: within 2 % of the serial onset and of 8 K V0^1.5 / d^2;
+  - ranks created with different knobs fail create() together.
 
 Every mpirun is bounded (killed with its ranks on timeout) and yields the
 CPU when idle (--mca mpi_yield_when_idle 1; --oversubscribe for 3 ranks on
@@ -57,9 +58,10 @@ CHILD = ["emission=scl", "anode_voltage=1000", "injection_energy=1e-4", "cells=2
 CL_SETTLE, CL_AVG = 4000, 2000
 
 
-def mpirun(n, *args, serial=False):
+def mpirun(n, *args, serial=False, fails=False):
     """Run the driver on n ranks (serial: no communicator, not under mpirun)
-    and return rank 0's JSON. Bounded: on timeout the whole job is killed."""
+    and return rank 0's JSON (fails: expect it to exit non-zero, return its
+    stderr). Bounded: on timeout the whole job is killed."""
     cmd = [DRIVER] + (["--serial"] if serial else []) + list(args)
     if not serial:
         cmd = ["mpirun", "-np", str(n), "--oversubscribe", "--mca", "mpi_yield_when_idle", "1",
@@ -79,7 +81,9 @@ def mpirun(n, *args, serial=False):
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
         raise AssertionError("timed out after %d s: %s" % (RUN_TIMEOUT, " ".join(cmd)))
-    if p.returncode != 0 or "Sanitizer" in err or "runtime error" in err:
+    if fails and p.returncode != 0 and "Sanitizer" not in err:
+        return err
+    if fails or p.returncode != 0 or "Sanitizer" in err or "runtime error" in err:
         raise AssertionError("%s: exit %d\n%s" % (" ".join(cmd), p.returncode, err[-3000:]))
     return json.loads(out.strip().splitlines()[-1])
 
@@ -112,6 +116,14 @@ class Determinism(unittest.TestCase):
             self.assertEqual(r["j_injected"], s["j_injected"])
             self.assertLess(abs(r["j_transmitted"] / s["j_transmitted"] - 1), 1e-3)
             self.assertLess(abs(r["phi_min"] / s["phi_min"] - 1), 1e-3)
+
+
+class Failures(unittest.TestCase):
+    def test_ranks_with_different_knobs_fail_together(self):
+        """A host that creates the ranks with different knob values gets an
+        error from create() on every rank (no rank left waiting)."""
+        err = mpirun(2, "--steps", "10", "--on-rank", "1", "injected_current=5", fails=True)
+        self.assertIn("created with different knob values", err)
 
 
 class ChildLangmuir(unittest.TestCase):
@@ -188,4 +200,4 @@ if __name__ == "__main__":
     if not os.access(DRIVER, os.X_OK):
         print("1..0 # SKIP %s not built (make mpi)" % DRIVER)
         sys.exit(0)
-    run_tests(Determinism, ChildLangmuir, GroundedGap, Onset)
+    run_tests(Determinism, Failures, ChildLangmuir, GroundedGap, Onset)
