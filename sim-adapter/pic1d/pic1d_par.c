@@ -10,7 +10,7 @@
  *   - a step pushes the rank's particles and deposits them (local), then one
  *     MPI_Allreduce sums the deposited charge together with the push's
  *     tallies (transmitted, reflected, kinetic), the particle count and a
- *     failure flag: one collective of cells + 7 doubles per step;
+ *     failure flag: one collective of cells + 8 doubles per step;
  *   - emission is then computed identically on every rank for all P (its
  *     positions are a deterministic function of the global field, the step
  *     and the counter-based random numbers of (seed, step, k)): every rank
