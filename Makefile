@@ -32,7 +32,8 @@ DEB_PKGS := gcc make pkg-config libzmq3-dev libyaml-dev libhdf5-dev libreadline-
             python3-ipykernel \
             tmux bash-completion \
             clang libclang-rt-14-dev \
-            groff-base man-db debhelper dpkg-dev fakeroot lintian
+            groff-base man-db debhelper dpkg-dev fakeroot lintian \
+            libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
 
 # hdf5-serial by name: installing libhdf5-openmpi-dev switches the plain
 # `hdf5` alternative to the parallel build.
@@ -239,7 +240,29 @@ $(BUILD)/bench/%: tests/bench/%.c $(BENCH_UTIL_OBJ) $(CORE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< $(BENCH_UTIL_OBJ) $(CORE_LIBS) $(ALL_LDFLAGS) $(LIBS) -o $@
 
-tests-build: build man $(UNIT_BIN) $(BENCH_SO)
+tests-build: build man $(UNIT_BIN) $(BENCH_SO) mpi
+
+# ---- MPI build (issue 16): pic1d with -DSTEERD_MPI, compiled by mpicc under
+# $(BUILD)/mpi/, beside the serial build, which needs no mpi.h and does not
+# change. tests/mpi/pic1d_mpi is the MPI test and bench driver.
+MPICC       ?= mpicc
+MPI_BUILD   := $(BUILD)/mpi
+MPI_SIM_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(ADAPTER_SRC))
+MPI_DRIVER  := $(MPI_BUILD)/bin/pic1d_mpi
+.PHONY: mpi
+mpi: $(MPI_DRIVER)
+
+$(MPI_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_CFLAGS) -DSTEERD_MPI -c $< -o $@
+
+$(MPI_BUILD)/libsim.a: $(MPI_SIM_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(MPI_DRIVER): $(MPI_BUILD)/tests/mpi/pic1d_mpi.o $(MPI_BUILD)/libsim.a
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_LDFLAGS) $^ $(shell pkg-config --libs jansson yaml-0.1) -ldl -lm -o $@
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps
@@ -251,6 +274,8 @@ test check: deps
 bench: deps
 	@$(MAKE) --no-print-directory build $(BENCH_BIN) $(BENCH_SO)
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
+	@$(MAKE) --no-print-directory mpi
+	@$(PYTHON) tests/mpi/bench_pic1d_mpi.py --build $(BUILD)
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
 	@$(PYTHON) tests/bench/web_load.py --build $(BUILD)
 

@@ -44,6 +44,11 @@ for build in "$@"; do
 		[ -f "$t" ] || continue
 		STEERD_BUILD=$build run_suite "$t ($build)" "$PYTHON" "$t"
 	done
+	# MPI suites: mpirun with 2 and 3 ranks (the MPI build, $build/mpi/)
+	for t in tests/mpi/test_*.py; do
+		[ -f "$t" ] || continue
+		STEERD_BUILD=$build run_suite "$t ($build)" "$PYTHON" "$t"
+	done
 done
 # The libFuzzer harnesses (tests/fuzz/, built by `make fuzz-build`), once: a
 # replay of their regressions and seeds, then FUZZ_TEST_SECONDS of fuzzing each.

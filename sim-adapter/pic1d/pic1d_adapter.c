@@ -38,10 +38,12 @@ void *pic1d_create(const sa_value *values, const sa_host *host, char *err, size_
 		return NULL;
 	}
 	memcpy(s->knob, values, sizeof s->knob);
-	if (pic1d_grid_init(&s->grid, values[PIC1D_K_GAP].d, (size_t)values[PIC1D_K_CELLS].i) < 0 ||
-	    pic1d_avg_init(&s->avg, (size_t)values[PIC1D_K_WINDOW].i) < 0) {
+	int oom = pic1d_grid_init(&s->grid, values[PIC1D_K_GAP].d, (size_t)values[PIC1D_K_CELLS].i) < 0 ||
+	          pic1d_avg_init(&s->avg, (size_t)values[PIC1D_K_WINDOW].i) < 0;
+	/* An MPI run: this rank's place (collective, so reached even after a
+	 * failure here: all ranks fail together; serial: rank 0 of 1). */
+	if (pic1d_par_init(s, host, oom, err, errlen) < 0) {
 		pic1d_destroy(s);
-		pic1d_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	pic1d_field_solve(&s->grid, values[PIC1D_K_VOLTAGE].d, values[PIC1D_K_DT].d);
@@ -64,6 +66,7 @@ void pic1d_destroy(void *sim)
 	pic1d_grid_free(&s->grid);
 	pic1d_particles_free(&s->p);
 	pic1d_avg_free(&s->avg);
+	pic1d_par_free(s);
 	free(s);
 }
 
@@ -75,9 +78,12 @@ int pic1d_step(void *sim, char *err, size_t errlen)
 	const size_t per_step = (size_t)s->knob[PIC1D_K_PPS].i;
 	const size_t limit = (size_t)s->knob[PIC1D_K_MAX_PARTICLES].i;
 
-	/* Room for this step's emission first, so nothing fails half-way. */
-	size_t need = s->p.n + per_step;
-	if (pic1d_particles_reserve(&s->p, need < limit ? need : limit, limit) < 0)
+	/* Room for this step's emission (this rank's share) first, so nothing
+	 * fails half-way; in an MPI run every rank learns of a failure in the
+	 * step's allreduce and fails with it (pic1d_par.c). */
+	size_t need = s->p.n + pic1d_inject_share(s);
+	int no_room = pic1d_particles_reserve(&s->p, need < limit ? need : limit, limit) < 0;
+	if (no_room && !s->par)
 		return pic1d_fail(err, errlen, "out of memory for %zu particles", need);
 
 	/* The emitted particles start in the field the push gathers at the
@@ -86,6 +92,9 @@ int pic1d_step(void *sim, char *err, size_t errlen)
 
 	pic1d_tally t = { 0 };
 	pic1d_push(&s->p, g, dt, &t);
+	/* MPI: sum the charge and the tallies of all ranks (serial: nothing) */
+	if (pic1d_par_reduce(s, &t, no_room, err, errlen) < 0)
+		return -1;
 
 	double w_each;
 	if (s->knob[PIC1D_K_EMISSION].i == PIC1D_EMIT_SCL)
@@ -184,6 +193,7 @@ static const sa_adapter pic1d_descriptor = {
 	.restore = pic1d_restore,
 	.records = pic1d_records,
 	.n_records = sizeof pic1d_records / sizeof pic1d_records[0],
+	.read_scalars = pic1d_read_scalars,
 };
 
 const sa_adapter *pic1d_adapter(void)

@@ -59,7 +59,10 @@ double pic1d_avg_mean(const pic1d_avg *a, int which)
 	return a->count ? fmax(a->sum[which] / (double)a->count, 0.0) : 0.0;
 }
 
-/* Stride of the phase-space sample: at most phase_sample particles. */
+/*
+ * Stride of the phase-space sample: at most phase_sample particles. In an MPI
+ * run, of this rank's particles (on rank 0, every N-th emitted: pic1d_par.c).
+ */
 static size_t pic1d_phase_stride(const pic1d *s)
 {
 	size_t cap = (size_t)s->knob[PIC1D_K_PHASE_SAMPLE].i;
@@ -116,7 +119,7 @@ static double pic1d_scalar(const pic1d *s, size_t d)
 	case PIC1D_D_J_INJ: return pic1d_avg_mean(&s->avg, PIC1D_AVG_INJ);
 	case PIC1D_D_J_TR: return pic1d_avg_mean(&s->avg, PIC1D_AVG_TR);
 	case PIC1D_D_J_REF: return pic1d_avg_mean(&s->avg, PIC1D_AVG_REF);
-	case PIC1D_D_PARTICLES: return (double)s->p.n;
+	case PIC1D_D_PARTICLES: return (double)s->n_global;
 	case PIC1D_D_PHI_MIN: return s->grid.phi_min;
 	case PIC1D_D_PHI_MIN_X: return s->grid.phi_min_x;
 	case PIC1D_D_REF_FRACTION: return pic1d_reflected_fraction(s);
@@ -155,4 +158,24 @@ size_t pic1d_diag_read(const void *sim, size_t d, double *out, size_t cap)
 		}
 	}
 	return len;
+}
+
+/*
+ * Every scalar at once, in the order of pic1d_diags (ABI 2.1). In an MPI run
+ * they are already global on every rank (the step's one allreduce carried
+ * what they are made of: pic1d_par.c), so this needs no collective and
+ * agrees with diag_read exactly.
+ */
+int pic1d_read_scalars(const void *sim, double *out, size_t n)
+{
+	const pic1d *s = sim;
+	size_t j = 0;
+	for (size_t d = 0; d < PIC1D_N_DIAGS; d++) {
+		if (pic1d_diags[d].rank != 0)
+			continue;
+		if (j == n)
+			return -1;
+		out[j++] = pic1d_scalar(s, d);
+	}
+	return j == n ? 0 : -1;
 }

@@ -41,9 +41,16 @@ void pic1d_inject(pic1d *s, double cathode_accel, double w_each, pic1d_tally *t)
 	pic1d_particles *p = &s->p;
 	pic1d_grid *g = &s->grid;
 	const size_t per_step = (size_t)s->knob[PIC1D_K_PPS].i;
-	const size_t room = p->cap - p->n;
+	/* max_particles caps the count on all ranks (serially the room reserved,
+	 * which is as much whenever anything is dropped) */
+	const size_t limit = (size_t)s->knob[PIC1D_K_MAX_PARTICLES].i;
+	const size_t room = limit > s->n_global ? limit - s->n_global : 0;
 	const size_t count = per_step < room ? per_step : room;
 	s->dropped += per_step - count;
+	/* In an MPI run every rank emits all, deposits all and keeps its own
+	 * (k % nranks == rank: pic1d_par.c); serially it keeps all. */
+	const size_t stride = (size_t)s->nranks;
+	size_t own = (size_t)s->rank, kept = 0;
 
 	const double dt = s->knob[PIC1D_K_DT].d;
 	const double v0 = pic1d_speed_of_energy(s->knob[PIC1D_K_INJ_ENERGY].d);
@@ -58,6 +65,9 @@ void pic1d_inject(pic1d *s, double cathode_accel, double w_each, pic1d_tally *t)
 	double ke = 0.0;
 
 	for (size_t k = 0; k < count; k++) {
+		const int mine = k == own;
+		if (mine)
+			own += stride;
 		double frac = 1.0 - ((double)k + 0.5) * inv_n; /* of the step left */
 		double ve = v0;
 		if (kt > 0.0)
@@ -74,10 +84,13 @@ void pic1d_inject(pic1d *s, double cathode_accel, double w_each, pic1d_tally *t)
 			t->w_transmitted += w_each;
 			continue;
 		}
-		size_t i = p->n++;
-		p->x[i] = x;
-		p->v[i] = vh;
-		p->w[i] = w_each;
+		kept++;
+		if (mine) {
+			size_t i = p->n++;
+			p->x[i] = x;
+			p->v[i] = vh;
+			p->w[i] = w_each;
+		}
 		double y = x * inv_dx;
 		size_t c = (size_t)y;
 		double f = y - (double)c;
@@ -86,4 +99,5 @@ void pic1d_inject(pic1d *s, double cathode_accel, double w_each, pic1d_tally *t)
 		ke += w_each * vh * vh;
 	}
 	t->kinetic += ke;
+	s->n_global += kept;
 }

@@ -124,6 +124,8 @@ typedef struct pic1d_tally {
 	double kinetic; /* sum of w v^2 over the particles left in the gap */
 } pic1d_tally;
 
+struct pic1d_par; /* an MPI run's communicator and buffer (pic1d_par.c) */
+
 typedef struct pic1d {
 	sa_value knob[PIC1D_N_KNOBS];
 	pic1d_grid grid;
@@ -132,6 +134,14 @@ typedef struct pic1d {
 	uint64_t step;
 	uint64_t dropped;      /* macroparticles not injected: max_particles */
 	double kinetic_energy; /* J/m^2, from the half-step velocities */
+	/*
+	 * Particle decomposition (pic1d_par.c): in an MPI run each rank holds
+	 * p, its share of the particles; everything else is global and the same
+	 * on every rank. Serial: rank 0 of 1, par NULL, n_global == p.n.
+	 */
+	int rank, nranks;
+	size_t n_global;         /* macroparticles in the gap on all ranks */
+	struct pic1d_par *par;
 } pic1d;
 
 /* Message helper: formats into err and returns -1. */
@@ -155,6 +165,13 @@ int pic1d_particles_reserve(pic1d_particles *p, size_t need, size_t limit);
 void pic1d_particles_free(pic1d_particles *p);
 void pic1d_push(pic1d_particles *p, pic1d_grid *g, double dt, pic1d_tally *t);
 
+/* the parallel run (pic1d_par.c; without STEERD_MPI a serial stand-in) */
+/* failed: create() ran out of memory on this rank (all ranks fail then) */
+int pic1d_par_init(pic1d *s, const sa_host *host, int failed, char *err, size_t errlen);
+void pic1d_par_free(pic1d *s);
+int pic1d_par_reduce(pic1d *s, pic1d_tally *t, int no_room, char *err, size_t errlen);
+size_t pic1d_inject_share(const pic1d *s);
+
 /* injection at the cathode (pic1d_inject.c) */
 void pic1d_inject(pic1d *s, double cathode_accel, double w_each, pic1d_tally *t);
 double pic1d_scl_surface_weight(pic1d *s);
@@ -166,6 +183,7 @@ void pic1d_avg_push(pic1d_avg *a, const double val[PIC1D_AVG_N]);
 double pic1d_avg_mean(const pic1d_avg *a, int which);
 size_t pic1d_diag_len(const void *sim, size_t d);
 size_t pic1d_diag_read(const void *sim, size_t d, double *out, size_t cap);
+int pic1d_read_scalars(const void *sim, double *out, size_t n);
 
 /* save/restore (pic1d_state.c) */
 int pic1d_save(const void *sim, const sa_writer *w, char *err, size_t errlen);

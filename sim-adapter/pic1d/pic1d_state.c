@@ -42,6 +42,11 @@ int pic1d_save(const void *sim, const sa_writer *w, char *err, size_t errlen)
 	const size_t nodes = g->cells + 1;
 	char name[64];
 
+	/* One file written collectively: designed in pic1d_par.c, not built. */
+	if (s->nranks > 1)
+		return pic1d_fail(err, errlen, "saving an MPI run of %d ranks is not implemented yet",
+		                  s->nranks);
+
 	for (size_t k = 0; k < PIC1D_N_KNOBS; k++) {
 		if (pic1d_knob_path(name, sizeof name, k) < 0)
 			return pic1d_fail(err, errlen, "knob name too long");
@@ -260,6 +265,10 @@ int pic1d_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 	pic1d_particles p = { 0 };
 	int rc = -1;
 
+	if (s->nranks > 1)
+		return pic1d_fail(err, errlen, "restoring an MPI run of %d ranks is not implemented yet",
+		                  s->nranks);
+
 	if (pic1d_restore_rest(s, r, &sv, err, errlen) < 0 ||
 	    pic1d_restore_particles(s, r, &p, err, errlen) < 0)
 		goto out;
@@ -272,6 +281,7 @@ int pic1d_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 	pic1d_particles tmp = s->p;
 	s->p = p;
 	p = tmp;
+	s->n_global = s->p.n;
 	double *ring = s->avg.ring;
 	s->avg.ring = sv.ring;
 	sv.ring = ring;
