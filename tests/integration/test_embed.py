@@ -49,10 +49,11 @@ class EmbedCase(DaemonTestCase):
         return d, d.client("tester")
 
     def scalars_at(self, sub, step):
-        """The scalars published at STEP, as {name: value}."""
+        """The code's scalars published at STEP, as {name: value} (without steerd's own,
+        steerd_boundary_fraction, a wall-time ratio no restart repeats)."""
         m, _ = sub.expect(lambda m: m.topic == "scalars" and m["step"] == step,
                           what="scalars of step %d" % step)
-        return dict(zip(m["names"], m.floats()))
+        return {k: v for k, v in zip(m["names"], m.floats()) if not k.startswith("steerd_")}
 
     def array_at(self, sub, name, step):
         """The raw bytes of array NAME published at STEP (bitwise comparisons)."""
