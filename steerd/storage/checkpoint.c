@@ -489,10 +489,11 @@ int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
 	int wrc = write_contents(fid, path, sa, sim, info, journal, err, errlen);
 	herr_t crc = H5Fclose(fid);
 	fid = H5I_INVALID_HID;
+	if (crc < 0) /* after a failed write too: HDF5's exit handler would crash on it */
+		atomic_store(&close_failed, true);
 	if (wrc < 0)
 		goto out;
 	if (crc < 0) {
-		atomic_store(&close_failed, true);
 		fail(err, errlen, path, "cannot close %s (disk full or file too large?)", tmp);
 		goto out;
 	}
