@@ -32,11 +32,16 @@
 void h5io_quiet(void);
 
 /*
- * Give the calling thread back the error printing (or handler) it had before
- * the first h5io_quiet() since the last call: an embedding code's own HDF5
- * error handler is its own (steerd.h). Cheap when nothing was quietened.
+ * The calling thread's HDF5 error printing (or handler), saved when a call of
+ * the embedding API begins and put back when it returns: an embedding code's
+ * own HDF5 error handler stays its own (steerd.h).
  */
-void h5io_unquiet(void);
+typedef struct h5io_auto {
+	H5E_auto2_t func;
+	void *data;
+} h5io_auto;
+void h5io_auto_save(h5io_auto *a);
+void h5io_auto_restore(const h5io_auto *a);
 
 /*
  * XXH64 of the bytes. Element arrays are hashed as the little-endian encoding

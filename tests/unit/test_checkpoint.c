@@ -38,15 +38,17 @@
  * blocks come from HDF5's own free lists (H5FL), so their allocation stacks
  * may be those of earlier, unrelated uses; nothing of ours is allocated there.
  */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
+/* Default visibility: the build hides symbols (-fvisibility=hidden), and the
+ * sanitizer runtime finds these hooks by dynamic lookup. */
+__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void);
+__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void)
 {
 	return "leak:H5FL_reg_malloc\nleak:H5FL_blk_malloc\nleak:H5C_protect\n";
 }
 
 /* libhdf5 has no frame pointers: unwind slowly so the suppression can match. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
+__attribute__((visibility("default"))) const char *__asan_default_options(void);
+__attribute__((visibility("default"))) const char *__asan_default_options(void)
 {
 	return "fast_unwind_on_malloc=0";
 }
@@ -1202,3 +1204,4 @@ int main(int argc, char **argv)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests_name("checkpoint", tests, setup, teardown);
 }
+
