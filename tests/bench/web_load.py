@@ -23,6 +23,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +63,9 @@ def main(argv=None):
         # work onto the simulation's CPU. steer-web, started above, keeps its priority.
         os.nice(19)
         browser = W.browser()
-        time.sleep(1.0)  # the beam fills the gap: let the step cost settle
+        # A measurement, not a synchronisation: wall-time windows are what is measured.
+        window = threading.Event()
+        window.wait(1.0)  # the beam fills the gap: let the step cost settle
 
         def phase(browsers):
             stalled = None
@@ -76,7 +79,7 @@ def main(argv=None):
             s0 = probe.status()["step"]
             t0 = time.monotonic()
             c0, w0 = sim_schedstat(d.pid)
-            time.sleep(args.seconds)
+            window.wait(args.seconds)  # the measured window
             s1 = probe.status()["step"]
             t1 = time.monotonic()
             c1, w1 = sim_schedstat(d.pid)
