@@ -455,14 +455,9 @@ class TestAsync(PackageTestCase):
                 self.assertEqual(ramps[0]["to"], 900.0)
                 self.assertEqual((await run.pause())["state"], "paused")
                 run.watch()
-                await asyncio.wait_for(self._beat(run), h.WAIT_TIMEOUT)
+                await asyncio.wait_for(run.wait_heartbeat(), h.WAIT_TIMEOUT)
                 self.assertTrue(run.alive)
         asyncio.run(main())
-
-    @staticmethod
-    async def _beat(run):
-        while run.last_heartbeat is None:
-            await asyncio.sleep(0.01)
 
 
 class TestCurve(unittest.TestCase):

@@ -285,12 +285,22 @@ class AsyncClient(Commands):
         """Watch heartbeats in a task from now on (see `alive`)."""
         if self._watcher is None:
             self._watch_started = time.monotonic()
+            self._beat_seen = asyncio.Event()
 
             async def beats():
                 async for m in self.stream(heartbeats=True):
                     self._last_beat = (time.monotonic(), m.header)
+                    self._beat_seen.set()
             self._watcher = asyncio.ensure_future(beats())
         return self
+
+    async def wait_heartbeat(self):
+        """With watch(): wait until a heartbeat has been seen; its header.
+        Bound it with asyncio.wait_for."""
+        if self._watcher is None:
+            raise RuntimeError("wait_heartbeat needs watch() first")
+        await self._beat_seen.wait()
+        return self._last_beat[1]
 
     @property
     def alive(self):
