@@ -449,10 +449,8 @@ steerd *steerd_open(const sa_adapter *desc, void *sim, const steerd_options *o, 
 		               .restart = o->restart, .handle_signals = o->handle_signals != 0,
 		               .log_level = o->log_level, .log_level_fixed = o->log_level >= 0 };
 	int status;
-	h5io_auto code_auto; /* the code's HDF5 error handler, its own again on return */
-	h5io_auto_save(&code_auto);
 	steerd *s = steerd_open_with(&a, &status, err, errlen);
-	h5io_auto_restore(&code_auto);
+	h5io_unquiet(); /* a restart read HDF5: the code's error handler is its own again */
 	if (!s)
 		set_error("%s", err);
 	return s;
@@ -479,8 +477,6 @@ int steerd_boundary(steerd *s)
 		return STEERD_ERROR;
 	if (s->stopped)
 		return STEERD_STOP;
-	h5io_auto code_auto; /* checkpoints, rewinds: the code's HDF5 error handler stays its own */
-	h5io_auto_save(&code_auto);
 	if (!s->begun) {
 		run_begin(s->r);
 		s->begun = true;
@@ -491,7 +487,7 @@ int steerd_boundary(steerd *s)
 		run_stepped(s->r);
 	}
 	bool go = run_next(s->r, &stop_signal);
-	h5io_auto_restore(&code_auto);
+	h5io_unquiet(); /* after checkpoints, rewinds: the code's HDF5 error handler back */
 	if (go)
 		return STEERD_GO;
 	s->stopped = true;
@@ -533,11 +529,9 @@ int steerd_close(steerd **sp)
 	steerd *s = *sp;
 	if (misused(s, "steerd_close"))
 		return -1;
-	h5io_auto code_auto; /* the on_exit checkpoint: the code's HDF5 error handler stays */
-	h5io_auto_save(&code_auto);
 	if (!s->ended) /* steerd_run's loop ends itself; an embedded run ends here */
 		run_end(s->r);
-	h5io_auto_restore(&code_auto);
+	h5io_unquiet(); /* after the on_exit checkpoint */
 	log_resume_hint(s);
 	service_stopping(s->svc);
 	control_stop(s->ctl);

@@ -13,19 +13,28 @@
 #error "checkpoint checksums hash element arrays in memory order: little-endian hosts only"
 #endif
 
+/* The calling thread's error printing as it was before steerd quietened it. */
+static __thread struct {
+	bool quiet;
+	H5E_auto2_t func;
+	void *data;
+} saved_auto;
+
 void h5io_quiet(void)
 {
+	if (!saved_auto.quiet) {
+		H5Eget_auto2(H5E_DEFAULT, &saved_auto.func, &saved_auto.data);
+		saved_auto.quiet = true;
+	}
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-void h5io_auto_save(h5io_auto *a)
+void h5io_unquiet(void)
 {
-	H5Eget_auto2(H5E_DEFAULT, &a->func, &a->data);
-}
-
-void h5io_auto_restore(const h5io_auto *a)
-{
-	H5Eset_auto2(H5E_DEFAULT, a->func, a->data);
+	if (!saved_auto.quiet)
+		return;
+	H5Eset_auto2(H5E_DEFAULT, saved_auto.func, saved_auto.data);
+	saved_auto.quiet = false;
 }
 
 /* ---- XXH64 ------------------------------------------------------------- */

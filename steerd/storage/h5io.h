@@ -32,16 +32,12 @@
 void h5io_quiet(void);
 
 /*
- * The calling thread's HDF5 error printing (or handler), saved when a call of
- * the embedding API begins and put back when it returns: an embedding code's
- * own HDF5 error handler stays its own (steerd.h).
+ * Give the calling thread back the error printing (or handler) it had before
+ * the first h5io_quiet() since the last call: an embedding code's own HDF5
+ * error handler stays its own (steerd.h). A flag test when nothing was
+ * quietened, so it costs nothing at a boundary that touched no HDF5.
  */
-typedef struct h5io_auto {
-	H5E_auto2_t func;
-	void *data;
-} h5io_auto;
-void h5io_auto_save(h5io_auto *a);
-void h5io_auto_restore(const h5io_auto *a);
+void h5io_unquiet(void);
 
 /*
  * XXH64 of the bytes. Element arrays are hashed as the little-endian encoding
