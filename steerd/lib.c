@@ -98,7 +98,7 @@ static void on_reload_signal(int sig)
 	reload_signal = 1;
 }
 
-void steerd_install_signal_handlers(void)
+static void install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
 	sigemptyset(&sa.sa_mask);
@@ -399,7 +399,7 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 	else
 		log_set_level(s->cfg->log_level);
 	if (a->handle_signals)
-		steerd_install_signal_handlers();
+		install_signal_handlers();
 	stop_signal = 0;
 	if (start(s, a, &restored, restored_path, status, err, errlen) < 0) {
 		if (s->conn_path)
@@ -520,7 +520,6 @@ int steerd_run(steerd *s)
 	return 0;
 }
 
-bool steerd_was_signalled(void) { return stop_signal != 0; }
 
 int steerd_close(steerd **sp)
 {
