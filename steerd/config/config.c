@@ -550,6 +550,11 @@ static int walk(cfg_ctx *c, const yaml_node_t *map, const char *prefix, bool key
 				            s->name);
 			if (walk(c, value, s->name, false) < 0)
 				return -1;
+			/* A checkpoint section is a wish for checkpoints (on_exit, every_*):
+			 * without a directory they go where the command's do, here. */
+			if (!strcmp(s->name, "checkpoint") && !c->cfg->checkpoint_dir &&
+			    !(c->cfg->checkpoint_dir = strdup(".")))
+				return cfg_fail(c, "out of memory");
 			break;
 		case S_CUSTOM:
 			if (s->fn && s->fn(c, s->name, value) < 0)

@@ -93,8 +93,9 @@ typedef struct config {
 	sched_entry *schedule;    /* sorted by `at` (stable) */
 	size_t n_schedule;
 
-	char *checkpoint_dir;     /* checkpoint.directory; NULL: checkpointing not configured
-	                             (the `checkpoint` command then writes to ".") */
+	char *checkpoint_dir;     /* checkpoint.directory; "." when a checkpoint section gives
+	                             none; NULL: no checkpoint section (only the `checkpoint`
+	                             command writes, to ".") */
 	uint64_t checkpoint_every_steps;   /* checkpoint.every_steps; 0 = off */
 	unsigned checkpoint_every_seconds; /* checkpoint.every_seconds (wall time); 0 = off */
 	unsigned checkpoint_keep;          /* checkpoint.keep: newest periodic ones kept, default 3 */

@@ -363,6 +363,27 @@ class TestOnExitAtTheSameStep(DaemonTestCase):
             self.assertEqual(int(f["steerd"].attrs["step"]), 5)
 
 
+class TestOnExitWithoutDirectory(DaemonTestCase):
+    """A checkpoint section without a directory writes where the `checkpoint`
+    command does, the working directory; no section writes nothing unasked."""
+    autostart = False
+
+    def run_and_stop(self, extra):
+        d = self.start_daemon(config=make_config(start="paused", knobs=FAST_KNOBS, extra=extra))
+        d.client().step_and_wait(3)
+        d.stop()
+        return rotated(d.tmp)
+
+    def test_on_exit_writes_to_the_working_directory(self):
+        kept = self.run_and_stop({"checkpoint": {"on_exit": True}})
+        self.assertEqual(len(kept), 1, kept)
+        with h5py.File(kept[0], "r") as f:
+            self.assertEqual(int(f["steerd"].attrs["step"]), 3)
+
+    def test_no_checkpoint_section_writes_nothing(self):
+        self.assertEqual(self.run_and_stop({}), [])
+
+
 class TestRestartDirectory(DaemonTestCase):
     autostart = False
 
@@ -738,6 +759,7 @@ class TestFlippedBit(RestartRefusal, DaemonTestCase):
 
 if __name__ == "__main__":
     run_tests(TestRestart, TestRefusals, TestPolicy, TestRewind, TestKill9,
-              TestRotationNeverRemovesTheNewest, TestOnExitAtTheSameStep, TestRestartDirectory,
+              TestRotationNeverRemovesTheNewest, TestOnExitAtTheSameStep, TestOnExitWithoutDirectory,
+              TestRestartDirectory,
               TestRefusalsBothForms, TestExternalAdapterFromCheckpoint, TestWave1Sample,
               TestMalformedState, TestKeptStates, TestOpenPMDStandard, TestFlippedBit)
