@@ -299,15 +299,14 @@ static int start(steerd *s, const steerd_open_args *a, checkpoint_loaded *restor
 			*status = EX_DATAERR;
 			return -1;
 		}
-		identity_restarted(run_id, s->r->pub.step);
+		identity_restarted(run_id, run_step(s->r));
 		log_info("restarted from %s at step %llu (write_seq %llu)", restored_path,
-		         (unsigned long long)s->r->pub.step, (unsigned long long)s->r->ckpt_seq);
+		         (unsigned long long)run_step(s->r), (unsigned long long)run_write_seq(s->r));
 	}
-	s->r->pending = control_pending(s->ctl);
 	/* SIGHUP reloads run on the simulation thread (reload.h) */
 	s->reload = (reload_ctx){ .cfg = s->cfg, .from_file = a->config != NULL, .sec = s->sec,
 		                  .st = s->st, .log_level_fixed = a->log_level_fixed };
-	s->r->reload = &s->reload;
+	run_connect(s->r, control_pending(s->ctl), &s->reload);
 
 	char default_conn[512];
 	const char *conn = a->connection_file ? a->connection_file : cfg->connection_file;
@@ -338,7 +337,7 @@ static int start(steerd *s, const steerd_open_args *a, checkpoint_loaded *restor
 	s->svc = service_start(control_liveness(s->ctl));
 	char ready[256];
 	snprintf(ready, sizeof ready, "%s at step %llu; control %s", sa->name,
-	         (unsigned long long)s->r->pub.step, control_endpoint(s->ctl));
+	         (unsigned long long)run_step(s->r), control_endpoint(s->ctl));
 	service_ready(s->svc, ready);
 	if (s->sec)
 		log_info("security on: CURVE with %zu client key%s; SIGHUP reloads them",
@@ -404,7 +403,7 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 	if (start(s, a, &restored, restored_path, status, err, errlen) < 0) {
 		if (s->conn_path)
 			unlink(s->conn_path);
-		if (restored.sim == (s->r ? s->r->sim : NULL))
+		if (restored.sim == (s->r ? run_sim(s->r) : NULL))
 			restored.sim = NULL; /* the run's now, destroyed with it */
 		checkpoint_loaded_free(s->cfg->adapter->sa, &restored);
 		free(restored_path);
@@ -506,7 +505,7 @@ int steerd_run(steerd *s)
 {
 	if (misused(s, "steerd_run"))
 		return -1;
-	if (!s->r->owns_sim) {
+	if (!run_owns_sim(s->r)) {
 		set_error("steerd_run: this run is embedded: the code steps it with steerd_boundary()");
 		return -1;
 	}

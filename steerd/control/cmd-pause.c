@@ -5,8 +5,8 @@
 
 static void state_reply(run *r, change *ch)
 {
-	ch->result = json_pack("{s:I, s:s}", "step", (json_int_t)r->pub.step, "state",
-	                       run_state_name(r->pub.state));
+	ch->result = json_pack("{s:I, s:s}", "step", (json_int_t)run_step(r), "state",
+	                       run_state_name(run_state_now(r)));
 }
 
 static int pause_exec(cmd_ctx *ctx, const json_t *body)

@@ -2,6 +2,7 @@
 /* cmd-search.c — `search`: the largest knob value for which a condition stays false. */
 #include "cmd.h"
 #include "run.h"
+#include "search.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -132,7 +133,7 @@ static int search_exec(cmd_ctx *ctx, const json_t *body)
 	return 0;
 }
 
-static void search_apply(run *r, change *ch) { run_search_start(r, ch); }
+static void search_apply(run *r, change *ch) { search_start(r, ch); }
 
 static const char *const cmd_search_args[] = { "knob", "from", "to", "until", "hold", "hold_time",
 	                                            "tol", "max_steps", "direction", NULL };

@@ -15,7 +15,7 @@ static void shutdown_apply(run *r, change *ch)
 	char reason[96];
 	snprintf(reason, sizeof reason, "shutdown by %s", ch->req.client);
 	run_stop(r, reason);
-	ch->result = json_pack("{s:I}", "step", (json_int_t)r->pub.step);
+	ch->result = json_pack("{s:I}", "step", (json_int_t)run_step(r));
 }
 
 const cmd_entry cmd_shutdown_entry = {

@@ -22,18 +22,18 @@ static void step_apply(run *r, change *ch)
 {
 	if (run_busy(r, ch))
 		return;
-	if (r->pub.state != RUN_PAUSED) {
+	if (run_state_now(r) != RUN_PAUSED) {
 		change_fail(ch, E_BAD_STATE, "step works while paused; the run is %s",
-		            run_state_name(r->pub.state));
+		            run_state_name(run_state_now(r)));
 		return;
 	}
-	if (r->pub.steps_left + ch->count > STEP_MAX) {
+	if (run_steps_left(r) + ch->count > STEP_MAX) {
 		change_fail(ch, E_BAD_ARGUMENT, "too many steps queued");
 		return;
 	}
 	run_request_steps(r, ch->count, ch->req.client);
-	ch->result = json_pack("{s:I, s:I}", "step", (json_int_t)r->pub.step, "until",
-	                       (json_int_t)(r->pub.step + r->pub.steps_left));
+	ch->result = json_pack("{s:I, s:I}", "step", (json_int_t)run_step(r), "until",
+	                       (json_int_t)(run_step(r) + run_steps_left(r)));
 }
 
 static const char *const cmd_step_args[] = { "n", NULL };

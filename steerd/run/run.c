@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* run.c — the simulation thread: stepping, boundaries, changes, publishing. */
-#include "run.h"
+#include "run_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -113,7 +113,8 @@ void run_destroy(run **rp)
 		return;
 	run *r = *rp;
 	/* The search holds states of the simulation and may restore one: end it first. */
-	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
+	run_driver_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
+	run_set_driver(r, NULL, NULL);
 	if (r->sim && r->owns_sim)
 		r->sa->destroy(r->sim);
 	r->sim = NULL;
@@ -326,7 +327,7 @@ void run_cancel_ramps(run *r, change *ch)
 	if (strcmp(ch->name, "search") == 0) {
 		char why[160];
 		snprintf(why, sizeof why, "cancelled by %s", ch->req.client);
-		if (!run_search_abort(r, E_REFUSED, why))
+		if (!run_driver_abort(r, E_REFUSED, why))
 			change_fail(ch, E_UNKNOWN_NAME, "no search under way");
 		else
 			ch->result = json_pack("{s:I, s:s}", "step", (json_int_t)r->pub.step, "cancelled", "search");
@@ -473,9 +474,9 @@ static void indicator_edges(run *r, bool immediate)
 }
 
 /* Copy the state out for the control thread's reads. */
-static void put_mirror(run *r)
+void run_publish_state(run *r)
 {
-	r->pub.stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
+	r->pub.stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || run_driven(r);
 	r->pub.seq = stream_seq(r->stream);
 	mirror_put(r->mirror, &r->pub);
 }
@@ -484,7 +485,7 @@ void run_refresh(run *r)
 {
 	read_scalars(r);
 	indicator_edges(r, true);
-	put_mirror(r);
+	run_publish_state(r);
 }
 
 static void publish_diagnostics(run *r)
@@ -535,10 +536,8 @@ static void after_step(run *r)
 	indicator_edges(r, false);
 	publish_diagnostics(r);
 	boundary_changes(r);
-	if (r->search)
-		run_search_boundary(r);
-	else
-		run_search_watch(r);
+	if (r->driver)
+		r->driver->boundary(r, r->driver_ctx);
 	run_checkpoint_policy(r);
 	if (r->cfg->max_steps && r->pub.step >= r->cfg->max_steps)
 		run_stop(r, "max_steps");
@@ -555,7 +554,7 @@ static void serve_changes(run *r)
 			change_fail(ch, E_SHUTTING_DOWN, "the run is shutting down");
 		else
 			ch->cmd->apply(r, ch);
-		put_mirror(r);
+		run_publish_state(r);
 		if (!ch->deferred)
 			run_answer(r, ch);
 	}
@@ -618,13 +617,13 @@ static void cancel_unadmitted(run *r)
 		         (unsigned long long)rp->id, r->sa->knobs[rp->knob].name, rp->client);
 		remove_ramp(r, rp, "ramp_cancelled", "steerd");
 	}
-	const char *who = run_search_client(r);
+	const char *who = r->driver ? r->driver->client(r->driver_ctx) : NULL;
 	if (who && !zap_name_admitted(z, who)) {
 		char why[200];
 		snprintf(why, sizeof why, "search cancelled: key '%s' is not admitted now (revoked, or "
 		         "the key list cannot be read)", who);
 		log_warn("%s", why);
-		run_search_abort(r, E_FORBIDDEN, why);
+		run_driver_abort(r, E_FORBIDDEN, why);
 	}
 }
 
@@ -632,7 +631,7 @@ void run_begin(run *r)
 {
 	read_scalars(r);
 	boundary_changes(r);
-	put_mirror(r);
+	run_publish_state(r);
 	log_info("run %s at step %llu", run_state_name(r->pub.state), (unsigned long long)r->pub.step);
 }
 
@@ -641,7 +640,7 @@ static void end_of_pass(run *r)
 {
 	update_rate(r, clock_seconds());
 	stream_heartbeat(r->stream, r->pub.step, r->pub.time, run_state_name(r->pub.state));
-	put_mirror(r);
+	run_publish_state(r);
 }
 
 bool run_next(run *r, volatile sig_atomic_t *signalled)
@@ -649,7 +648,7 @@ bool run_next(run *r, volatile sig_atomic_t *signalled)
 	for (;;) {
 		if (r->pub.state == RUN_STOPPING)
 			return false;
-		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
+		bool stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || run_driven(r);
 		/* Paced and ahead: wait as if paused (a change or a signal ends the wait). */
 		long pace = stepping ? pace_ms(r) : 0;
 		if (pace)
@@ -679,7 +678,7 @@ bool run_next(run *r, volatile sig_atomic_t *signalled)
 		}
 		if (signalled && *signalled)
 			run_stop(r, "signal");
-		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || r->search;
+		stepping = r->pub.state == RUN_RUNNING || r->pub.steps_left > 0 || run_driven(r);
 		if (r->pub.state != RUN_STOPPING && stepping && !pace) {
 			r->step_t0 = clock_seconds();
 			return true;
@@ -715,7 +714,7 @@ void run_step_failed(run *r, const char *message)
 	r->pub.state = RUN_PAUSED;
 	r->pub.steps_left = 0;
 	run_event(r, "step_failed", json_pack("{s:s}", "message", message));
-	run_search_abort(r, E_REFUSED, "the simulation failed to step");
+	run_driver_abort(r, E_REFUSED, "the simulation failed to step");
 	end_of_pass(r);
 }
 
@@ -724,13 +723,13 @@ void run_end(run *r)
 	if (r->pub.state != RUN_STOPPING)
 		run_stop(r, "closed by the code");
 	log_info("stopping at step %llu (%s)", (unsigned long long)r->pub.step, r->stop_reason);
-	run_search_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
+	run_driver_abort(r, E_SHUTTING_DOWN, "the run is shutting down");
 	char err[1024];
 	if (r->cfg->checkpoint_dir && r->cfg->checkpoint_on_exit && r->sa->save)
 		run_checkpoint(r, NULL, NULL, err, sizeof err);
 	run_event(r, "shutting_down", json_pack("{s:s}", "reason", r->stop_reason));
 	serve_changes(r); /* answer whatever arrived meanwhile */
-	put_mirror(r);
+	run_publish_state(r);
 }
 
 void run_loop(run *r, volatile sig_atomic_t *signalled)

@@ -35,85 +35,6 @@ typedef struct run_state_image {
 	uint64_t step;
 } run_state_image;
 
-typedef struct run_search run_search; /* run_search.c */
-
-/* The arguments of `search`, checked on the control thread. */
-typedef struct search_args {
-	size_t knob;
-	double from, to, tol;
-	uint64_t hold;         /* steps; 0 when hold_time is given or by default */
-	double hold_time;      /* s; converted at the start with the time per step; 0: not given */
-	bool down;             /* direction down: from a state where the condition holds */
-	uint64_t max_steps;
-	bool cond_is_knob;     /* condition on a knob, else on a scalar */
-	size_t cond_index;     /* knob index or scalar slot */
-	int cond_op;           /* SEARCH_NONZERO or one of == != < <= > >= (SEARCH_EQ...) */
-	double cond_value;
-	char cond_text[128];
-} search_args;
-
-/* The largest hold of a probe, in steps (hold, hold_time, or the default). */
-#define SEARCH_MAX_HOLD ((uint64_t)1 << 40)
-/* The default hold: this many transit times (the adapter's transit_time). */
-#define SEARCH_HOLD_TRANSITS 50.0
-
-/* A search left at its result: warn once if its condition turns true there. */
-typedef struct search_watch {
-	bool on;
-	double value;     /* the knob's value at the result; steering it ends the watch */
-	search_args cond; /* the knob and the condition */
-	char client[64];
-} search_watch;
-
-enum { SEARCH_NONZERO, SEARCH_EQ, SEARCH_NE, SEARCH_LT, SEARCH_LE, SEARCH_GT, SEARCH_GE };
-
-struct run {
-	const config *cfg;
-	const sa_adapter *sa;
-	void *sim;              /* owned when owns_sim */
-	bool owns_sim;          /* created here (hosted); else the embedding code's */
-	bool in_place;          /* restore into the live instance (embedded, SA_SINGLE_INSTANCE) */
-	stream *stream;         /* not owned */
-	mirror *mirror;         /* not owned */
-	void *pipe;             /* inproc PAIR to the control thread; not owned */
-	atomic_uint *pending;   /* set when a change was sent (control_pending); or NULL */
-	double next_signal_check; /* wall time (s) to look at the SIGHUP flag while stepping */
-
-	mirror_state pub;       /* the authoritative state; copied to the mirror */
-	size_t *scalar_diag;    /* adapter index of each rank-0 diagnostic */
-	size_t *indicator_slot; /* index into pub.scalars of each indicator */
-	struct run_indicator *indicators; /* each indicator's published state (run.c) */
-	size_t sched_pos;       /* next schedule entry */
-	uint64_t next_ramp_id;
-	journal journal;        /* every change: step, client, knob, old, new */
-	char stop_reason[64];
-
-	run_state_image states[RUN_MAX_STATES]; /* snapshot-state */
-	size_t n_states;
-	char **ckpt_files;      /* rotated checkpoints written, oldest first */
-	size_t n_ckpt_files;
-	char **named_files;     /* named checkpoints written, oldest first (checkpoint.keep_named) */
-	size_t n_named_files;
-	uint64_t ckpt_seq;      /* write sequence of the last checkpoint (checkpoint_dir.h) */
-	bool ckpt_seq_scanned;  /* the checkpoint directory's highest sequence was taken into ckpt_seq */
-	double next_ckpt_time;  /* wall time of the next every_seconds checkpoint */
-	bool ckpt_dir_made;     /* the checkpoint directory existed or was made once */
-	run_search *search;     /* the search under way, or NULL */
-	search_watch watch;     /* the result of the last search, watched (run_search.c) */
-	reload_ctx *reload;     /* SIGHUP: what to reload (reload.h), or NULL; not owned */
-	uint64_t steps_taken;   /* steps computed by this process (searches included) */
-	double rate_t0, rate_t1, rate_last; /* steps_per_second's window (run.c, update_rate) */
-	uint64_t rate_n0, rate_n1;
-	double pace_t0;         /* run.max_steps_per_second: when pace_n0 steps had been taken */
-	uint64_t pace_n0;
-	unsigned pace;          /* the pace they count for (a reload may change it) */
-	struct history *history; /* the run's past (history.h, run_history.c); owned */
-	double *history_values; /* one sample: knobs, then scalars */
-	double boundary_t0;     /* when the last step ended (0: a wait came since) */
-	double step_t0;         /* when the step under way began (run_next said go) */
-	double boundary_fraction; /* steerd_boundary_fraction (own_scalars.h) of the last step */
-};
-
 /*
  * Create the simulation from the config's knob values (sim NULL), or take
  * the instance sim: a restart's (owns_sim: destroyed with the run) or the
@@ -212,25 +133,61 @@ int run_image(run *r, void **image, size_t *len, char *err, size_t errlen);
 /* Go back to an image made by run_image (journal kept). */
 int run_restore_image(run *r, const void *image, size_t len, char *err, size_t errlen);
 
-/* --- search (run_search.c) --- */
+/* --- drivers: who takes the run through its boundaries for a while --- */
 
-/* Start the search of ch (deferred: answered when it ends). */
-void run_search_start(run *r, change *ch);
+/*
+ * A driver (the search, steerd/search/) steps the run in place of the
+ * clients: the run calls it, it calls the run's functions above, never the
+ * other way round. One is registered at a time (run_set_driver); it stays
+ * registered while idle (the search watches its result then).
+ */
+typedef struct run_driver {
+	/* At every boundary after a step, after the run's own work. */
+	void (*boundary)(run *r, void *ctx);
+	/* Stop what is under way and answer its request with code/message:
+	 * 1 if something was under way, else 0. */
+	int (*abort)(run *r, void *ctx, const char *code, const char *message);
+	/* While it holds the run (the run steps, other changes are refused):
+	 * the client it acts for; NULL when idle. */
+	const char *(*client)(const void *ctx);
+	/* What is under way, for the refusal of another change ("a search of x"). */
+	void (*describe)(const run *r, const void *ctx, char *buf, size_t len);
+	/* Free ctx (the run's end, or another driver taking over). */
+	void (*destroy)(void *ctx);
+} run_driver;
 
-/* Advance the search at a boundary; called after every step while one runs. */
-void run_search_boundary(run *r);
-
-/* Stop the search: its request is answered with code/message. 0 if none ran. */
-int run_search_abort(run *r, const char *code, const char *message);
-
-/* The client (key name with security) that started the search under way, or NULL. */
-const char *run_search_client(const run *r);
-/* At every boundary: warn (event search_warning) if the condition of the last
- * search turns true while its knob is still at the result. */
-void run_search_watch(run *r);
-
-/* Refuse ch with bad_state when a search is under way (true if refused). */
+/* Register d with its ctx (ownership of ctx passes to the run). */
+void run_set_driver(run *r, const run_driver *d, void *ctx);
+/* ctx if d is the driver registered, else NULL. */
+void *run_driver_ctx(const run *r, const run_driver *d);
+/* Stop the driver's work: 1 if something was under way. */
+int run_driver_abort(run *r, const char *code, const char *message);
+/* Refuse ch with bad_state while a driver holds the run (true if refused). */
 bool run_busy(run *r, change *ch);
+
+/* --- what a driver reads and does (simulation thread) --- */
+
+const sa_adapter *run_adapter(const run *r);
+uint64_t run_step(const run *r);
+run_state run_state_now(const run *r);
+uint64_t run_steps_left(const run *r);
+sa_value run_knob(const run *r, size_t k);
+/* The scalar diagnostics of the last boundary, and their names. */
+const double *run_scalars(const run *r, size_t *n);
+const char *run_scalar_name(const run *r, size_t i);
+/* Set knob k through the adapter without journal or event (the driver
+ * journals its own). 0, or -1 with err. */
+int run_set_knob_quiet(run *r, size_t k, sa_value v, char *err, size_t errlen);
+/* Publish the state to the control thread's mirror now. */
+void run_publish_state(run *r);
+
+/* --- for the library's front door (lib.c) --- */
+
+void *run_sim(const run *r);
+bool run_owns_sim(const run *r);
+uint64_t run_write_seq(const run *r);
+/* The control thread's pending flag and the SIGHUP reload context (not owned). */
+void run_connect(run *r, atomic_uint *pending, reload_ctx *reload);
 
 /* Hand a deferred change back to the control thread to be answered. */
 void run_answer(run *r, change *ch);

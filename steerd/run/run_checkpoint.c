@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* run_checkpoint.c — checkpoints, in-memory states and restart for the run (see run.h). */
-#include "run.h"
+#include "run_internal.h"
 #include "history.h"
 
 #include <errno.h>

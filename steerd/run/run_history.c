@@ -4,7 +4,7 @@
  * every knob and scalar at each boundary, the journal's entries as markers,
  * and the jumps of state that start a stretch.
  */
-#include "run.h"
+#include "run_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run_search.c — find where a condition on the run starts to hold as a knob
+ * search.c — find where a condition on the run starts to hold as a knob
  * moves, run by the simulation thread at step granularity. See PROTOCOL.md,
  * `search`.
  *
@@ -34,7 +34,7 @@
  * value is bad after all, and the search goes on from the good below it. So
  * the result always held the whole hold, as without the shortcut.
  */
-#include "run.h"
+#include "search.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "run.h"
 #include "value_json.h"
 
 typedef enum { PROBE_FIRST, PROBE_SECOND, BISECT } search_phase;
@@ -63,7 +64,7 @@ typedef struct kept_base {
 	bool settled;  /* provisional: ended settled before its hold */
 } kept_base;
 
-struct run_search {
+typedef struct run_search {
 	change *ch;            /* the request, answered at the end */
 	search_args a;
 	search_phase phase;
@@ -93,13 +94,33 @@ struct run_search {
 	bool base_settled;     /* the base is a provisional (settled) good */
 	kept_base *below;      /* earlier bases, bottom first, while base_settled */
 	size_t n_below;
-};
+} run_search;
+
+/* A search left at its result: warn once if its condition turns true there. */
+typedef struct search_watch {
+	bool on;
+	double value;     /* the knob's value at the result; steering it ends the watch */
+	search_args cond; /* the knob and the condition */
+	char client[64];
+} search_watch;
+
+/* The driver's state (run.h): the search under way, and the last one's result, watched. */
+typedef struct search_driver {
+	run_search *search;  /* or NULL */
+	search_watch watch;
+} search_driver;
+
+static const run_driver driver;
+
+/* This run's search state; the driver is registered by search_start. */
+static search_driver *D(const run *r) { return run_driver_ctx(r, &driver); }
 
 static double cond_current(const run *r, const search_args *a)
 {
 	if (a->cond_is_knob)
-		return adapter_value_as_double(&r->sa->knobs[a->cond_index], r->pub.knobs[a->cond_index]);
-	return r->pub.scalars[a->cond_index];
+		return adapter_value_as_double(&run_adapter(r)->knobs[a->cond_index], run_knob(r, a->cond_index));
+	size_t n;
+	return run_scalars(r, &n)[a->cond_index];
 }
 
 static bool cond_true(const run *r, const search_args *a)
@@ -144,7 +165,7 @@ static void search_free(run_search **sp)
  */
 static int probe_hold(run *r, char *err, size_t errlen)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	if (s->a.hold) {
 		s->hold = s->a.hold;
 		return 0;
@@ -156,7 +177,7 @@ static int probe_hold(run *r, char *err, size_t errlen)
 	double transit = run_scalar_now(r, "transit_time");
 	if (!(transit > 0) || !(per_step > 0)) {
 		snprintf(err, errlen, "no default hold at %s = %g: the adapter states no transit_time "
-		         "there; give hold or hold_time", r->sa->knobs[s->a.knob].name, s->value);
+		         "there; give hold or hold_time", run_adapter(r)->knobs[s->a.knob].name, s->value);
 		return -1;
 	}
 	return run_seconds_to_steps(SEARCH_HOLD_TRANSITS * transit, per_step, SEARCH_MAX_HOLD,
@@ -166,10 +187,10 @@ static int probe_hold(run *r, char *err, size_t errlen)
 /* Journal and announce the knob of the search moving from old (a probe, a restore). */
 static void journal_knob(run *r, const char *what, sa_value old, json_t *extra)
 {
-	run_search *s = r->search;
-	const sa_knob *kn = &r->sa->knobs[s->a.knob];
-	sa_value now = r->pub.knobs[s->a.knob];
-	json_t *entry = json_pack("{s:I, s:s, s:s, s:o, s:o, s:s}", "step", (json_int_t)r->pub.step,
+	run_search *s = D(r)->search;
+	const sa_knob *kn = &run_adapter(r)->knobs[s->a.knob];
+	sa_value now = run_knob(r, s->a.knob);
+	json_t *entry = json_pack("{s:I, s:s, s:s, s:o, s:o, s:s}", "step", (json_int_t)run_step(r),
 	                          "client", client_of(s), "knob", kn->name, "old",
 	                          value_to_json(kn, old), "new", value_to_json(kn, now), "search", what);
 	if (extra)
@@ -187,22 +208,22 @@ static void journal_knob(run *r, const char *what, sa_value old, json_t *extra)
 /* Go back to a kept state (journaled as a restore). */
 static int restore(run *r, const void *image, size_t len, char *err, size_t errlen)
 {
-	run_search *s = r->search;
-	uint64_t from = r->pub.step;
-	sa_value old = r->pub.knobs[s->a.knob];
+	run_search *s = D(r)->search;
+	uint64_t from = run_step(r);
+	sa_value old = run_knob(r, s->a.knob);
 	if (run_restore_image(r, image, len, err, errlen) < 0)
 		return -1;
 	journal_knob(r, "restore", old,
 	             json_pack("{s:I, s:I}", "from_step", (json_int_t)from, "to_step",
-	                       (json_int_t)r->pub.step));
+	                       (json_int_t)run_step(r)));
 	return 0;
 }
 
 /* End the search: its request gets the result or the error (answered by the caller). */
 static change *conclude(run *r, const char *code, const char *message, bool converged)
 {
-	run_search *s = r->search;
-	const sa_knob *kn = &r->sa->knobs[s->a.knob];
+	run_search *s = D(r)->search;
+	const sa_knob *kn = &run_adapter(r)->knobs[s->a.knob];
 	change *ch = s->ch;
 	char err[512];
 	/* End in the state at the result: up the base (last good), down the
@@ -216,7 +237,7 @@ static change *conclude(run *r, const char *code, const char *message, bool conv
 	const char *dir = s->a.down ? "down" : "up";
 	if (code) {
 		change_fail(ch, code, "%s", message);
-		run_journal_add(r, json_pack("{s:I, s:s, s:s, s:s, s:s}", "step", (json_int_t)r->pub.step,
+		run_journal_add(r, json_pack("{s:I, s:s, s:s, s:s, s:s}", "step", (json_int_t)run_step(r),
 		                             "client", client_of(s), "search", "finished", "knob",
 		                             kn->name, "error", message));
 		run_event(r, "search_finished", json_pack("{s:s, s:s, s:I, s:I}", "knob", kn->name, "error",
@@ -226,10 +247,10 @@ static change *conclude(run *r, const char *code, const char *message, bool conv
 		ch->result = json_pack("{s:s, s:f, s:[o,o], s:b, s:I, s:I, s:s, s:s, s:O}", "knob",
 		                       kn->name, "result", s->good, "bracket", json_real(s->good),
 		                       maybe(s->have_bad, s->bad), "converged", converged, "steps",
-		                       (json_int_t)s->total_steps, "step", (json_int_t)r->pub.step,
+		                       (json_int_t)s->total_steps, "step", (json_int_t)run_step(r),
 		                       "until", s->a.cond_text, "direction", dir, "probes", s->probes);
 		run_journal_add(r, json_pack("{s:I, s:s, s:s, s:s, s:f, s:b}", "step",
-		                             (json_int_t)r->pub.step, "client", client_of(s), "search",
+		                             (json_int_t)run_step(r), "client", client_of(s), "search",
 		                             "finished", "knob", kn->name, "result", s->good, "converged",
 		                             converged));
 		run_event(r, "search_finished", json_pack("{s:s, s:f, s:O, s:b, s:I, s:I, s:s}", "knob",
@@ -238,15 +259,14 @@ static change *conclude(run *r, const char *code, const char *message, bool conv
 		                                         converged, "steps", (json_int_t)s->total_steps,
 		                                         "probes", (json_int_t)json_array_size(s->probes),
 		                                         "direction", dir));
-		r->watch = (search_watch){ .on = true, .cond = s->a,
-		                           .value = adapter_value_as_double(kn, r->pub.knobs[s->a.knob]) };
-		snprintf(r->watch.client, sizeof r->watch.client, "%s", client_of(s));
+		D(r)->watch = (search_watch){ .on = true, .cond = s->a,
+		                           .value = adapter_value_as_double(kn, run_knob(r, s->a.knob)) };
+		snprintf(D(r)->watch.client, sizeof D(r)->watch.client, "%s", client_of(s));
 		log_info("search %s of %s done: %g (bracket [%g, %g]), %llu steps", dir, kn->name, s->good,
 		         s->good, s->have_bad ? s->bad : NAN, (unsigned long long)s->total_steps);
 	}
-	search_free(&r->search);
-	r->pub.seq = stream_seq(r->stream);
-	mirror_put(r->mirror, &r->pub);
+	search_free(&D(r)->search);
+	run_publish_state(r);
 	return ch;
 }
 
@@ -259,17 +279,14 @@ static void finish(run *r, const char *code, const char *message, bool converged
 /* Set the knob of the search to v through the adapter. */
 static int set_value(run *r, double v, char *err, size_t errlen)
 {
-	run_search *s = r->search;
-	const sa_knob *kn = &r->sa->knobs[s->a.knob];
+	run_search *s = D(r)->search;
+	const sa_knob *kn = &run_adapter(r)->knobs[s->a.knob];
 	sa_value val;
 	if (kn->type == SA_DOUBLE)
 		val.d = v;
 	else
 		val.i = (int64_t)llround(v);
-	if (r->sa->set(r->sim, s->a.knob, val, err, errlen) < 0)
-		return -1;
-	r->pub.knobs[s->a.knob] = r->sa->get(r->sim, s->a.knob);
-	return 0;
+	return run_set_knob_quiet(r, s->a.knob, val, err, errlen);
 }
 
 /*
@@ -282,11 +299,11 @@ static int set_value(run *r, double v, char *err, size_t errlen)
  */
 static int start_probe(run *r, double v, char *err, size_t errlen)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	if (s->where != IN_BASE && restore(r, s->base_image, s->base_len, err, errlen) < 0)
 		return -1;
-	const sa_knob *kn = &r->sa->knobs[s->a.knob];
-	sa_value old = r->pub.knobs[s->a.knob];
+	const sa_knob *kn = &run_adapter(r)->knobs[s->a.knob];
+	sa_value old = run_knob(r, s->a.knob);
 	s->ramp_from = adapter_value_as_double(kn, old);
 	if (set_value(r, v, err, errlen) < 0) /* checks v and gives the hold at v */
 		return -1;
@@ -317,7 +334,7 @@ static int start_probe(run *r, double v, char *err, size_t errlen)
 
 static void record_probe(run *r, bool bad)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	bool settled = s->ended_settled && !bad;
 	json_array_append_new(s->probes, json_pack("{s:f, s:b, s:I, s:I, s:b, s:b}", "value", s->value,
 	                                           "bad", bad, "steps", (json_int_t)s->probe_steps,
@@ -325,7 +342,7 @@ static void record_probe(run *r, bool bad)
 	                                           "confirm", s->confirming));
 	run_event(r, "search_probe",
 	          json_pack("{s:s, s:f, s:b, s:I, s:I, s:o, s:o, s:I, s:I, s:b, s:b}", "knob",
-	                    r->sa->knobs[s->a.knob].name, "value", s->value, "bad", bad, "steps",
+	                    run_adapter(r)->knobs[s->a.knob].name, "value", s->value, "bad", bad, "steps",
 	                    (json_int_t)s->probe_steps, "hold", (json_int_t)s->hold, "good",
 	                    maybe(s->have_good, s->good), "bad_value", maybe(s->have_bad, s->bad),
 	                    "total_steps", (json_int_t)s->total_steps, "probes",
@@ -342,7 +359,7 @@ static void start_confirm(run *r);
  */
 static void converge(run *r)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	if (!s->base_settled)
 		finish(r, NULL, NULL, true);
 	else if (s->total_steps >= s->a.max_steps)
@@ -354,7 +371,7 @@ static void converge(run *r)
 /* After a probe ended: decide the next one, or finish. */
 static void next_probe(run *r)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	char err[512];
 	double next;
 	bool down = s->a.down;
@@ -423,12 +440,14 @@ static int keep_state(run *r, void **image, size_t *len)
  */
 static bool settled(run *r)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	if (!s->window || s->confirming)
 		return false;
+	size_t n;
+	const double *now = run_scalars(r, &n);
 	for (size_t i = 0; i < s->n_scalars; i++)
 		if (s->watched[i])
-			s->win_sum[i] += r->pub.scalars[i];
+			s->win_sum[i] += now[i];
 	if (s->probe_steps % s->window != 0)
 		return false;
 	bool steady = s->windows > 0;
@@ -457,7 +476,7 @@ static void drop_below(run_search *s)
  * settled one keeps the base it replaces, for a failed confirmation. */
 static int new_good_base(run *r)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	if (s->ended_settled) {
 		kept_base *b = realloc(s->below, (s->n_below + 1) * sizeof *b);
 		if (!b) {
@@ -498,7 +517,7 @@ static void pop_base(run_search *s)
 /* Hold the base's value on, from the base, until it has held the whole hold. */
 static void start_confirm(run *r)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	char err[512];
 	if (s->where != IN_BASE && restore(r, s->base_image, s->base_len, err, sizeof err) < 0) {
 		finish(r, E_REFUSED, err, false);
@@ -518,7 +537,7 @@ static void start_confirm(run *r)
 /* A step of the confirmation of the base's value. */
 static void confirm_boundary(run *r, bool held)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	if (held) { /* bad after all: the search goes on from the good below */
 		s->bad = s->value;
 		s->have_bad = true;
@@ -540,9 +559,9 @@ static void confirm_boundary(run *r, bool held)
 	next_probe(r);
 }
 
-void run_search_boundary(run *r)
+static void search_boundary(run *r)
 {
-	run_search *s = r->search;
+	run_search *s = D(r)->search;
 	s->probe_steps++;
 	s->total_steps++;
 	bool held = cond_true(r, &s->a);
@@ -601,11 +620,19 @@ void run_search_boundary(run *r)
 	next_probe(r);
 }
 
-void run_search_start(run *r, change *ch)
+void search_start(run *r, change *ch)
 {
 	const search_args *a = ch->args;
 	if (run_busy(r, ch))
 		return;
+	if (!D(r)) {
+		search_driver *d = calloc(1, sizeof *d);
+		if (!d) {
+			change_fail(ch, E_INTERNAL, "out of memory");
+			return;
+		}
+		run_set_driver(r, &driver, d);
+	}
 	bool now = cond_true(r, a);
 	if (now && !a->down) {
 		change_fail(ch, E_REFUSED, "the condition '%s' holds already now; start from a clean state "
@@ -628,7 +655,7 @@ void run_search_start(run *r, change *ch)
 		            "here; give hold or hold_time");
 		return;
 	}
-	r->watch.on = false;
+	D(r)->watch.on = false;
 	run_search *s = calloc(1, sizeof *s);
 	if (!s || !(s->probes = json_array())) {
 		free(s);
@@ -637,40 +664,42 @@ void run_search_start(run *r, change *ch)
 	}
 	s->a = *a;
 	char err[512];
-	r->search = s;
+	D(r)->search = s;
 	s->ch = ch;
 	s->where = IN_BASE;
 	/* The settling shortcut: up, with the default hold. It watches every
 	 * scalar diagnostic but the clock (step, time). */
 	s->settle = !a->down && !a->hold && !(a->hold_time > 0);
-	s->n_scalars = mirror_n_scalars(r->mirror);
+	run_scalars(r, &s->n_scalars);
 	if (s->settle) {
 		s->win_sum = calloc(s->n_scalars + 1, sizeof *s->win_sum);
 		s->win_prev = calloc(s->n_scalars + 1, sizeof *s->win_prev);
 		s->watched = calloc(s->n_scalars + 1, sizeof *s->watched);
 		if (!s->win_sum || !s->win_prev || !s->watched) {
 			s->ch = NULL;
-			search_free(&r->search);
+			search_free(&D(r)->search);
 			change_fail(ch, E_INTERNAL, "out of memory");
 			return;
 		}
 		for (size_t i = 0; i < s->n_scalars; i++) {
-			const char *name = r->sa->diags[r->scalar_diag[i]].name;
-			s->watched[i] = strcmp(name, "step") != 0 && strcmp(name, "time") != 0;
+			/* the clock moves, and steerd's own scalars measure steerd, not the run */
+			const char *name = run_scalar_name(r, i);
+			s->watched[i] = strcmp(name, "step") != 0 && strcmp(name, "time") != 0 &&
+			                strncmp(name, "steerd_", 7) != 0;
 		}
 	}
-	const sa_knob *kn = &r->sa->knobs[a->knob];
+	const sa_knob *kn = &run_adapter(r)->knobs[a->knob];
 	double first = a->down ? a->to : a->from;
 	if (run_image(r, &s->base_image, &s->base_len, err, sizeof err) < 0 ||
 	    probe_hold(r, err, sizeof err) < 0) {
 		s->ch = NULL;
-		search_free(&r->search);
+		search_free(&D(r)->search);
 		change_fail(ch, E_BAD_ARGUMENT, "%s", err);
 		return;
 	}
 	const char *dir = a->down ? "down" : "up";
 	run_journal_add(r, json_pack("{s:I, s:s, s:s, s:s, s:f, s:f, s:s, s:s, s:f}", "step",
-	                             (json_int_t)r->pub.step, "client", ch->req.client, "search",
+	                             (json_int_t)run_step(r), "client", ch->req.client, "search",
 	                             "started", "knob", kn->name, "from", a->from, "to", a->to,
 	                             "until", a->cond_text, "direction", dir, "tol", a->tol));
 	log_info("search %s of %s in [%g, %g] until %s by %s (hold %llu steps%s, tol %g)", dir,
@@ -691,13 +720,13 @@ void run_search_start(run *r, change *ch)
 	ch->deferred = true;
 }
 
-void run_search_watch(run *r)
+static void watch_boundary(run *r)
 {
-	search_watch *w = &r->watch;
+	search_watch *w = &D(r)->watch;
 	if (!w->on)
 		return;
-	const sa_knob *kn = &r->sa->knobs[w->cond.knob];
-	if (adapter_value_as_double(kn, r->pub.knobs[w->cond.knob]) != w->value) {
+	const sa_knob *kn = &run_adapter(r)->knobs[w->cond.knob];
+	if (adapter_value_as_double(kn, run_knob(r, w->cond.knob)) != w->value) {
 		w->on = false; /* steered since: no longer the search's result */
 		return;
 	}
@@ -712,24 +741,45 @@ void run_search_watch(run *r)
 	                    "the condition holds now at the search's result"));
 }
 
-int run_search_abort(run *r, const char *code, const char *message)
+/* --- the driver (run.h) --- */
+
+static void driver_boundary(run *r, void *ctx)
 {
-	if (!r->search)
+	if (((search_driver *)ctx)->search)
+		search_boundary(r);
+	else
+		watch_boundary(r);
+}
+
+static int driver_abort(run *r, void *ctx, const char *code, const char *message)
+{
+	if (!((search_driver *)ctx)->search)
 		return 0;
 	finish(r, code, message, false);
 	return 1;
 }
 
-const char *run_search_client(const run *r)
+static const char *driver_client(const void *ctx)
 {
-	return r->search ? r->search->ch->req.client : NULL;
+	const run_search *s = ((const search_driver *)ctx)->search;
+	return s ? client_of(s) : NULL;
 }
 
-bool run_busy(run *r, change *ch)
+static void driver_describe(const run *r, const void *ctx, char *buf, size_t len)
 {
-	if (!r->search)
-		return false;
-	change_fail(ch, E_BAD_STATE, "a search of %s is under way (cancel {\"search\": true} stops it)",
-	            r->sa->knobs[r->search->a.knob].name);
-	return true;
+	const run_search *s = ((const search_driver *)ctx)->search;
+	snprintf(buf, len, "a search of %s", s ? run_adapter(r)->knobs[s->a.knob].name : "?");
 }
+
+static void driver_destroy(void *ctx)
+{
+	search_driver *d = ctx;
+	if (d->search)
+		search_free(&d->search);
+	free(d);
+}
+
+static const run_driver driver = {
+	.boundary = driver_boundary, .abort = driver_abort, .client = driver_client,
+	.describe = driver_describe, .destroy = driver_destroy,
+};
