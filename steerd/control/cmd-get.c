@@ -20,7 +20,7 @@ static int get_exec(cmd_ctx *ctx, const json_t *body)
 	json_array_foreach(names, i, n) {
 		const char *name = json_string_value(n);
 		int k = name ? adapter_knob_index(ctx->sa, name) : -1;
-		int s = name ? cmd_scalar_slot(ctx->sa, name) : -1;
+		int s = name ? mirror_scalar_slot(ctx->sa, name) : -1;
 		if (k >= 0) {
 			json_object_set_new(values, name, value_to_json(&ctx->sa->knobs[k], st->knobs[k]));
 		} else if (s >= 0) {

@@ -50,7 +50,7 @@ static int parse_condition(cmd_ctx *ctx, const char *text, search_args *a)
 			return cmd_fail(ctx, E_BAD_ARGUMENT, "'until': expected NAME OP NUMBER, got '%.64s'", text);
 		strcpy(name, trimmed);
 	}
-	int k = adapter_knob_index(ctx->sa, name), s = cmd_scalar_slot(ctx->sa, name);
+	int k = adapter_knob_index(ctx->sa, name), s = mirror_scalar_slot(ctx->sa, name);
 	if (k < 0 && s < 0 && adapter_diag_index(ctx->sa, name) >= 0)
 		return cmd_fail(ctx, E_BAD_ARGUMENT, "'until': %s is an array diagnostic, not a scalar", name);
 	if (k < 0 && s < 0)

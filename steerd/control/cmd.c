@@ -55,15 +55,6 @@ int cmd_fail(cmd_ctx *ctx, const char *code, const char *fmt, ...)
 	return -1;
 }
 
-void change_fail(change *ch, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ch->err_msg, sizeof ch->err_msg, fmt, ap);
-	va_end(ap);
-	ch->err_code = code;
-}
-
 int cmd_check_keys(cmd_ctx *ctx, const json_t *body, const char *const *allowed)
 {
 	const char *key;
@@ -95,8 +86,10 @@ int cmd_get_count(cmd_ctx *ctx, const json_t *body, const char *key, uint64_t mi
 change *change_new(const cmd_entry *cmd)
 {
 	change *ch = calloc(1, sizeof *ch);
-	if (ch)
+	if (ch) {
 		ch->cmd = cmd;
+		ch->apply = cmd->apply;
+	}
 	return ch;
 }
 
@@ -169,17 +162,3 @@ int cmd_get_name(cmd_ctx *ctx, const json_t *body, const char *key, bool require
 	return 0;
 }
 
-/* Position of the rank-0 diagnostic `name` among the scalars, or -1. */
-int cmd_scalar_slot(const sa_adapter *sa, const char *name)
-{
-	int slot = 0;
-	for (size_t d = 0; d < sa->n_diags; d++) {
-		if (sa->diags[d].rank != 0)
-			continue;
-		if (strcmp(sa->diags[d].name, name) == 0)
-			return slot;
-		slot++;
-	}
-	int own = own_scalar_index(name); /* steerd's own come after the adapter's */
-	return own < 0 ? -1 : slot + own;
-}

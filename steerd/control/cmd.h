@@ -17,36 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "change.h"
 #include "config.h"
 #include "mirror.h"
 #include "wire.h"
-
-typedef struct run run;
-
-/* One knob change of a set or ramp. */
-typedef struct knob_change {
-	size_t knob;
-	sa_value value; /* set: the value; ramp: the target */
-	uint64_t steps; /* ramp: duration, or 0 when rate is used */
-	double rate;    /* ramp: units per step, or 0 */
-	double duration; /* ramp: simulated seconds (steps computed when it starts), or 0 */
-} knob_change;
-
-/* A change handed from the control thread to the simulation thread. */
-typedef struct change {
-	const struct cmd_entry *cmd;
-	wire_request req;       /* the request; answered by the control thread */
-	knob_change *items;     /* set/ramp; owned */
-	size_t n_items;
-	uint64_t count;         /* step: steps to run; cancel: ramp id (0: all) */
-	char name[128];         /* checkpoint, snapshot-state, rewind: a checked name */
-	void *args;             /* command-specific arguments (search); owned, freed with free() */
-	bool deferred;          /* apply kept it: answered later with run_answer() */
-	/* Filled by apply: */
-	json_t *result;         /* reply body when ok */
-	const char *err_code;   /* or an error */
-	char err_msg[256];
-} change;
 
 /* What exec sees. */
 typedef struct cmd_ctx {
@@ -105,8 +79,6 @@ const cmd_entry *const *cmd_all(void);
 /* Helpers for exec/apply. */
 int cmd_fail(cmd_ctx *ctx, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void change_fail(change *ch, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Refuse keys of body outside the NULL-terminated list `allowed`. */
 int cmd_check_keys(cmd_ctx *ctx, const json_t *body, const char *const *allowed);
@@ -118,9 +90,6 @@ void change_destroy(change **chp);
 /* Read a non-negative integer argument; -1 with ctx error when absent/wrong. */
 int cmd_get_count(cmd_ctx *ctx, const json_t *body, const char *key, uint64_t min,
                   uint64_t max, uint64_t *out);
-
-/* Position of the rank-0 diagnostic `name` among the scalars (mirror order), or -1. */
-int cmd_scalar_slot(const sa_adapter *sa, const char *name);
 
 /* Resolve a knob that may change while running; -1 (unknown_name, fixed_knob) if not. */
 int cmd_runtime_knob(cmd_ctx *ctx, const char *name, size_t *out);

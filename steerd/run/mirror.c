@@ -113,3 +113,17 @@ void mirror_get(mirror *m, mirror_state *dst)
 			return;
 	}
 }
+
+int mirror_scalar_slot(const sa_adapter *sa, const char *name)
+{
+	int slot = 0;
+	for (size_t d = 0; d < sa->n_diags; d++) {
+		if (sa->diags[d].rank != 0)
+			continue;
+		if (strcmp(sa->diags[d].name, name) == 0)
+			return slot;
+		slot++;
+	}
+	int own = own_scalar_index(name); /* steerd's own come after the adapter's */
+	return own < 0 ? -1 : slot + own;
+}

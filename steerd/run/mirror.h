@@ -51,6 +51,10 @@ void mirror_state_free(mirror_state *s);
 void mirror_put(mirror *m, const mirror_state *src);
 void mirror_get(mirror *m, mirror_state *dst);
 
+/* The slot of the rank-0 diagnostic (or steerd's own scalar) `name` among
+ * the scalars: the adapter's in order, then steerd's own. -1 if none. */
+int mirror_scalar_slot(const sa_adapter *sa, const char *name);
+
 /* Number of scalars the mirror holds (steerd's own included). */
 size_t mirror_n_scalars(const mirror *m);
 

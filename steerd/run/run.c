@@ -57,7 +57,7 @@ run *run_new(const config *cfg, stream *st, mirror *m, void *pipe, void *sim, bo
 		if (sa->diags[d].rank == 0)
 			r->scalar_diag[n++] = d;
 	for (size_t i = 0; i < cfg->n_indicators; i++) {
-		int slot = cmd_scalar_slot(sa, cfg->indicators[i]);
+		int slot = mirror_scalar_slot(sa, cfg->indicators[i]);
 		if (slot < 0) {
 			snprintf(err, errlen, "indicator '%s' is not a scalar diagnostic", cfg->indicators[i]);
 			run_destroy(&r);
@@ -247,7 +247,7 @@ void run_set_knobs(run *r, change *ch)
 
 double run_scalar_now(const run *r, const char *name)
 {
-	int slot = cmd_scalar_slot(r->sa, name);
+	int slot = mirror_scalar_slot(r->sa, name);
 	double x = NAN;
 	if (slot < 0 || r->sa->diag_read(r->sim, r->scalar_diag[slot], &x, 1) != 1)
 		return NAN;
@@ -553,7 +553,7 @@ static void serve_changes(run *r)
 		if (r->pub.state == RUN_STOPPING)
 			change_fail(ch, E_SHUTTING_DOWN, "the run is shutting down");
 		else
-			ch->cmd->apply(r, ch);
+			ch->apply(r, ch);
 		run_publish_state(r);
 		if (!ch->deferred)
 			run_answer(r, ch);

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "checkpoint.h"
-#include "cmd.h"
+#include "change.h"
 #include "config.h"
 #include "journal.h"
 #include "reload.h"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cmd.h"
+#include "change.h"
 
 /* The arguments of `search`, checked on the control thread. */
 typedef struct search_args {

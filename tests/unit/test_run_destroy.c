@@ -55,7 +55,7 @@ static void destroy_during_search(void **state)
 	change *ch = ctx.change;
 	assert_non_null(ch);
 	snprintf(ch->req.client, sizeof ch->req.client, "tester");
-	ch->cmd->apply(r, ch);
+	ch->apply(r, ch);
 	assert_true(ch->deferred); /* under way: answered when it ends */
 	assert_true(run_busy(r, &(change){ 0 })); /* a search holds the run */
 
