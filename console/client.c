@@ -27,6 +27,7 @@
 
 #include "cert.h"
 #include "console.h"
+#include "frames.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the stream's float64 frames are little-endian; this host is not"
@@ -308,16 +309,8 @@ static long long send_request(console *c, const char *cmd, const json_t *body, c
 	long long id = c->next_id++;
 	json_t *hdr = json_pack("{s:s, s:I, s:s, s:i, s:s}", "cmd", cmd, "id", (json_int_t)id, "client",
 	                        c->name, "protocol", 1, "retry_key", key);
-	char *h = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
-	char *b = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
+	int rc = hdr ? frames_send_request(c->dealer, hdr, body) : -1;
 	json_decref(hdr);
-	int rc = -1;
-	if (h && b && zmq_send(c->dealer, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0 &&
-	    zmq_send(c->dealer, h, strlen(h), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-	    zmq_send(c->dealer, b, strlen(b), ZMQ_DONTWAIT) >= 0)
-		rc = 0;
-	free(h);
-	free(b);
 	return rc < 0 ? -1 : id;
 }
 
@@ -334,34 +327,6 @@ long long con_send(console *c, const char *cmd, json_t *body)
 	long long id = send_request(c, cmd, body, key);
 	json_decref(body);
 	return id;
-}
-
-/* Up to max frames of one message, without waiting; the count, or -1. */
-static int recv_parts(void *sock, zmq_msg_t *parts, int max)
-{
-	int n = 0, more = 1;
-	while (more) {
-		zmq_msg_t m;
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, sock, n ? 0 : ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&m);
-			for (int i = 0; i < n && i < max; i++)
-				zmq_msg_close(&parts[i]);
-			return -1;
-		}
-		more = zmq_msg_more(&m);
-		if (n < max)
-			parts[n] = m;
-		else
-			zmq_msg_close(&m);
-		n++;
-	}
-	return n < max ? n : max;
-}
-
-static json_t *parse_frame(zmq_msg_t *m)
-{
-	return json_loadb(zmq_msg_data(m), zmq_msg_size(m), 0, NULL);
 }
 
 /*
@@ -437,7 +402,7 @@ static void on_reply(console *c, zmq_msg_t *parts, int n)
 	/* A DEALER gets ["", header, body] (`history`: and its frames). */
 	if (n < 3 || zmq_msg_size(&parts[0]) != 0)
 		return;
-	json_t *hdr = parse_frame(&parts[1]), *body = parse_frame(&parts[2]);
+	json_t *hdr = frames_json(&parts[1]), *body = frames_json(&parts[2]);
 	json_t *jid = json_object_get(hdr, "id");
 	long long id = json_is_integer(jid) ? (long long)json_integer_value(jid) : -1;
 	if (id > 0 && id == c->call_id && !c->reply_hdr) {
@@ -504,7 +469,7 @@ static void on_stream(console *c, const char *topic, json_t *hdr, const double *
 static int read_stream_one(console *c)
 {
 	zmq_msg_t parts[3];
-	int n = recv_parts(c->sub, parts, 3);
+	int n = frames_recv(c->sub, parts, 3, ZMQ_DONTWAIT);
 	if (n < 0)
 		return -1;
 	if (n >= 2) {
@@ -514,7 +479,7 @@ static int read_stream_one(console *c)
 			tl = sizeof topic - 1;
 		memcpy(topic, zmq_msg_data(&parts[0]), tl);
 		topic[tl] = '\0';
-		json_t *hdr = parse_frame(&parts[1]);
+		json_t *hdr = frames_json(&parts[1]);
 		double *data = NULL;
 		size_t nd = 0;
 		if (n == 3 && hdr) {
@@ -531,8 +496,7 @@ static int read_stream_one(console *c)
 		free(data);
 		json_decref(hdr);
 	}
-	for (int i = 0; i < n; i++)
-		zmq_msg_close(&parts[i]);
+	frames_close(parts, n);
 	return 0;
 }
 
@@ -560,10 +524,9 @@ int con_poll(console *c, long timeout_ms, bool want_stdin)
 		if (i_dealer >= 0 && (it[i_dealer].revents & ZMQ_POLLIN)) {
 			zmq_msg_t parts[3 + CON_MAX_FRAMES];
 			int np;
-			while ((np = recv_parts(c->dealer, parts, 3 + CON_MAX_FRAMES)) >= 0) {
+			while ((np = frames_recv(c->dealer, parts, 3 + CON_MAX_FRAMES, ZMQ_DONTWAIT)) >= 0) {
 				on_reply(c, parts, np);
-				for (int i = 0; i < np; i++)
-					zmq_msg_close(&parts[i]);
+				frames_close(parts, np);
 			}
 		}
 		/* Bounded, so a fast stream cannot starve the keyboard. */

@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "cert.h"
+#include "frames.h"
 #include "history_page.h"
 #include "model.h"
 #include "upstream.h"
@@ -150,52 +151,9 @@ static int read_connfile(upstream *up, const char *path, char *err, size_t errle
 static int send_request(void *dealer, const char *cmd, json_t *id, const char *who, json_t *body)
 {
 	json_t *hdr = json_pack("{s:s, s:O, s:s}", "cmd", cmd, "id", id, "client", who);
-	char *h = json_dumps(hdr, JSON_COMPACT);
-	char *b = json_dumps(body, JSON_COMPACT);
+	int rc = hdr ? frames_send_request(dealer, hdr, body) : -1;
 	json_decref(hdr);
-	int rc = -1;
-	if (h && b && zmq_send(dealer, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0 &&
-	    zmq_send(dealer, h, strlen(h), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-	    zmq_send(dealer, b, strlen(b), ZMQ_DONTWAIT) >= 0)
-		rc = 0;
-	free(h);
-	free(b);
 	return rc;
-}
-
-/* Reads one multipart message: the number of parts (the rest discarded), -1 on nothing. */
-static int recv_parts(void *sock, zmq_msg_t *parts, int max, int flags)
-{
-	int n = 0;
-	for (;;) {
-		zmq_msg_t m;
-		zmq_msg_init(&m);
-		if (zmq_msg_recv(&m, sock, flags) < 0) {
-			zmq_msg_close(&m);
-			for (int i = 0; i < n; i++)
-				zmq_msg_close(&parts[i]);
-			return -1;
-		}
-		bool more = zmq_msg_more(&m);
-		if (n < max)
-			parts[n++] = m;
-		else
-			zmq_msg_close(&m);
-		if (!more)
-			return n;
-		flags = 0;
-	}
-}
-
-static json_t *parse_part(zmq_msg_t *m)
-{
-	return json_loadb(zmq_msg_data(m), zmq_msg_size(m), 0, NULL);
-}
-
-static void close_parts(zmq_msg_t *parts, int n)
-{
-	for (int i = 0; i < n; i++)
-		zmq_msg_close(&parts[i]);
 }
 
 /*
@@ -206,19 +164,19 @@ static int recv_reply_frames(void *dealer, json_t **hdr, json_t **body, int flag
                              int *n_frames)
 {
 	zmq_msg_t parts[MAX_REPLY_PARTS];
-	int n = recv_parts(dealer, parts, MAX_REPLY_PARTS, flags);
+	int n = frames_recv(dealer, parts, MAX_REPLY_PARTS, flags);
 	if (n < 0)
 		return -1;
 	int first = n >= 1 && zmq_msg_size(&parts[0]) == 0 ? 1 : 0;
-	*hdr = n > first ? parse_part(&parts[first]) : NULL;
-	*body = n > first + 1 ? parse_part(&parts[first + 1]) : json_object();
+	*hdr = n > first ? frames_json(&parts[first]) : NULL;
+	*body = n > first + 1 ? frames_json(&parts[first + 1]) : json_object();
 	int extra = n > first + 2 ? n - first - 2 : 0;
 	if (frames) {
 		for (int i = 0; i < extra; i++)
 			zmq_msg_move(&frames[i], &parts[first + 2 + i]);
 		*n_frames = extra;
 	}
-	close_parts(parts, n);
+	frames_close(parts, n);
 	if (!json_is_object(*hdr) || !json_is_object(*body)) {
 		json_decref(*hdr);
 		json_decref(*body);
@@ -244,7 +202,7 @@ static void on_stream(upstream *up, zmq_msg_t *parts, int n)
 		return;
 	memcpy(topic, zmq_msg_data(&parts[0]), tl);
 	topic[tl] = '\0';
-	json_t *hdr = parse_part(&parts[1]);
+	json_t *hdr = frames_json(&parts[1]);
 	if (json_is_object(hdr))
 		model_stream(up->model, topic, hdr, n > 2 ? zmq_msg_data(&parts[2]) : NULL,
 		             n > 2 ? zmq_msg_size(&parts[2]) / sizeof(double) : 0);
@@ -268,25 +226,25 @@ static void drain_stream(upstream *up, void *sub)
 	int n_newest = 0;
 	for (int i = 0; i < 4096; i++) {
 		zmq_msg_t parts[MAX_PARTS];
-		int n = recv_parts(sub, parts, MAX_PARTS, ZMQ_DONTWAIT);
+		int n = frames_recv(sub, parts, MAX_PARTS, ZMQ_DONTWAIT);
 		if (n < 0)
 			break;
 		if (n >= 1 && is_scalars(&parts[0])) {
-			close_parts(newest, n_newest);
+			frames_close(newest, n_newest);
 			for (int k = 0; k < n; k++) { /* zmq_msg_t may not be copied: moved */
 				zmq_msg_init(&newest[k]);
 				zmq_msg_move(&newest[k], &parts[k]);
 			}
-			close_parts(parts, n);
+			frames_close(parts, n);
 			n_newest = n;
 			continue;
 		}
 		on_stream(up, parts, n);
-		close_parts(parts, n);
+		frames_close(parts, n);
 	}
 	if (n_newest) {
 		on_stream(up, newest, n_newest);
-		close_parts(newest, n_newest);
+		frames_close(newest, n_newest);
 	}
 }
 
@@ -423,7 +381,7 @@ static void on_dealer(upstream *up, void *dealer)
 			zmq_msg_init(&frames[k]);
 		int rc = recv_reply_frames(dealer, &hdr, &body, ZMQ_DONTWAIT, frames, &n_frames);
 		if (rc < 0) {
-			close_parts(frames, MAX_REPLY_PARTS);
+			frames_close(frames, MAX_REPLY_PARTS);
 			return;
 		}
 		json_t *id = json_object_get(hdr, "id");
@@ -448,7 +406,7 @@ static void on_dealer(upstream *up, void *dealer)
 		}
 		json_decref(hdr);
 		json_decref(body);
-		close_parts(frames, MAX_REPLY_PARTS);
+		frames_close(frames, MAX_REPLY_PARTS);
 	}
 }
 
