@@ -66,8 +66,13 @@ static bool iter_next(row_iter *it, hrow *r, unsigned *level, size_t *index)
 			it->i = 0;
 			continue;
 		}
-		size_t n = it->i++;
-		history_get_row(h, it->L, n, r, NULL, NULL, NULL);
+		size_t n = it->i++, at = hlevel_at(lv, n);
+		/* The row's keys only (history_get_row without values, inline: once per row, twice a query). */
+		r->step = lv->step[at];
+		r->seq = lv->seq[at];
+		r->stretch = lv->stretch[at];
+		r->count = it->L == 0 ? 1 : lv->count[at];
+		r->min = r->mean = r->max = NULL;
 		uint64_t first = r->seq - r->count + 1;
 		if (it->L > 0 && first >= it->cutoff[it->L]) {
 			it->i = lv->n; /* the finer levels hold the rest */
