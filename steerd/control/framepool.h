@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #define FRAMEPOOL_MIN_BYTES (64u << 10)
-#define FRAMEPOOL_MAX_BYTES (32u << 20) /* kept, at most (the daemon's RSS allows for it) */
+#define FRAMEPOOL_MAX_BYTES (16u << 20) /* kept, at most: a 10^5-point reply of a few names */
 
 /* A buffer of at least `bytes` (uninitialised), or NULL when out of memory. */
 void *framepool_alloc(size_t bytes);
