@@ -291,7 +291,8 @@ search-reference: deps
 	@$(PYTHON) tests/integration/test_search.py --reference $(BUILD)/reference/search_reference
 
 # The long soak (about 12 minutes; not part of `make test`): >= 10^6 steps with
-# consoles, ramps and checkpoints, flat RSS, then a stretch under ASan/LSan.
+# consoles, ramps, checkpoints and history queries (a history store small enough
+# to be full early), flat RSS, then a stretch under ASan/LSan.
 # `make load`: the load measurement alone (also reported by `make bench`).
 .PHONY: soak load
 soak: deps

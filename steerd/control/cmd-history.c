@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd-history.c — `history`: the run's past from the daemon's store, arrays as binary frames. */
 #include "cmd.h"
+#include "framepool.h"
 #include "history.h"
 
 #include <stdint.h>
@@ -103,7 +104,9 @@ static int history_exec(cmd_ctx *ctx, const json_t *body)
 {
 	if (!ctx->history)
 		return cmd_fail(ctx, E_INTERNAL, "this daemon keeps no history");
-	history_request rq = { .to_step = UINT64_MAX };
+	/* Its arrays become the reply's frames: pooled buffers, sent without a copy. */
+	history_request rq = { .to_step = UINT64_MAX, .alloc = framepool_alloc,
+	                       .release = framepool_free };
 	uint64_t max_points = 1000;
 	if (read_names(ctx, json_object_get(body, "names"), &rq) < 0 ||
 	    read_stats(ctx, json_object_get(body, "stats"), &rq) < 0 ||

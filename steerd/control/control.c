@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "dedup.h"
+#include "framepool.h"
 #include "clock.h"
 #include "log.h"
 
@@ -431,6 +432,7 @@ void control_destroy(control **cp)
 	for (size_t i = 0; i < c->n_parked; i++)
 		wire_request_free(&c->parked[i]);
 	dedup_destroy(&c->replies);
+	framepool_drain(); /* a frame libzmq still holds comes back to the pool, reachable */
 	free(c);
 	*cp = NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* wire.c — control-channel framing (see wire.h and PROTOCOL.md). */
 #include "wire.h"
+#include "framepool.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -355,7 +356,7 @@ static void wire_reply_frames_ok(void *router, wire_request *req, bool ok, json_
 static void free_frame(void *data, void *hint)
 {
 	(void)hint;
-	free(data);
+	framepool_free(data);
 }
 
 /* Send the frames after the body, the last without SNDMORE; frees every data. */
@@ -365,7 +366,7 @@ static void send_frames(void *router, wire_frame *frames, size_t n)
 		zmq_msg_t m;
 		if (zmq_msg_init_data(&m, frames[i].data ? frames[i].data : NULL, frames[i].len,
 		                      free_frame, NULL) < 0) {
-			free(frames[i].data);
+			framepool_free(frames[i].data);
 			continue;
 		}
 		frames[i].data = NULL;
@@ -409,7 +410,7 @@ static void wire_reply_frames_ok(void *router, wire_request *req, bool ok, json_
 		n = 0;
 	}
 	for (size_t i = 0; i < n; i++) /* not sent */
-		free(frames[i].data);
+		framepool_free(frames[i].data);
 	free(big);
 	json_decref(body);
 	wire_request_free(req);

@@ -55,8 +55,9 @@ int wire_recv_wait(void *router, wire_request *req, size_t max_bytes);
 /* Send the reply and release the request's frames, id and body. */
 void wire_reply(void *router, wire_request *req, bool ok, json_t *body /* consumed */);
 
-/* A binary frame after a reply's body (`history`): data is malloc'd and handed
- * to libzmq, which free()s it once sent (no copy). */
+/* A binary frame after a reply's body (`history`): data comes from
+ * framepool_alloc and is handed to libzmq, which gives it back to the pool
+ * once sent (no copy). */
 typedef struct wire_frame {
 	void *data;
 	size_t len;

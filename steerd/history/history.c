@@ -205,7 +205,7 @@ void history_get_row(const history *h, unsigned L, size_t n, hrow *r, double *mi
                      double *max)
 {
 	const hlevel *lv = &h->levels[L];
-	size_t i = (lv->head + n) % lv->cap;
+	size_t i = hlevel_at(lv, n);
 	r->step = lv->step[i];
 	r->seq = lv->seq[i];
 	r->stretch = lv->stretch[i];

@@ -78,6 +78,9 @@ typedef struct history_request {
 	size_t max_points;
 	int stats[3];                          /* HISTORY_MIN/MEAN/MAX, in reply order */
 	size_t n_stats;
+	/* The reply's arrays come from alloc and go back by release (NULL: malloc, free). */
+	void *(*alloc)(size_t bytes);
+	void (*release)(void *p);
 } history_request;
 
 typedef struct history_reply {
@@ -86,6 +89,7 @@ typedef struct history_reply {
 	double *values[HISTORY_MAX_NAMES]; /* per requested series: [points][n_stats], row-major */
 	uint64_t next_seq;
 	json_t *stretches, *markers, *levels; /* as PROTOCOL.md describes them */
+	void (*release)(void *p);          /* the request's, for history_reply_free */
 } history_reply;
 
 /* 0, or -1 when out of memory. Free with history_reply_free. */

@@ -27,6 +27,13 @@ typedef struct hlevel {
 	double *acc_min, *acc_sum, *acc_max, *acc_weight; /* [n_series] */
 } hlevel;
 
+/* The ring index of row n (0: oldest; n < cap): no division, a query takes it per row. */
+static inline size_t hlevel_at(const hlevel *lv, size_t n)
+{
+	size_t i = lv->head + n;
+	return i >= lv->cap ? i - lv->cap : i;
+}
+
 /* A row in flight between levels (pointers to n_series values each). */
 typedef struct hrow {
 	uint64_t step, seq, count, stretch;

@@ -66,8 +66,13 @@ static bool iter_next(row_iter *it, hrow *r, unsigned *level, size_t *index)
 			it->i = 0;
 			continue;
 		}
-		size_t n = it->i++;
-		history_get_row(h, it->L, n, r, NULL, NULL, NULL);
+		size_t n = it->i++, at = hlevel_at(lv, n);
+		/* The row's keys only (history_get_row without values, inline: once per row, twice a query). */
+		r->step = lv->step[at];
+		r->seq = lv->seq[at];
+		r->stretch = lv->stretch[at];
+		r->count = it->L == 0 ? 1 : lv->count[at];
+		r->min = r->mean = r->max = NULL;
 		uint64_t first = r->seq - r->count + 1;
 		if (it->L > 0 && first >= it->cutoff[it->L]) {
 			it->i = lv->n; /* the finer levels hold the rest */
@@ -213,7 +218,7 @@ static void point_add(point *p, const history *h, const history_request *rq, uns
                       size_t index)
 {
 	const hlevel *lv = &h->levels[L];
-	size_t i = (lv->head + index) % lv->cap;
+	size_t i = hlevel_at(lv, index);
 	uint64_t count = L == 0 ? 1 : lv->count[i];
 	for (size_t k = 0; k < rq->n_series; k++) {
 		size_t at = rq->series[k] * lv->cap + i;
@@ -256,16 +261,40 @@ static void point_put(const point *p, const history_request *rq, history_reply *
 	}
 }
 
+/*
+ * A level-0 row as a point of its own (groups of 1): what point_start,
+ * point_add and point_put give, without their per-series merging: min and
+ * max are the sample, the mean is the sample when finite and NaN otherwise.
+ * Most of a full-resolution reply's points come this way.
+ */
+static void sample_put(const history *h, const history_request *rq, size_t index,
+                       history_reply *out, size_t n)
+{
+	const hlevel *lv = &h->levels[0];
+	size_t i = hlevel_at(lv, index);
+	out->step[n] = lv->step[i];
+	out->seq[n] = lv->seq[i];
+	out->count[n] = 1;
+	for (size_t k = 0; k < rq->n_series; k++) {
+		double v = lv->v[0][rq->series[k] * lv->cap + i], *row = out->values[k] + n * rq->n_stats;
+		for (size_t j = 0; j < rq->n_stats; j++)
+			row[j] = rq->stats[j] != HISTORY_MEAN || isfinite(v) ? v : NAN;
+	}
+}
+
 static int alloc_reply(history_reply *out, const history_request *rq, size_t points)
 {
+	void *(*alloc)(size_t) = rq->alloc ? rq->alloc : malloc;
+	size_t rows = points ? points : 1;
 	out->points = points;
-	out->step = malloc((points ? points : 1) * 8);
-	out->seq = malloc((points ? points : 1) * 8);
-	out->count = malloc((points ? points : 1) * 8);
+	out->release = rq->release;
+	out->step = alloc(rows * 8);
+	out->seq = alloc(rows * 8);
+	out->count = alloc(rows * 8);
 	if (!out->step || !out->seq || !out->count)
 		return -1;
 	for (size_t k = 0; k < rq->n_series; k++)
-		if (!(out->values[k] = malloc((points ? points : 1) * rq->n_stats * sizeof(double))))
+		if (!(out->values[k] = alloc(rows * rq->n_stats * sizeof(double))))
 			return -1;
 	return 0;
 }
@@ -313,6 +342,11 @@ int history_query(history *h, const history_request *rq, history_reply *out)
 			point_put(p, rq, out, n++);
 			point_start(p, rq->n_series);
 		}
+		if (g == 1 && L == 0) { /* p holds no rows: each one went out with its point */
+			pstretch[n] = r.stretch;
+			sample_put(h, rq, index, out, n++);
+			continue;
+		}
 		point_add(p, h, rq, L, index);
 	}
 	if (p->rows) {
@@ -349,11 +383,12 @@ out:
 
 void history_reply_free(history_reply *r)
 {
-	free(r->step);
-	free(r->seq);
-	free(r->count);
+	void (*release)(void *) = r->release ? r->release : free;
+	release(r->step);
+	release(r->seq);
+	release(r->count);
 	for (size_t k = 0; k < HISTORY_MAX_NAMES; k++)
-		free(r->values[k]);
+		release(r->values[k]);
 	json_decref(r->stretches);
 	json_decref(r->markers);
 	json_decref(r->levels);

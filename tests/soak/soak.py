@@ -2,7 +2,13 @@
 """The long soak: one steerd runs a small fast diode for at least --steps
 steps and --seconds of wall time while consoles attach and detach (status,
 get, set, ramp, snapshot-state, checkpoint through build/bin/steer-console
--e), subscribers come and go, and periodic checkpoints rotate. RSS is sampled
+-e), subscribers come and go, periodic checkpoints rotate, and the run's
+history is queried (by consoles, and `history` requests of up to 10^5 points
+with random names, stats and ranges). The history store gets a small bound
+(--history-bytes, 2 MiB, buckets of --history-bucket 4 samples) so that every
+level of it is full and rotating before the second quarter (checked): with
+the default 64 MiB its coarse levels would still be filling after days, and
+that growth is by design, not a leak. RSS is sampled
 every --sample seconds and must be flat: the mean of the last quarter of the
 run within --flat (10%) of the mean of the second quarter. It must stop
 cleanly (exit 0) on SIGTERM.
@@ -71,7 +77,26 @@ def journal_entries(d):
     return 0
 
 
-def stretch(H, build, steps, seconds, sample_s, seed, asan):
+HISTORY_NAMES = ["injected_current", "anode_voltage", "j_transmitted", "j_injected",
+                 "steerd_boundary_fraction"]
+
+
+def history_full(reply):
+    """Every level of the store has dropped rows: it is full and rotating."""
+    return all(level["first_seq"] > 1 for level in reply["levels"])
+
+
+def query_history(probe, rng):
+    """One `history` request as a client would make it; its reply body."""
+    body = {"names": rng.sample(HISTORY_NAMES, rng.randrange(1, 4)),
+            "max_points": rng.choice([10, 1000, 100000]),
+            "stats": rng.sample(["min", "mean", "max"], rng.randrange(1, 4))}
+    if rng.random() < 0.3:
+        body["from_seq"] = rng.randrange(1, 200000)
+    return probe("history", body)
+
+
+def stretch(H, build, steps, seconds, sample_s, seed, asan, history):
     """One daemon, the whole workload; returns (ok, summary dict)."""
     from load import rss_kb
     binary = os.path.join(build if os.path.isabs(build) else os.path.join(REPO, build), "bin", "steerd")
@@ -83,12 +108,14 @@ def stretch(H, build, steps, seconds, sample_s, seed, asan):
     cfg = H.make_config(start="running", knobs=H.FAST_KNOBS,
                         diagnostics={"scalars_every": 1, "arrays_every": 100, "heartbeat_ms": 1000,
                                      "send_hwm": 1000},
-                        extra={"checkpoint": {"directory": "ckpt", "every_steps": 200000, "keep": 3}})
+                        extra={"checkpoint": {"directory": "ckpt", "every_steps": 200000, "keep": 3},
+                               "history": history})
     env = {"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:quarantine_size_mb=32"} if asan else None
     d = H.Steerd(config=cfg, env=env)
     problems = []
     rss = []  # (elapsed s, RSS KiB, journal entries)
-    consoles = subs = 0
+    consoles = subs = queries = 0
+    full_at = None  # elapsed s when every history level was rotating
     try:
         d.start()
         probe = d.client("soak-probe")
@@ -118,6 +145,8 @@ def stretch(H, build, steps, seconds, sample_s, seed, asan):
                 script.append("checkpoint {}")
             elif r < 0.75:
                 script.append("cancel")
+            elif r < 0.85:
+                script.append("history %s points %d" % (rng.choice(HISTORY_NAMES), rng.choice([20, 500])))
             p = subprocess.run([console, "-C", d.conn_path, "-n", "soak", "-e", "; ".join(script)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
             consoles += 1
@@ -126,6 +155,11 @@ def stretch(H, build, steps, seconds, sample_s, seed, asan):
                                                             p.stderr.decode(errors="replace")[-300:]))
                 if len(problems) > 5:
                     break
+            # a client reads the run's past
+            reply = query_history(probe, rng)
+            queries += 1
+            if full_at is None and history_full(reply):
+                full_at = now - t0
             # a subscriber comes or goes
             if sub is None and rng.random() < 0.5:
                 sub = H.Subscriber(d.conn["diagnostics"], [rng.choice(["", "scalars", "event.", "array.phi"])],
@@ -155,7 +189,8 @@ def stretch(H, build, steps, seconds, sample_s, seed, asan):
                 problems.append("steerd exited with %d on SIGTERM\n%s" % (rc, d.tail()))
         kept = sorted(os.path.basename(p) for p in glob.glob(os.path.join(d.tmp, "ckpt", "ckpt_*.h5")))
         summary = {"steps": final_step, "seconds": elapsed, "consoles": consoles, "subscribers": subs,
-                   "checkpoints_kept": kept, "rss": rss}
+                   "checkpoints_kept": kept, "rss": rss, "history_queries": queries,
+                   "history_full_at": full_at}
         return problems, summary
     finally:
         d.cleanup()
@@ -190,13 +225,17 @@ def main(argv=None):
     ap.add_argument("--asan-steps", type=int, default=100000)
     ap.add_argument("--asan-seconds", type=float, default=90)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--history-bytes", type=int, default=2 << 20, help="history.max_bytes")
+    ap.add_argument("--history-bucket", type=int, default=4, help="history.bucket_samples")
     args = ap.parse_args(argv)
     os.environ.setdefault("STEERD_BUILD", args.build)
     import steerd_harness as H
 
     failures = []
     say("soak: %s, at least %d steps and %.0f s" % (args.build, args.steps, args.seconds))
-    problems, s = stretch(H, args.build, args.steps, args.seconds, args.sample, args.seed, asan=False)
+    history = {"max_bytes": args.history_bytes, "bucket_samples": args.history_bucket}
+    problems, s = stretch(H, args.build, args.steps, args.seconds, args.sample, args.seed, asan=False,
+                          history=history)
     failures += problems
     ok_flat, m2, m4, allow = flat(s["rss"], args.flat)
     rate = s["steps"] / s["seconds"] if s["seconds"] else 0
@@ -209,6 +248,13 @@ def main(argv=None):
            s["rss"][-1][1] / 1024, m2 / 1024, m4 / 1024, 100 * (m4 / m2 - 1) if m2 else 0,
            100 * ((m4 - allow) / m2 - 1) if m2 else 0, s["rss"][-1][2] if s["rss"] else 0,
            100 * args.flat, "flat" if ok_flat else "NOT FLAT"))
+    full_at = s["history_full_at"]
+    say("soak: %d history queries; history (max_bytes %d, buckets of %d) full and rotating %s"
+        % (s["history_queries"], args.history_bytes, args.history_bucket,
+           "after %.0f s" % full_at if full_at is not None else "NEVER"))
+    if full_at is None or full_at > s["seconds"] / 4:
+        failures.append("the history store was not full before the second quarter: RSS flatness "
+                        "says nothing about it (a smaller --history-bytes or --history-bucket)")
     if s["steps"] < args.steps:
         failures.append("only %d steps" % s["steps"])
     if not ok_flat:
@@ -222,10 +268,10 @@ def main(argv=None):
         say("soak: ASan/LeakSanitizer stretch on %s, at least %d steps and %.0f s"
             % (args.asan_build, args.asan_steps, args.asan_seconds))
         problems, s = stretch(H, args.asan_build, args.asan_steps, args.asan_seconds, args.sample,
-                              args.seed + 1, asan=True)
+                              args.seed + 1, asan=True, history=history)
         failures += problems
-        say("soak: ASan: %d steps in %.0f s, %d console sessions, %d subscribers; exit %s"
-            % (s["steps"], s["seconds"], s["consoles"], s["subscribers"],
+        say("soak: ASan: %d steps in %.0f s, %d console sessions, %d subscribers, %d history queries; exit %s"
+            % (s["steps"], s["seconds"], s["consoles"], s["subscribers"], s["history_queries"],
                "clean, no leak report" if not problems else "NOT clean"))
     else:
         say("soak: no ASan build at %s (make BUILD=%s SAN=1 build): the leak check is skipped"

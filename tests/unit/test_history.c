@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "framepool.h"
 #include "history.h"
 #include "history_h5.h"
 #include "history_internal.h"
@@ -216,11 +217,73 @@ static void checkpoint_round_trip(void **state)
 	history_destroy(&r2);
 }
 
+/* Counts the reply's allocations, to see they go through the request's allocator. */
+static int pool_out;
+static void *counted_alloc(size_t bytes)
+{
+	pool_out++;
+	return framepool_alloc(bytes);
+}
+static void counted_release(void *p)
+{
+	if (p)
+		pool_out--;
+	framepool_free(p);
+}
+
+/*
+ * Full resolution (points of one sample each, put without merging) gives
+ * what merging gives: min and max the sample, the mean the sample when
+ * finite, NaN when not; and the reply comes from the pool and goes back.
+ */
+static void full_resolution_points_are_the_samples(void **state)
+{
+	(void)state;
+	history_limits lim = { .max_bytes = 1u << 20, .levels = 2, .bucket_samples = 8 };
+	history *h = history_new(&lim, S, names30());
+	double v[S];
+	for (uint64_t s = 1; s <= 1000; s++) {
+		sample(v, s);
+		if (s == 500)
+			v[2] = INFINITY;
+		history_record(h, s, v);
+	}
+	history_request rq = { .n_series = 2, .series = { 2, 1 }, .to_step = UINT64_MAX,
+	                       .max_points = 100000, .n_stats = 3,
+	                       .stats = { HISTORY_MAX, HISTORY_MEAN, HISTORY_MIN },
+	                       .alloc = counted_alloc, .release = counted_release };
+	history_reply r;
+	assert_int_equal(history_query(h, &rq, &r), 0);
+	assert_int_equal(pool_out, 5);
+	assert_int_equal(r.points, 1000);
+	for (size_t i = 0; i < r.points; i++) {
+		assert_int_equal(r.step[i], i + 1);
+		assert_int_equal(r.seq[i], i + 1);
+		assert_int_equal(r.count[i], 1);
+		const double *a = r.values[0] + 3 * i, *b = r.values[1] + 3 * i;
+		if (i + 1 == 500)
+			assert_true(a[0] == INFINITY && isnan(a[1]) && a[2] == INFINITY);
+		else
+			assert_true(a[0] == 2.0 && a[1] == 2.0 && a[2] == 2.0);
+		assert_true(isnan(b[0]) && isnan(b[1]) && isnan(b[2]));
+	}
+	history_reply_free(&r);
+	assert_int_equal(pool_out, 0);
+	/* a big buffer given back is the next one taken; a small one is not kept */
+	void *big = framepool_alloc(FRAMEPOOL_MIN_BYTES + 100);
+	framepool_free(big);
+	assert_ptr_equal(framepool_alloc(FRAMEPOOL_MIN_BYTES), big);
+	framepool_free(big);
+	framepool_drain();
+	history_destroy(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(memory_stays_within_max_bytes),
 		cmocka_unit_test(buckets_cover_without_gaps),
+		cmocka_unit_test(full_resolution_points_are_the_samples),
 		cmocka_unit_test(writer_never_waits_for_a_reader),
 		cmocka_unit_test(checkpoint_round_trip),
 	};
