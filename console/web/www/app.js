@@ -279,7 +279,16 @@ function setupControls() {
   $("search-cancel").onclick = () => steer("cancel", { search: true });
 }
 
+// Sets an element's text only when it changes: an unchanged page costs the
+// browser no style, layout or paint work, however many frames arrive.
+function setText(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
 function renderIndicators() {
+  const key = [...W.indicators].map((n) => n + (W.scalars[n] ? "1" : "0")).join(",");
+  if (key === W.indicatorKey) return;
+  W.indicatorKey = key;
   const box = $("indicators");
   box.textContent = "";
   for (const name of W.indicators) {
@@ -400,15 +409,13 @@ function onFrame(f) {
 
 function draw(f) {
   const st = $("state");
-  st.textContent = f.connected ? f.state : "disconnected";
-  st.className = "badge " + (f.connected ? f.state : "disconnected");
-  $("step").textContent = f.step;
-  $("time").textContent = fmt(f.time) + " s";
-  $("rate").textContent = fmt(Math.round(f.rate));
-  for (const k in f.knobs) {
-    const cell = $("knob-" + k);
-    if (cell) cell.textContent = fmt(f.knobs[k]);
-  }
+  setText(st, f.connected ? f.state : "disconnected");
+  const badge = "badge " + (f.connected ? f.state : "disconnected");
+  if (st.className !== badge) st.className = badge;
+  setText($("step"), String(f.step));
+  setText($("time"), fmt(f.time) + " s");
+  setText($("rate"), fmt(Math.round(f.rate)));
+  for (const k in f.knobs) setText($("knob-" + k), fmt(f.knobs[k]));
   renderIndicators();
   W.charts.series.update("none");
   if (f.arrays) {
