@@ -72,6 +72,7 @@ static struct {
 	char *chartjs;
 	size_t chartjs_len;
 	lws_sorted_usec_list_t tick;
+	uint64_t generation; /* upstream_generation() the pages were greeted with */
 	int tick_us;
 } S;
 
@@ -259,6 +260,18 @@ static int filter_ws(struct lws *wsi, client *c)
 	return 0;
 }
 
+/* The run as steerd's hello describes it, then its past: the page (re)builds itself from them. */
+static void greet(client *c)
+{
+	const web_session *s = auth_lookup(S.o->auth, c->sid);
+	json_t *hello = upstream_hello(S.up);
+	queue_out(c, json_pack("{s:s, s:s, s:s, s:i, s:o}", "type", "hello", "role",
+	                       s && s->role == ROLE_OPERATOR ? "operator" : "observer", "name",
+	                       s ? s->name : "?", "fps", S.o->fps, "run", hello));
+	/* The run's past, from steerd's history: the page starts with it, then follows frames. */
+	upstream_request_history(S.up, c->serial, HISTORY_POINTS);
+}
+
 static void on_established(struct lws *wsi, client *c)
 {
 	c->wsi = wsi;
@@ -268,13 +281,7 @@ static void on_established(struct lws *wsi, client *c)
 	/* Recent events too, so the page shows the latest steering at once. */
 	uint64_t head = model_event_head(upstream_model(S.up));
 	c->ev_cursor = head > 64 ? head - 64 : 0;
-	const web_session *s = auth_lookup(S.o->auth, c->sid);
-	json_t *hello = upstream_hello(S.up);
-	queue_out(c, json_pack("{s:s, s:s, s:s, s:i, s:o}", "type", "hello", "role",
-	                       s && s->role == ROLE_OPERATOR ? "operator" : "observer", "name",
-	                       s ? s->name : "?", "fps", S.o->fps, "run", hello));
-	/* The run's past, from steerd's history: the page starts with it, then follows frames. */
-	upstream_request_history(S.up, c->serial, HISTORY_POINTS);
+	greet(c);
 }
 
 static void on_message(client *c, const char *text, size_t len)
@@ -494,6 +501,14 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	if (server_reload_requested) {
 		server_reload_requested = 0;
 		reload();
+	}
+	uint64_t g = upstream_generation(S.up);
+	if (g != S.generation) { /* steer-web follows a new steerd: every page starts again */
+		S.generation = g;
+		lwsl_user("steer-web: following a new steerd; %s pages start again\n",
+		          S.clients ? "the" : "no");
+		for (client *c = S.clients; c; c = c->next)
+			greet(c);
 	}
 	uint64_t v = model_version(upstream_model(S.up));
 	for (client *c = S.clients; c; c = c->next)

@@ -63,7 +63,18 @@ function onReply(r) {
 
 function diag(name) { return W.hello.diagnostics.find((d) => d.name === name); }
 
+// A hello comes when the page connects, and again when steer-web follows a
+// restarted steerd: the page then starts again from the new run.
 function setup(h) {
+  W.hellos = (W.hellos || 0) + 1;
+  if (W.hello) {
+    for (const c of [W.charts.series, W.charts.phase, ...Object.values(W.arrayCharts).map((a) => a.chart)])
+      if (c) c.destroy();
+    Object.assign(W, { charts: {}, arrayCharts: {}, series: {}, markers: [], picked: new Set(),
+      indicators: new Set(), indicatorKey: undefined, step: null, scalars: {}, search: null,
+      phase: undefined, latestArrays: undefined, history: undefined });
+    onEvent({ step: h.run.step, event: "steerd started again: a new run" });
+  }
   W.hello = h.run;
   W.role = h.role;
   W.name = h.name;
