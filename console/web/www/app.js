@@ -5,6 +5,10 @@
 "use strict";
 
 const MAX_POINTS = 3000;       // points kept per scalar series
+// The series chart is redrawn at most this often: a frame adds one point of
+// MAX_POINTS, moving the curves by less than a pixel, while a redraw was
+// most of the page's drawing time (the header follows every frame).
+const SERIES_EVERY_MS = 100;
 const SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
 
 const W = {
@@ -418,6 +422,16 @@ function onFrame(f) {
   requestAnimationFrame(() => draw(f));
 }
 
+function drawSeries() {
+  const wait = (W.seriesDrawn || 0) + SERIES_EVERY_MS - performance.now();
+  if (wait <= 0) {
+    W.seriesDrawn = performance.now();
+    W.charts.series.update("none");
+  } else if (!W.seriesTimer) {
+    W.seriesTimer = setTimeout(() => { W.seriesTimer = null; drawSeries(); }, wait);
+  }
+}
+
 function draw(f) {
   const st = $("state");
   setText(st, f.connected ? f.state : "disconnected");
@@ -428,7 +442,7 @@ function draw(f) {
   setText($("rate"), fmt(Math.round(f.rate)));
   for (const k in f.knobs) setText($("knob-" + k), fmt(f.knobs[k]));
   renderIndicators();
-  W.charts.series.update("none");
+  drawSeries();
   if (f.arrays) {
     const a = f.arrays;
     for (const name in W.arrayCharts) {
