@@ -4,7 +4,7 @@
     /usr/bin/python3 tests/bench/web_load.py [--build build] [--rounds 5] [--seconds 3]
 
 One steerd runs the default diode flat out, steer-web attached to it for the
-whole measurement. Rounds alternate two phases: no browser, and two
+whole measurement. Rounds alternate two phases: no browser (no Chromium running), and two
 browsers: a live one (headless Chromium showing the page, drawing and
 acknowledging every frame it can) and a stalled one (a WebSocket client that
 never reads nor acknowledges). Each phase measures steps per second from the
@@ -126,15 +126,18 @@ def main(argv=None):
         if pin:  # steer-web (a child), Chromium and this script off the simulation's CPU
             pin_all_threads(set(cpus[:-1]))
         web = W.SteerWeb(d.conn_path)
-        browser = start_idle_browser(W)
         # A measurement, not a synchronisation: wall-time windows are what is measured.
         window = threading.Event()
         window.wait(1.0)  # the beam fills the gap: let the step cost settle
 
         def phase(browsers):
+            # Chromium is started for each phase with browsers and quit after it: a
+            # Chromium left on about:blank was seen still busy with the page it left.
+            nonlocal browser
             stalled = None
             frames0 = 0
             if browsers:
+                browser = start_idle_browser(W)
                 stalled = web.ws(web.observer_token)  # never read from
                 browser.get(web.url(web.observer_token))
                 H.wait_until(lambda: browser.execute_script(
@@ -159,7 +162,8 @@ def main(argv=None):
             frames = 0
             if browsers:
                 frames = browser.execute_script("return steerWeb.frames") - frames0
-                browser.get("about:blank")
+                browser.quit()
+                browser = None
                 stalled.close()
             return (s1 - s0) / (t1 - t0), frames / (t1 - t0)
 
