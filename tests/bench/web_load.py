@@ -15,10 +15,10 @@ What runs where (printed with the figures): steerd's simulation thread has
 the last CPU to itself (run.simulation_cpu); steerd's other threads,
 steer-web, Chromium and this script share the others. The browsers stand
 in for browsers on people's laptops, as in a real deployment: Chromium runs
-as SCHED_IDLE (it gets only CPU time nothing else wants), and without
-CAP_SYS_NICE, since as root Chromium would otherwise raise its own
-browser and GPU processes to nice -8 and the machine's other work would be
-pushed onto the simulation's CPU. steer-web keeps normal priority: it runs
+as SCHED_IDLE once its page is up (it gets only CPU time nothing else
+wants), and without CAP_SYS_NICE, since as root Chromium would otherwise
+raise its own browser and GPU processes to nice -8 and the machine's other
+work would be pushed onto the simulation's CPU. steer-web keeps normal priority: it runs
 beside steerd in a real deployment too.
 
 Besides the ratio it prints, per phase, the CPU time each part used
@@ -52,17 +52,28 @@ def pin_all_threads(cpus):
             pass
 
 
-def start_idle_browser(W):
-    """Chromium as SCHED_IDLE, unable to raise its priority (see above); this
-    script goes back to normal scheduling at nice 19 after."""
+def start_browser(W):
+    """Chromium at nice 19, unable to raise its priority (see above)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0)  # for what is exec'd from here on
     os.nice(19)
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    try:
-        return W.browser()
-    finally:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return W.browser()
+
+
+def make_idle(pids):
+    """Every thread of pids SCHED_IDLE: done once the page is up, as a
+    SCHED_IDLE Chromium could not start on a busy machine; without
+    CAP_SYS_NICE it cannot go back, and what it starts later inherits it."""
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setscheduler(int(tid), os.SCHED_IDLE, os.sched_param(0))
+            except OSError:
+                pass  # a thread that has just ended
 
 
 def cpu_seconds(pids):
@@ -137,13 +148,14 @@ def main(argv=None):
             stalled = None
             frames0 = 0
             if browsers:
-                browser = start_idle_browser(W)
+                browser = start_browser(W)
                 stalled = web.ws(web.observer_token)  # never read from
                 browser.get(web.url(web.observer_token))
                 H.wait_until(lambda: browser.execute_script(
                     "return window.steerWeb && steerWeb.frames > 0"), 30, what="the page")
                 frames0 = browser.execute_script("return steerWeb.frames")
             browser_pids = [p for p in descendants(os.getpid()) if p not in (web.proc.pid, d.pid)]
+            make_idle(browser_pids)
             u0 = (cpu_seconds([web.proc.pid]), cpu_seconds(browser_pids))
             s0 = probe.status()["step"]
             t0 = time.monotonic()
