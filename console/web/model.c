@@ -44,18 +44,16 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-model *model_new(json_t *hello)
+/* What the model knows of a run from its `hello` alone (under mu, or before it is shared). */
+static void from_hello(model *m, json_t *hello)
 {
-	model *m = calloc(1, sizeof *m);
-	if (!m)
-		return NULL;
-	pthread_mutex_init(&m->mu, NULL);
 	const char *st = json_string_value(json_object_get(hello, "state"));
 	snprintf(m->state, sizeof m->state, "%s", st ? st : "?");
 	m->step = json_integer_value(json_object_get(hello, "step"));
 	m->heartbeat_ms =
 		(long)json_integer_value(json_object_get(json_object_get(hello, "stream"), "heartbeat_ms"));
 	m->last_heartbeat_ms = now_ms();
+	json_decref(m->knobs);
 	m->knobs = json_object();
 	size_t i;
 	json_t *k;
@@ -65,7 +63,35 @@ model *model_new(json_t *hello)
 		if (name)
 			json_object_set(m->knobs, name, json_object_get(k, "value"));
 	}
+}
+
+model *model_new(json_t *hello)
+{
+	model *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->mu, NULL);
+	from_hello(m, hello);
 	return m;
+}
+
+void model_reset(model *m, json_t *hello)
+{
+	pthread_mutex_lock(&m->mu);
+	from_hello(m, hello);
+	m->time = m->rate = 0;
+	m->steps_left = 0;
+	m->ramps = 0;
+	m->n_scalars = 0;
+	json_decref(m->scalar_names);
+	m->scalar_names = NULL;
+	for (size_t i = 0; i < MAX_ARRAYS; i++) {
+		free(m->arrays[i].v);
+		memset(&m->arrays[i], 0, sizeof m->arrays[i]);
+	}
+	m->version++;
+	m->arrays_version++;
+	pthread_mutex_unlock(&m->mu);
 }
 
 void model_free(model **mp)

@@ -24,6 +24,8 @@ typedef struct model model;
 /* A model starting from steerd's `hello` (state, step, knobs, heartbeat period). */
 model *model_new(json_t *hello);
 void model_free(model **m);
+/* Starts again from a new steerd's `hello`: the old run's values are gone (the events stay). */
+void model_reset(model *m, json_t *hello);
 
 /* A stream message: its topic, header, and float64 data (scalars, array.NAME). */
 void model_stream(model *m, const char *topic, json_t *hdr, const double *d, size_t nd);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
@@ -27,6 +28,13 @@
 #define MAX_INFLIGHT 8    /* commands of one browser waiting for steerd */
 #define EVENTS_PER_FRAME 256
 #define ARRAY_POINTS 4000 /* an array is thinned to at most this many points */
+/*
+ * Arrays (the profiles and the phase-space sample, most of a frame's bytes
+ * and of the page's drawing) go to a browser at most this often; the
+ * scalars, step and state follow at --fps. Drawing every array at every
+ * frame cost the browser several times more CPU than everything else.
+ */
+#define ARRAYS_EVERY_US 100000
 #define HISTORY_POINTS 2000 /* points of each scalar's past sent to a new page */
 
 volatile sig_atomic_t server_stop_requested;
@@ -40,6 +48,7 @@ typedef struct client {
 	bool awaiting_ack;
 	bool closing;
 	uint64_t sent_version, sent_arrays_version;
+	long long arrays_sent_us; /* CLOCK_MONOTONIC */
 	uint64_t ev_cursor, ev_lost;
 	char *out[MAX_OUTBOX]; /* serialized messages, oldest first */
 	size_t n_out;
@@ -63,6 +72,7 @@ static struct {
 	char *chartjs;
 	size_t chartjs_len;
 	lws_sorted_usec_list_t tick;
+	uint64_t generation; /* upstream_generation() the pages were greeted with */
 	int tick_us;
 } S;
 
@@ -250,6 +260,18 @@ static int filter_ws(struct lws *wsi, client *c)
 	return 0;
 }
 
+/* The run as steerd's hello describes it, then its past: the page (re)builds itself from them. */
+static void greet(client *c)
+{
+	const web_session *s = auth_lookup(S.o->auth, c->sid);
+	json_t *hello = upstream_hello(S.up);
+	queue_out(c, json_pack("{s:s, s:s, s:s, s:i, s:o}", "type", "hello", "role",
+	                       s && s->role == ROLE_OPERATOR ? "operator" : "observer", "name",
+	                       s ? s->name : "?", "fps", S.o->fps, "run", hello));
+	/* The run's past, from steerd's history: the page starts with it, then follows frames. */
+	upstream_request_history(S.up, c->serial, HISTORY_POINTS);
+}
+
 static void on_established(struct lws *wsi, client *c)
 {
 	c->wsi = wsi;
@@ -259,13 +281,7 @@ static void on_established(struct lws *wsi, client *c)
 	/* Recent events too, so the page shows the latest steering at once. */
 	uint64_t head = model_event_head(upstream_model(S.up));
 	c->ev_cursor = head > 64 ? head - 64 : 0;
-	const web_session *s = auth_lookup(S.o->auth, c->sid);
-	json_t *hello = upstream_hello(S.up);
-	queue_out(c, json_pack("{s:s, s:s, s:s, s:i, s:o}", "type", "hello", "role",
-	                       s && s->role == ROLE_OPERATOR ? "operator" : "observer", "name",
-	                       s ? s->name : "?", "fps", S.o->fps, "run", hello));
-	/* The run's past, from steerd's history: the page starts with it, then follows frames. */
-	upstream_request_history(S.up, c->serial, HISTORY_POINTS);
+	greet(c);
 }
 
 static void on_message(client *c, const char *text, size_t len)
@@ -337,10 +353,18 @@ static int send_text(struct lws *wsi, const char *text)
 	return rc;
 }
 
+static long long mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int send_frame(client *c)
 {
 	uint64_t av = model_arrays_version(upstream_model(S.up));
-	bool arrays = av != c->sent_arrays_version;
+	long long now = mono_us();
+	bool arrays = av != c->sent_arrays_version && now - c->arrays_sent_us >= ARRAYS_EVERY_US;
 	json_t *f = model_frame(upstream_model(S.up), arrays, ARRAY_POINTS);
 	uint64_t lost = 0;
 	json_object_set_new(f, "type", json_string("frame"));
@@ -348,8 +372,10 @@ static int send_frame(client *c)
 	c->ev_lost += lost;
 	json_object_set_new(f, "events_lost", json_integer((json_int_t)c->ev_lost));
 	c->sent_version = (uint64_t)json_integer_value(json_object_get(f, "version"));
-	if (arrays)
+	if (arrays) {
 		c->sent_arrays_version = av;
+		c->arrays_sent_us = now;
+	}
 	char *text = json_dumps(f, JSON_COMPACT | JSON_REAL_PRECISION(7));
 	json_decref(f);
 	c->awaiting_ack = true;
@@ -475,6 +501,14 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	if (server_reload_requested) {
 		server_reload_requested = 0;
 		reload();
+	}
+	uint64_t g = upstream_generation(S.up);
+	if (g != S.generation) { /* steer-web follows a new steerd: every page starts again */
+		S.generation = g;
+		lwsl_user("steer-web: following a new steerd; %s pages start again\n",
+		          S.clients ? "the" : "no");
+		for (client *c = S.clients; c; c = c->next)
+			greet(c);
 	}
 	uint64_t v = model_version(upstream_model(S.up));
 	for (client *c = S.clients; c; c = c->next)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -74,7 +75,11 @@ struct upstream {
 
 	/* sockets: only the upstream thread touches them after start */
 	void *zctx, *sub, *sub_events, *dealer; /* sub: scalars and arrays; sub_events: events, heartbeats */
-	bool curve;
+	bool curve, have_key;
+	char connfile[4096];
+	struct stat conn_st;     /* the connection file as last read */
+	long long conn_pid;      /* the steerd it named */
+	long long hello_sent_ms; /* > 0 while a new steerd's hello is awaited */
 	uint8_t server_key[CERT_KEY_BYTES], public_key[CERT_KEY_BYTES], secret_key[CERT_KEY_BYTES];
 	char control[256], diagnostics[256];
 	op_socket ops[MAX_OPERATOR_SOCKETS];
@@ -89,6 +94,7 @@ struct upstream {
 	size_t n_inflight; /* queued + pending */
 	up_reply *out_head, *out_tail;
 	json_t *hello;
+	uint64_t generation; /* grows when steer-web follows a new steerd */
 	model *model;
 };
 
@@ -130,6 +136,8 @@ static void *open_socket(upstream *up, int type, const char *endpoint, const uin
 static int read_connfile(upstream *up, const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
+	if (stat(path, &up->conn_st) < 0)
+		memset(&up->conn_st, 0, sizeof up->conn_st);
 	json_t *j = json_load_file(path, 0, &jerr);
 	const char *ctl = json_string_value(json_object_get(j, "control"));
 	const char *diag = json_string_value(json_object_get(j, "diagnostics"));
@@ -141,9 +149,9 @@ static int read_connfile(upstream *up, const char *path, char *err, size_t errle
 	}
 	snprintf(up->control, sizeof up->control, "%s", ctl);
 	snprintf(up->diagnostics, sizeof up->diagnostics, "%s", diag);
+	up->conn_pid = json_integer_value(json_object_get(j, "pid"));
 	const char *sk = json_string_value(json_object_get(j, "server_key"));
-	if (sk && strlen(sk) == CERT_Z85_LEN)
-		up->curve = zmq_z85_decode(up->server_key, sk) != NULL;
+	up->curve = sk && strlen(sk) == CERT_Z85_LEN && zmq_z85_decode(up->server_key, sk) != NULL;
 	json_decref(j);
 	return 0;
 }
@@ -363,6 +371,132 @@ static void drain_queue(upstream *up)
 	}
 }
 
+/* ------------------------------------------------------------ sockets toward one steerd */
+
+static int open_sockets(upstream *up)
+{
+	up->dealer = open_socket(up, ZMQ_DEALER, up->control, up->public_key, up->secret_key);
+	/*
+	 * Two connections: ZeroMQ's high-water mark counts per connection, so a
+	 * burst of scalars that overflows one could drop an event sharing it.
+	 * Events and heartbeats are few: on their own connection none is lost.
+	 */
+	up->sub = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
+	up->sub_events = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
+	if (!up->dealer || !up->sub || !up->sub_events)
+		return -1;
+	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "scalars", 7);
+	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "array.", 6);
+	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "event.", 6);
+	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "heartbeat", 9);
+	return 0;
+}
+
+static void close_sockets(upstream *up)
+{
+	for (size_t i = 0; i < up->n_ops; i++)
+		zmq_close(up->ops[i].dealer);
+	up->n_ops = 0;
+	void **socks[] = {&up->sub, &up->sub_events, &up->dealer};
+	for (size_t i = 0; i < sizeof socks / sizeof *socks; i++)
+		if (*socks[i]) {
+			zmq_close(*socks[i]);
+			*socks[i] = NULL;
+		}
+}
+
+/* Commands the old steerd will never answer: answered here, so no page waits for ever. */
+static void fail_pending(upstream *up, const char *why)
+{
+	for (size_t k = 0; k < UP_MAX_PENDING; k++) {
+		pending *p = &up->pend[k];
+		if (!p->used)
+			continue;
+		deliver(up, p->client,
+		        p->history ? json_pack("{s:s, s:b}", "type", "history", "ok", 0)
+		                   : error_msg(p->browser_id, p->cmd, "unavailable", why));
+		finish_pending(up, p);
+	}
+	up->poll_waiting = 0;
+}
+
+static void send_hello(upstream *up)
+{
+	json_t *id = json_string("hello"), *empty = json_object();
+	if (send_request(up->dealer, "hello", id, "steer-web", empty) == 0)
+		up->hello_sent_ms = now_ms();
+	json_decref(id);
+	json_decref(empty);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * Follows a restarted steerd: when the connection file (written anew, by
+ * rename, at every start) names another process or other endpoints, every
+ * socket is made again toward them and the new steerd's hello asked; the
+ * model and the pages start again from it (on_new_hello). A file that is
+ * gone or unreadable changes nothing: without heartbeats the pages show the
+ * run as disconnected until a steerd writes one again.
+ */
+static void follow_connfile(upstream *up)
+{
+	struct stat st;
+	if (stat(up->connfile, &st) < 0 || same_file(&st, &up->conn_st))
+		return;
+	char control[sizeof up->control], diagnostics[sizeof up->diagnostics], err[1024];
+	uint8_t server_key[CERT_KEY_BYTES];
+	memcpy(control, up->control, sizeof control);
+	memcpy(diagnostics, up->diagnostics, sizeof diagnostics);
+	memcpy(server_key, up->server_key, sizeof server_key);
+	long long pid = up->conn_pid;
+	bool curve = up->curve;
+	if (read_connfile(up, up->connfile, err, sizeof err) < 0) {
+		fprintf(stderr, "steer-web: %s; still following steerd %lld\n", err, pid);
+		return;
+	}
+	if (pid == up->conn_pid && curve == up->curve && !strcmp(control, up->control) &&
+	    !strcmp(diagnostics, up->diagnostics) &&
+	    !memcmp(server_key, up->server_key, sizeof server_key))
+		return;
+	fprintf(stderr, "steer-web: %s names a new steerd (pid %lld, %s): following it\n",
+	        up->connfile, up->conn_pid, up->control);
+	if (up->curve && !up->have_key)
+		fprintf(stderr, "steer-web: the new steerd requires a CURVE key: start steer-web "
+		                "again with --key FILE\n");
+	fail_pending(up, "steerd restarted before answering: this command may not have been done");
+	close_sockets(up);
+	if (open_sockets(up) < 0) {
+		fprintf(stderr, "steer-web: cannot connect to steerd (%s, %s): %s\n", up->control,
+		        up->diagnostics, zmq_strerror(zmq_errno()));
+		close_sockets(up);
+		memset(&up->conn_st, 0, sizeof up->conn_st); /* try again at the next look */
+		return;
+	}
+	send_hello(up);
+}
+
+static void on_new_hello(upstream *up, json_t *hdr, json_t *body)
+{
+	up->hello_sent_ms = 0;
+	if (!json_is_true(json_object_get(hdr, "ok"))) {
+		fprintf(stderr, "steer-web: the new steerd refused hello\n");
+		return;
+	}
+	model_reset(up->model, body);
+	pthread_mutex_lock(&up->mu);
+	json_decref(up->hello);
+	up->hello = json_incref(body);
+	up->generation++;
+	pthread_mutex_unlock(&up->mu);
+	if (up->wake)
+		up->wake(up->wake_arg);
+}
+
 static void on_poll_reply(upstream *up, const char *what, json_t *body)
 {
 	if (!strcmp(what, "poll-status"))
@@ -385,7 +519,9 @@ static void on_dealer(upstream *up, void *dealer)
 			return;
 		}
 		json_t *id = json_object_get(hdr, "id");
-		if (json_is_string(id)) {
+		if (json_is_string(id) && !strcmp(json_string_value(id), "hello")) {
+			on_new_hello(up, hdr, body);
+		} else if (json_is_string(id)) {
 			on_poll_reply(up, json_string_value(id), body);
 			if (up->poll_waiting > 0)
 				up->poll_waiting--;
@@ -413,6 +549,11 @@ static void on_dealer(upstream *up, void *dealer)
 static void send_polls(upstream *up)
 {
 	long long t = now_ms();
+	if (up->hello_sent_ms) { /* a new steerd: nothing but its hello until it answers */
+		if (t - up->hello_sent_ms >= POLL_STALE_MS)
+			send_hello(up);
+		return;
+	}
 	if (up->poll_waiting > 0 && t - up->poll_sent_ms < POLL_STALE_MS)
 		return;
 	if (t - up->poll_sent_ms < POLL_EVERY_MS)
@@ -433,29 +574,41 @@ static void send_polls(upstream *up)
 static void *run(void *arg)
 {
 	upstream *up = arg;
+	long long conn_checked_ms = now_ms();
 	while (!up->stop) {
 		zmq_pollitem_t items[3 + MAX_OPERATOR_SOCKETS + 1];
 		size_t n = 0;
-		items[n++] = (zmq_pollitem_t){.socket = up->sub_events, .events = ZMQ_POLLIN};
-		items[n++] = (zmq_pollitem_t){.socket = up->sub, .events = ZMQ_POLLIN};
-		items[n++] = (zmq_pollitem_t){.socket = up->dealer, .events = ZMQ_POLLIN};
-		for (size_t i = 0; i < up->n_ops; i++)
-			items[n++] = (zmq_pollitem_t){.socket = up->ops[i].dealer, .events = ZMQ_POLLIN};
+		bool connected = up->dealer != NULL; /* not after a failed reconnection */
+		if (connected) {
+			items[n++] = (zmq_pollitem_t){.socket = up->sub_events, .events = ZMQ_POLLIN};
+			items[n++] = (zmq_pollitem_t){.socket = up->sub, .events = ZMQ_POLLIN};
+			items[n++] = (zmq_pollitem_t){.socket = up->dealer, .events = ZMQ_POLLIN};
+			for (size_t i = 0; i < up->n_ops; i++)
+				items[n++] = (zmq_pollitem_t){.socket = up->ops[i].dealer, .events = ZMQ_POLLIN};
+		}
 		items[n++] = (zmq_pollitem_t){.fd = up->wake_pipe[0], .events = ZMQ_POLLIN};
 		if (zmq_poll(items, (int)n, 100) < 0 && zmq_errno() != EINTR)
 			break;
-		if (items[0].revents)
-			drain_stream(up, up->sub_events);
-		if (items[1].revents)
-			drain_stream(up, up->sub);
-		if (items[2].revents)
-			on_dealer(up, up->dealer);
-		for (size_t i = 0; i < up->n_ops; i++)
-			if (items[3 + i].revents)
-				on_dealer(up, up->ops[i].dealer);
+		if (connected) {
+			if (items[0].revents)
+				drain_stream(up, up->sub_events);
+			if (items[1].revents)
+				drain_stream(up, up->sub);
+			if (items[2].revents)
+				on_dealer(up, up->dealer);
+			for (size_t i = 0; i < up->n_ops; i++)
+				if (items[3 + i].revents)
+					on_dealer(up, up->ops[i].dealer);
+		}
 		if (items[n - 1].revents)
 			drain_queue(up);
-		send_polls(up);
+		long long t = now_ms();
+		if (t - conn_checked_ms >= POLL_EVERY_MS) {
+			conn_checked_ms = t;
+			follow_connfile(up);
+		}
+		if (up->dealer)
+			send_polls(up);
 	}
 	return NULL;
 }
@@ -514,6 +667,7 @@ upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto bad;
 	}
+	snprintf(up->connfile, sizeof up->connfile, "%s", o->connfile);
 	if (read_connfile(up, o->connfile, err, errlen) < 0)
 		goto bad;
 	if (up->curve) {
@@ -528,29 +682,18 @@ upstream *upstream_start(const upstream_opts *o, char *err, size_t errlen)
 		memcpy(up->public_key, me.public_key, CERT_KEY_BYTES);
 		memcpy(up->secret_key, me.secret_key, CERT_KEY_BYTES);
 		cert_wipe(&me);
+		up->have_key = true;
 	} else if (o->key_file) {
 		snprintf(err, errlen, "--key: steerd at %s runs without security (no server_key in %s)",
 		         up->control, o->connfile);
 		goto bad;
 	}
 	up->zctx = zmq_ctx_new();
-	up->dealer = open_socket(up, ZMQ_DEALER, up->control, up->public_key, up->secret_key);
-	/*
-	 * Two connections: ZeroMQ's high-water mark counts per connection, so a
-	 * burst of scalars that overflows one could drop an event sharing it.
-	 * Events and heartbeats are few: on their own connection none is lost.
-	 */
-	up->sub = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
-	up->sub_events = open_socket(up, ZMQ_SUB, up->diagnostics, up->public_key, up->secret_key);
-	if (!up->dealer || !up->sub || !up->sub_events) {
+	if (open_sockets(up) < 0) {
 		snprintf(err, errlen, "cannot connect to steerd (%s, %s): %s", up->control,
 		         up->diagnostics, zmq_strerror(zmq_errno()));
 		goto bad;
 	}
-	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "scalars", 7);
-	zmq_setsockopt(up->sub, ZMQ_SUBSCRIBE, "array.", 6);
-	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "event.", 6);
-	zmq_setsockopt(up->sub_events, ZMQ_SUBSCRIBE, "heartbeat", 9);
 	if (read_hello(up, o->hello_timeout_ms, err, errlen) < 0)
 		goto bad;
 	if (pthread_create(&up->thread, NULL, run, up) != 0) {
@@ -572,14 +715,7 @@ void upstream_stop(upstream **upp)
 	up->stop = 1;
 	if (up->thread_started)
 		pthread_join(up->thread, NULL);
-	for (size_t i = 0; i < up->n_ops; i++)
-		zmq_close(up->ops[i].dealer);
-	if (up->sub)
-		zmq_close(up->sub);
-	if (up->sub_events)
-		zmq_close(up->sub_events);
-	if (up->dealer)
-		zmq_close(up->dealer);
+	close_sockets(up);
 	if (up->zctx)
 		zmq_ctx_term(up->zctx);
 	for (size_t i = 0; i < UP_MAX_PENDING; i++)
@@ -609,7 +745,18 @@ void upstream_stop(upstream **upp)
 
 json_t *upstream_hello(upstream *up)
 {
-	return json_incref(up->hello); /* set before the thread starts, never changed */
+	pthread_mutex_lock(&up->mu); /* replaced when steer-web follows a new steerd */
+	json_t *h = json_incref(up->hello);
+	pthread_mutex_unlock(&up->mu);
+	return h;
+}
+
+uint64_t upstream_generation(upstream *up)
+{
+	pthread_mutex_lock(&up->mu);
+	uint64_t g = up->generation;
+	pthread_mutex_unlock(&up->mu);
+	return g;
 }
 
 static int enqueue(upstream *up, uint64_t client, json_t *browser_id, const char *cmd,
@@ -656,11 +803,14 @@ int upstream_submit(upstream *up, uint64_t client, json_t *browser_id, const cha
 
 int upstream_request_history(upstream *up, uint64_t client, size_t max_points)
 {
-	json_t *hello = up->hello, *names = json_array();
+	json_t *hello = upstream_hello(up), *names = json_array();
 	size_t i;
 	json_t *d;
-	if (!json_is_array(json_object_get(hello, "capabilities")))
+	if (!json_is_array(json_object_get(hello, "capabilities"))) {
+		json_decref(hello);
+		json_decref(names);
 		return -1;
+	}
 	bool has = false;
 	json_array_foreach(json_object_get(hello, "capabilities"), i, d)
 	{
@@ -671,6 +821,7 @@ int upstream_request_history(upstream *up, uint64_t client, size_t max_points)
 		if (json_integer_value(json_object_get(d, "rank")) == 0 && json_array_size(names) < 64)
 			json_array_append(names, json_object_get(d, "name"));
 	}
+	json_decref(hello);
 	if (!has || !json_array_size(names)) {
 		json_decref(names);
 		return -1; /* a steerd without history: the page starts from the live stream */

@@ -50,6 +50,12 @@ void upstream_stop(upstream **up);
 
 /* A new reference to the last `hello` body (knobs, diagnostics, commands). */
 json_t *upstream_hello(upstream *up);
+/*
+ * Grows each time steer-web follows a new steerd (the connection file names
+ * another process): upstream_hello() is then the new one's, and the model
+ * starts again from it; pages need the new hello.
+ */
+uint64_t upstream_generation(upstream *up);
 
 /*
  * Forwards a checked command: header client = who (the operator's name),

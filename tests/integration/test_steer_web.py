@@ -223,6 +223,28 @@ class TestPage(BrowserTestCase):
                         "const p = c.getDatasetMeta(n).data[i];"
                         "return p && !p.skip && isFinite(p.y)" % step, "the marker drawn in the chart")
 
+    def test_follows_a_restarted_steerd(self):
+        """steerd stops and starts again (the same connection file, new ports,
+        a new run): steer-web follows it and the open page starts again from
+        the new run, then shows a change made in it."""
+        b = self.open_page(self.web.observer_token)
+        self.wait_js(b, "return steerWeb.step > 100", "the first run stepping")
+        old = dict(self.d.conn)
+        self.d.stop()
+        self.d.start()
+        self.assertNotEqual(self.d.conn["control"], old["control"], "a new steerd, new ports")
+        c = self.d.client("erin")
+        self.wait_js(b, "return steerWeb.hellos === 2", "the page greeted again by the new run")
+        self.assertEqual(self.js(b, "return steerWeb.hello.start_id"), c.call("hello")[1]["start_id"])
+        s0 = self.js(b, "return steerWeb.step")
+        self.wait_js(b, "return steerWeb.step > %d + 200" % s0, "the new run's step advancing")
+        step = c.call("set", {"values": {"injected_current": 1313}})[1]["step"]
+        self.wait_js(b, "return steerWeb.knobs.injected_current === 1313", "the new run's knob")
+        self.wait_js(b, "return steerWeb.markers.some(m => m.x === %d && m.text.includes('erin'))"
+                     % step, "the new run's set as a marker")
+        self.assertIn("steerd started again", b.find_element("id", "events").text)
+        self.assertIn("following", self.web.stderr())
+
     def test_page_starts_from_history(self):
         """A steer-web started after the steering still shows it: the page
         starts from steerd's history, then follows the stream."""
@@ -423,7 +445,10 @@ class TestSecurity(WebTestCase):
                 closed = op == websocket.ABNF.OPCODE_CLOSE
                 if not closed:
                     ws.send('{"type": "ack"}')
-            except websocket.WebSocketConnectionClosedException:
+            except (websocket.WebSocketConnectionClosedException, BrokenPipeError,
+                    ConnectionResetError):
+                # Also when steer-web's close came first and the client's reply to it
+                # found the connection gone (websocket-client answers a close frame).
                 closed = True
         self.assertTrue(closed, "alice's page stayed open after her token was removed")
         self.assertEqual(self.web.request("/?token=" + ALICE)[0], 403)

@@ -5,6 +5,10 @@
 "use strict";
 
 const MAX_POINTS = 3000;       // points kept per scalar series
+// The series chart is redrawn at most this often: a frame adds one point of
+// MAX_POINTS, moving the curves by less than a pixel, while a redraw was
+// most of the page's drawing time (the header follows every frame).
+const SERIES_EVERY_MS = 100;
 const SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
 
 const W = {
@@ -63,7 +67,18 @@ function onReply(r) {
 
 function diag(name) { return W.hello.diagnostics.find((d) => d.name === name); }
 
+// A hello comes when the page connects, and again when steer-web follows a
+// restarted steerd: the page then starts again from the new run.
 function setup(h) {
+  W.hellos = (W.hellos || 0) + 1;
+  if (W.hello) {
+    for (const c of [W.charts.series, W.charts.phase, ...Object.values(W.arrayCharts).map((a) => a.chart)])
+      if (c) c.destroy();
+    Object.assign(W, { charts: {}, arrayCharts: {}, series: {}, markers: [], picked: new Set(),
+      indicators: new Set(), indicatorKey: undefined, step: null, scalars: {}, search: null,
+      phase: undefined, latestArrays: undefined, history: undefined });
+    onEvent({ step: h.run.step, event: "steerd started again: a new run" });
+  }
   W.hello = h.run;
   W.role = h.role;
   W.name = h.name;
@@ -279,7 +294,16 @@ function setupControls() {
   $("search-cancel").onclick = () => steer("cancel", { search: true });
 }
 
+// Sets an element's text only when it changes: an unchanged page costs the
+// browser no style, layout or paint work, however many frames arrive.
+function setText(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
 function renderIndicators() {
+  const key = [...W.indicators].map((n) => n + (W.scalars[n] ? "1" : "0")).join(",");
+  if (key === W.indicatorKey) return;
+  W.indicatorKey = key;
   const box = $("indicators");
   box.textContent = "";
   for (const name of W.indicators) {
@@ -398,19 +422,27 @@ function onFrame(f) {
   requestAnimationFrame(() => draw(f));
 }
 
+function drawSeries() {
+  const wait = (W.seriesDrawn || 0) + SERIES_EVERY_MS - performance.now();
+  if (wait <= 0) {
+    W.seriesDrawn = performance.now();
+    W.charts.series.update("none");
+  } else if (!W.seriesTimer) {
+    W.seriesTimer = setTimeout(() => { W.seriesTimer = null; drawSeries(); }, wait);
+  }
+}
+
 function draw(f) {
   const st = $("state");
-  st.textContent = f.connected ? f.state : "disconnected";
-  st.className = "badge " + (f.connected ? f.state : "disconnected");
-  $("step").textContent = f.step;
-  $("time").textContent = fmt(f.time) + " s";
-  $("rate").textContent = fmt(Math.round(f.rate));
-  for (const k in f.knobs) {
-    const cell = $("knob-" + k);
-    if (cell) cell.textContent = fmt(f.knobs[k]);
-  }
+  setText(st, f.connected ? f.state : "disconnected");
+  const badge = "badge " + (f.connected ? f.state : "disconnected");
+  if (st.className !== badge) st.className = badge;
+  setText($("step"), String(f.step));
+  setText($("time"), fmt(f.time) + " s");
+  setText($("rate"), fmt(Math.round(f.rate)));
+  for (const k in f.knobs) setText($("knob-" + k), fmt(f.knobs[k]));
   renderIndicators();
-  W.charts.series.update("none");
+  drawSeries();
   if (f.arrays) {
     const a = f.arrays;
     for (const name in W.arrayCharts) {
