@@ -112,6 +112,12 @@ struct run {
 	double boundary_t0;     /* when the last step ended (0: a wait came since) */
 	double step_t0;         /* when the step under way began (run_next said go) */
 	double boundary_fraction; /* steerd_boundary_fraction (own_scalars.h) of the last step */
+	bool quiet;             /* MPI: this pass was found quiet (run_boundary_quiet): run_next
+	                           says go at once; cleared by run_next */
+	/* MPI: writes the simulation's part of a checkpoint file collectively
+	 * (steerd/storage/checkpoint_mpi.h); NULL in a serial run. */
+	int (*write_sim_file)(void *ctx, const char *path, char *err, size_t errlen);
+	void *write_sim_ctx;
 };
 
 /*
@@ -143,6 +149,18 @@ bool run_next(run *r, volatile sig_atomic_t *signalled);
 void run_stepped(run *r);
 void run_step_failed(run *r, const char *message);
 void run_end(run *r);
+
+/*
+ * MPI (steerd/mpi/): after a step, before run_stepped. True when run_stepped
+ * and run_next at this boundary would call the simulation for nothing but
+ * reads of its diagnostics (no set, save, restore, checkpoint) and would say
+ * go at once: running, no steps queued, no search, ramp, due schedule entry,
+ * due checkpoint, max_steps, pace, pending change or signal. Kept beside
+ * run_next so that the two cannot drift. Then r->quiet is set: run_next
+ * returns go without looking at changes or signals (they are seen at the
+ * next boundary) and no checkpoint falls due by the clock in between.
+ */
+bool run_boundary_quiet(run *r, volatile sig_atomic_t *signalled);
 
 /* The hosted loop above, stepping with the adapter's step(). */
 void run_loop(run *r, volatile sig_atomic_t *signalled);
