@@ -230,21 +230,23 @@ int main(int argc, char **argv)
 	steerd *s = steerd_open_mpi_with(MPI_COMM_WORLD, &a, &status, err, sizeof err);
 	int rank = 0;
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-	if (!s) { /* every rank failed together: exit as rank 0 does, which says why */
-		MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
-		MPI_Finalize();
-		if (rank != 0)
-			return status;
-	}
 #else
 	steerd *s = steerd_open_with(&a, &status, err, sizeof err);
+	const int rank = 0;
 #endif
 	if (!s) {
-		if (status == EX_CONFIG || status == EX_DATAERR || status == EX_NOPERM ||
-		    status == EX_USAGE)
+		if (rank != 0)
+			; /* every rank failed together: rank 0 says why */
+		else if (status == EX_CONFIG || status == EX_DATAERR || status == EX_NOPERM ||
+		         status == EX_USAGE)
 			fprintf(stderr, "steerd: %s\n", err);
 		else
 			log_error("%s", err);
+#ifdef STEERD_MPI
+		fflush(stderr); /* before a rank's exit lets mpirun end the job */
+		MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD); /* every rank exits as rank 0 */
+		MPI_Finalize();
+#endif
 		return status;
 	}
 	status = steerd_run(s) == 0 ? 0 : EX_SOFTWARE;
