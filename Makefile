@@ -309,6 +309,18 @@ $(MPI_EMBED): tests/mpi/embed_mpi.c sim-adapter/steerd_mpi.h $(LIBSTEERD_MPI_LIN
 	$(MPICC) -std=c11 -D_GNU_SOURCE $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
 	  -L$(MPI_BUILD)/lib -lsteerd-mpi -Wl,-rpath,$(abspath $(MPI_BUILD)/lib) $(ALL_LDFLAGS) -o $@
 
+# make bench: what steering costs a 2-rank run (steerd-mpi's path and an embedded code's).
+MPI_BENCH := $(MPI_BUILD)/bench/bench_steerd_mpi
+MPIRUN_FLAGS := --oversubscribe --mca mpi_yield_when_idle 1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+$(MPI_BENCH): $(MPI_BUILD)/tests/mpi/bench_steerd_mpi.o $(MPI_BUILD)/tests/bench/bench_util.o $(MPI_CORE_LIBS)
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_LDFLAGS) $^ $(MPI_LIBS) -o $@
+.PHONY: bench-mpi
+bench: bench-mpi
+bench-mpi: deps
+	@$(MAKE) --no-print-directory $(MPI_BENCH)
+	mpirun -np 2 $(MPIRUN_FLAGS) $(MPI_BENCH)
+
 install: install-mpi
 uninstall: uninstall-mpi
 install-mpi: mpi
