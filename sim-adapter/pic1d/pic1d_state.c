@@ -272,13 +272,16 @@ int pic1d_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 	pic1d_particles p = { 0 };
 	int rc = -1;
 
-	/* MPI: the part this rank saved, of a run of as many ranks (see pic1d_save) */
+	/* MPI: the part this rank saved, of a run of as many ranks (see pic1d_save;
+	 * serially nothing is looked up: a missing attribute would colour the
+	 * reader's later messages) */
 	int64_t rank = 0, ranks = 1;
 	uint64_t global = 0;
-	if (r->attr(r->ctx, "mpi/ranks", SA_I64, &ranks) == 0 &&
-	    (r->attr(r->ctx, "mpi/rank", SA_I64, &rank) < 0 ||
-	     r->attr(r->ctx, "mpi/particles_global", SA_U64, &global) < 0))
-		return pic1d_fail(err, errlen, "the saved state's mpi/ attributes are incomplete");
+	if (s->nranks > 1 && (r->attr(r->ctx, "mpi/ranks", SA_I64, &ranks) < 0 ||
+	                      r->attr(r->ctx, "mpi/rank", SA_I64, &rank) < 0 ||
+	                      r->attr(r->ctx, "mpi/particles_global", SA_U64, &global) < 0))
+		return pic1d_fail(err, errlen, "the saved state is not one rank's part of an MPI run of "
+		                  "%d ranks (no mpi/ attributes)", s->nranks);
 	if (ranks != s->nranks || rank != s->rank)
 		return pic1d_fail(err, errlen, "the saved state is rank %lld's of %lld, not rank %d's of "
 		                  "%d (restarting with another number of ranks is not implemented yet)",
