@@ -49,6 +49,7 @@ static int prepare_rank0(void *ctx, config *cfg, void **sim, char *err, size_t e
 		*sim = made;
 	}
 	L->stage = 2; /* the other ranks serve ops now */
+	cfg->mpi_ranks = (unsigned)L->size; /* hello: ranks */
 	if (L->size > 1)
 		mpi_wrap_adapter(L, &cfg->adapter->desc);
 	return 0;

@@ -104,7 +104,9 @@ class HostedPic1d(MPIRun):
 
     def test_steer_like_a_serial_run(self):
         c = self.c
-        self.assertEqual(c("hello", {})["adapter"]["name"], "pic1d")
+        hello = c("hello", {})
+        self.assertEqual((hello["adapter"]["name"], hello["ranks"]), ("pic1d", self.N))
+        self.assertIn("mpi_ranks", hello["capabilities"])
         self.assertEqual(c.status()["state"], "paused")
         self.assertEqual(c.step_and_wait(20), 20)
         self.assertEqual(c("set", {"values": {"anode_voltage": 500}})["step"], 20)
