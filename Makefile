@@ -321,8 +321,8 @@ bench-mpi: deps
 	@$(MAKE) --no-print-directory $(MPI_BENCH)
 	mpirun -np 2 $(MPIRUN_FLAGS) $(MPI_BENCH)
 
-install: install-mpi
-uninstall: uninstall-mpi
+# Apart from `make install` (and the Debian packages, which list what they
+# ship): `make install-mpi` installs the MPI build with the same PREFIX/DESTDIR.
 install-mpi: mpi
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(STEERD_MPI) $(DESTDIR)$(BINDIR)/
