@@ -7,9 +7,8 @@
 #ifndef STEERD_LIB_H
 #define STEERD_LIB_H
 
-#include <stdbool.h>
-
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "adapter.h"
 #include "config.h"
@@ -47,7 +46,6 @@ struct steerd {
 	char fail_msg[256];
 	struct mpi_layer *mpi;  /* an MPI run (steerd/mpi/, libsteerd-mpi), else NULL */
 };
-
 
 typedef struct steerd_open_args {
 	const sa_adapter *desc;      /* embedded: the code's descriptor; NULL: hosted */
