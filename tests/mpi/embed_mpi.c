@@ -12,9 +12,14 @@
  * collective, so the others are not left waiting): steerd must pause all
  * ranks and name that rank. save/restore keep each rank's own x.
  *
- *   mpirun -np 2 embed_mpi -c ring.yaml --connection-file ring.json
+ * With --collective-diags the descriptor sets SA_MPI_COLLECTIVE_DIAGS and
+ * diag_read sums x over the ranks when it is called (an MPI_Allreduce):
+ * steerd must then call it on every rank together.
+ *
+ *   mpirun -np 2 embed_mpi [--collective-diags] -c ring.yaml --connection-file ring.json
  */
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,12 +85,17 @@ static size_t r_diag_len(const void *sim, size_t d)
 	return 1;
 }
 
+static bool collective_diags;
+
 static size_t r_diag_read(const void *sim, size_t d, double *out, size_t cap)
 {
 	const ring *s = sim;
+	double total = s->total;
+	if (collective_diags) /* every rank is here together (SA_MPI_COLLECTIVE_DIAGS) */
+		MPI_Allreduce(&s->x, &total, 1, MPI_DOUBLE, MPI_SUM, s->comm);
 	if (!cap)
 		return 0;
-	out[0] = d == D_TOTAL ? s->total : d == D_MISMATCHES ? s->mismatches : s->size;
+	out[0] = d == D_TOTAL ? total : d == D_MISMATCHES ? s->mismatches : s->size;
 	return 1;
 }
 
@@ -122,7 +132,7 @@ static int r_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 	return 0;
 }
 
-static const sa_adapter desc = {
+static sa_adapter desc = {
 	SA_ABI_INIT,
 	.name = "ring",
 	.version = "1",
@@ -151,6 +161,13 @@ int main(int argc, char **argv)
 	for (int k = 0; k < N_KNOBS; k++)
 		s.knob[k] = knobs[k].def;
 
+	if (argc > 1 && !strcmp(argv[1], "--collective-diags")) {
+		collective_diags = true;
+		desc.flags |= SA_MPI_COLLECTIVE_DIAGS;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	char err[512];
 	steerd_options o = STEERD_OPTIONS_INIT;
 	o.handle_signals = 1;

@@ -244,6 +244,20 @@ class Embedded(MPIRun):
         self.d.expect_clean_exit()
 
 
+class CollectiveDiags(Embedded):
+    """The ring with SA_MPI_COLLECTIVE_DIAGS: its diag_read is an allreduce,
+    which steerd calls on every rank together."""
+
+    def launch(self, config, exe=None):
+        d = Steerd(config=config, command=mpi(self.N, EMBED) + ["--collective-diags"], env=ENV)
+        self.addCleanup(d.cleanup)
+        d.start()
+        return d
+
+    test_paused_ranks_do_not_spin = None
+    test_a_step_failing_on_rank_1_pauses_all = None
+
+
 class BadConfig(MPIRun):
     def test_every_rank_exits_with_steerds_status(self):
         d = Steerd(config="run: {start: paused}\nno_such_key: 1\n", command=mpi(self.N, STEERD_MPI),
@@ -262,6 +276,7 @@ if __name__ == "__main__":
     for exe in (STEERD_MPI, EMBED):
         if not os.path.exists(exe):
             sys.exit("no %s (make mpi)" % exe)
-    classes = [for_ranks(c, n) for n in (2, 3) for c in (HostedPic1d, Embedded, BadConfig)]
+    classes = [for_ranks(c, n) for n in (2, 3)
+               for c in (HostedPic1d, Embedded, CollectiveDiags, BadConfig)]
     classes.append(for_ranks(Determinism, 2))
     run_tests(*classes)
