@@ -17,6 +17,9 @@ file (steerd_harness.Steerd with mpirun as the command):
     (mismatches stays 0, the total is exact); a step failing on rank 1 pauses
     all ranks and rank 0 reports rank 1 and its message; while paused, the
     ranks other than 0 wait without spinning a CPU;
+  - SA_MPI_COLLECTIVE_DIAGS: diagnostic reads made on every rank together;
+  - SIGTERM to mpirun stops the run cleanly on rank 0; a rank killed ends
+    the job; either way no rank is left running;
   - a bad config: every rank exits with steerd's status, the message once.
 
 Every mpirun is bounded (the harness's timeouts; killed with its ranks on
@@ -26,6 +29,7 @@ Run: STEERD_BUILD=build /usr/bin/python3 tests/mpi/test_steerd_mpi.py
 """
 import os
 import shutil
+import signal
 import sys
 import time
 import unittest
@@ -71,6 +75,15 @@ def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def running(pid):
+    """Alive and not a zombie (a container's init may be slow to reap)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def children(pid):
@@ -258,6 +271,34 @@ class CollectiveDiags(Embedded):
     test_a_step_failing_on_rank_1_pauses_all = None
 
 
+class Ending(MPIRun):
+    """How a job ends besides shutdown: no rank is ever left running."""
+
+    def setUp(self):
+        self.d = self.launch(make_config(start="running", knobs=FAST_KNOBS))
+        self.c = self.d.client()
+        self.c.wait_step(10)
+        self.ranks = children(self.d.pid)
+        self.assertEqual(len(self.ranks), self.N)
+
+    def assert_all_gone(self):
+        self.d.wait_exit()
+        wait_until(lambda: not [p for p in self.ranks if running(p)],
+                   what="every rank gone after mpirun exited")
+
+    def test_sigterm_to_mpirun_stops_the_run_cleanly(self):
+        os.kill(self.d.pid, signal.SIGTERM)  # mpirun passes it on to every rank
+        self.assert_all_gone()
+        self.assertIn("(signal)", self.d.stderr())
+        self.assertFalse(os.path.exists(self.d.conn_path), "rank 0 closed the run")
+
+    def test_a_rank_that_dies_ends_the_job(self):
+        worker = [p for p in self.ranks if p != self.d.conn["pid"]][0]
+        os.kill(worker, signal.SIGKILL)
+        self.assert_all_gone()
+        self.assertNotEqual(self.d.returncode, 0)
+
+
 class BadConfig(MPIRun):
     def test_every_rank_exits_with_steerds_status(self):
         d = Steerd(config="run: {start: paused}\nno_such_key: 1\n", command=mpi(self.N, STEERD_MPI),
@@ -277,6 +318,6 @@ if __name__ == "__main__":
         if not os.path.exists(exe):
             sys.exit("no %s (make mpi)" % exe)
     classes = [for_ranks(c, n) for n in (2, 3)
-               for c in (HostedPic1d, Embedded, CollectiveDiags, BadConfig)]
+               for c in (HostedPic1d, Embedded, CollectiveDiags, Ending, BadConfig)]
     classes.append(for_ranks(Determinism, 2))
     run_tests(*classes)
