@@ -30,6 +30,7 @@ Run: STEERD_BUILD=build /usr/bin/python3 tests/mpi/test_steerd_mpi.py
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -48,6 +49,10 @@ MPIRUN = [shutil.which("mpirun") or "/usr/bin/mpirun", "--oversubscribe", "--mca
 # report them (steerd's own frees are checked by the serial suites under ASan).
 ENV = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"} if is_asan_build(STEERD_MPI) else {}
 SEARCH_TIMEOUT = 120
+CONSOLE = os.path.join(BUILD_DIR, "bin", "steer-console")
+LSAN_CONSOLE = "suppressions=" + os.path.join(REPO, "tests", "integration", "lsan-console.supp")
+sys.path.insert(0, os.path.join(REPO, "console", "python"))
+import steerd  # noqa: E402  (the Python package, console/python/steerd)
 
 
 def mpi(n, exe):
@@ -145,6 +150,26 @@ class HostedPic1d(MPIRun):
         c("pause", {})
         self.assertEqual(c.status()["state"], "paused")
         c("shutdown", {})
+        self.d.expect_clean_exit()
+
+    def test_python_package_and_console_attach_as_to_a_serial_run(self):
+        with steerd.connect(self.d.conn_path, name="py") as py:
+            self.assertEqual(py.hello()["ranks"], self.N)
+            py.subscribe(scalars=True)
+            py.step(5)
+            m = py.recv(timeout=30)
+            while m.topic != "scalars" or m.header["step"] < 5:
+                m = py.recv(timeout=30)
+            self.assertEqual(m.values["particles"], py.get("particles")["particles"])
+            py.set(anode_voltage=800)
+            self.assertEqual(py.get("anode_voltage")["anode_voltage"], 800.0)
+        p = subprocess.run([CONSOLE, "-C", self.d.conn_path, "-e", "status"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, LSAN_OPTIONS=LSAN_CONSOLE))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"adapter\s+pic1d")
+        self.assertRegex(p.stdout, r"step\s+5\b")
+        self.c("shutdown", {})
         self.d.expect_clean_exit()
 
     def test_search_answers_as_the_serial_run(self):
