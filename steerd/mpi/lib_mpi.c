@@ -49,6 +49,7 @@ static int prepare_rank0(void *ctx, config *cfg, void **sim, char *err, size_t e
 		*sim = made;
 	}
 	L->stage = 2; /* the other ranks serve ops now */
+	L->listening = true;
 	cfg->mpi_ranks = (unsigned)L->size; /* hello: ranks */
 	if (L->size > 1)
 		mpi_wrap_adapter(L, &cfg->adapter->desc);
@@ -234,8 +235,10 @@ int mpi_boundary(steerd *s, volatile sig_atomic_t *signalled)
 			}
 			return STEERD_GO;
 		}
-		if (r)
+		if (r) {
 			r->quiet = false;
+			mpi_listening(L, true); /* the others follow this boundary */
+		}
 		if (all[0]) /* the same as mpi_agree: every rank knows one failed */
 			mpi_agree(L, failed ? -1 : 0, s->fail_msg, why, sizeof why);
 		if (!r)
@@ -252,8 +255,10 @@ int mpi_boundary(steerd *s, volatile sig_atomic_t *signalled)
 	bool go = run_next(r, signalled);
 	h5io_unquiet();
 	mpi_send(L, go ? OP_GO : OP_STOP, 0, 0, 0, NULL, 0);
-	if (go)
+	if (go) {
+		mpi_listening(L, false); /* until the next boundary's slow path */
 		return STEERD_GO;
+	}
 	s->stopped = true;
 	return STEERD_STOP;
 }
@@ -279,6 +284,7 @@ int mpi_run(steerd *s)
 void mpi_ended(steerd *s)
 {
 	mpi_send(s->mpi, OP_END, 0, 0, 0, NULL, 0);
+	mpi_listening(s->mpi, false); /* the others have let go: nothing to release */
 }
 
 int mpi_worker_close(steerd **sp)

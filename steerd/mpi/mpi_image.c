@@ -168,6 +168,16 @@ int mpi_image_restore(mpi_images *im, const sa_adapter *sa, void *sim, uint64_t 
 	return -1;
 }
 
+void mpi_image_release(mpi_images *im, uint64_t id)
+{
+	for (size_t i = 0; i < im->n; i++)
+		if (im->slot[i].id == id) {
+			blob_unref(im->slot[i].blob);
+			im->slot[i] = im->slot[--im->n];
+			return;
+		}
+}
+
 void mpi_images_free(mpi_images *im)
 {
 	for (size_t i = 0; i < im->n; i++)

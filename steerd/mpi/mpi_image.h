@@ -17,11 +17,11 @@
 #define MPI_IMAGE_ATTR "steerd_mpi/image"
 
 /*
- * At most this many states are kept per rank; the least recently used goes
- * first. Rank 0 frees its images without telling the others (the run owns
- * them), so this bounds what they keep: the run's own states (8
- * snapshot-states, a search's few) are far fewer. A restore of a state gone
- * here fails on every rank with a message, and changes nothing.
+ * Rank 0 releases each state when its run frees the image (OP_RELEASE,
+ * run_image_hooks), so a rank keeps what rank 0 keeps: 8 snapshot-states
+ * and a search's few. As a backstop, at most this many are kept, the least
+ * recently used going first; a restore of a state gone fails on every rank
+ * with a message, and changes nothing.
  */
 #define MPI_IMAGES_MAX 24
 
@@ -45,6 +45,9 @@ int mpi_image_save(mpi_images *im, const sa_adapter *sa, const void *sim, uint64
 /* restore() the image id into sim. 0 or -1 with err. */
 int mpi_image_restore(mpi_images *im, const sa_adapter *sa, void *sim, uint64_t id, char *err,
                       size_t errlen);
+
+/* Forget the state id (rank 0 freed its image). */
+void mpi_image_release(mpi_images *im, uint64_t id);
 
 void mpi_images_free(mpi_images *im);
 

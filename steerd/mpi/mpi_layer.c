@@ -10,6 +10,7 @@
 #include "checkpoint_mpi.h"
 #include "clock.h"
 #include "log.h"
+#include "run.h"
 
 #define SPIN_S 200e-6     /* poll without sleeping this long: the ops of a change follow at once */
 #define SLEEP_MAX_NS 1000000L /* then sleep between polls, doubling up to 1 ms */
@@ -48,6 +49,9 @@ void mpi_layer_free(mpi_layer **lp)
 	if (wrapped == L)
 		wrapped = NULL;
 	mpi_images_free(&L->images);
+	run_image_hooks(NULL, NULL, NULL);
+	free(L->kept);
+	free(L->released);
 	int down = 0;
 	MPI_Finalized(&down);
 	if (!down && L->comm != MPI_COMM_NULL)
@@ -185,11 +189,71 @@ static int w_read_scalars(const void *sim, double *out, size_t n)
 	return wrapped->real.read_scalars(sim, out, n);
 }
 
+/* ---- rank 0: the run's images, so that the other ranks free theirs too ---- */
+
+static void release(mpi_layer *L, uint64_t id)
+{
+	if (L->listening) {
+		mpi_send(L, OP_RELEASE, 0, id, 0, NULL, 0);
+		return;
+	}
+	if (L->n_released == L->cap_released) {
+		size_t cap = L->cap_released ? 2 * L->cap_released : 16;
+		uint64_t *grown = realloc(L->released, cap * sizeof *grown);
+		if (!grown)
+			return; /* the backstop (MPI_IMAGES_MAX) bounds what the others keep */
+		L->released = grown;
+		L->cap_released = cap;
+	}
+	L->released[L->n_released++] = id;
+}
+
+void mpi_listening(mpi_layer *L, bool listening)
+{
+	L->listening = listening;
+	if (listening)
+		for (size_t i = 0; i < L->n_released; i++)
+			mpi_send(L, OP_RELEASE, 0, L->released[i], 0, NULL, 0);
+	if (listening)
+		L->n_released = 0;
+}
+
+/* run_image made image: the newest save is its state; older saves since the
+ * previous image made none (the size estimate's save) and are dead. */
+static void image_made(void *ctx, const void *image)
+{
+	mpi_layer *L = ctx;
+	for (uint64_t id = L->last_kept + 1; id < L->next_image; id++)
+		release(L, id);
+	L->last_kept = L->next_image;
+	if (L->n_kept == L->cap_kept) {
+		size_t cap = L->cap_kept ? 2 * L->cap_kept : 16;
+		struct mpi_kept *grown = realloc(L->kept, cap * sizeof *grown);
+		if (!grown)
+			return; /* never released: the backstop evicts it */
+		L->kept = grown;
+		L->cap_kept = cap;
+	}
+	L->kept[L->n_kept++] = (struct mpi_kept){ image, L->next_image };
+}
+
+static void image_freed(void *ctx, const void *image)
+{
+	mpi_layer *L = ctx;
+	for (size_t i = 0; i < L->n_kept; i++)
+		if (L->kept[i].image == image) {
+			release(L, L->kept[i].id);
+			L->kept[i] = L->kept[--L->n_kept];
+			return;
+		}
+}
+
 void mpi_wrap_adapter(mpi_layer *L, sa_adapter *desc)
 {
 	L->real = *desc;
 	L->collective_diags = (desc->flags & SA_MPI_COLLECTIVE_DIAGS) != 0;
 	wrapped = L;
+	run_image_hooks(image_made, image_freed, L);
 	desc->set = w_set;
 	if (desc->save) {
 		desc->save = w_save;
@@ -282,6 +346,9 @@ int mpi_serve(mpi_layer *L, int *status, char *msg, size_t msglen)
 		case OP_CHECKPOINT:
 			rc = checkpoint_mpi_write_sim(L->comm, L->sa, L->sim, payload, why, sizeof why);
 			mpi_agree(L, rc, why, why, sizeof why);
+			break;
+		case OP_RELEASE:
+			mpi_image_release(&L->images, h.id);
 			break;
 		case OP_DIAG_LEN:
 		case OP_DIAG_READ:

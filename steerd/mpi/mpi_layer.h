@@ -35,6 +35,7 @@ enum mpi_op {
 	OP_DIAG_LEN,     /* SA_MPI_COLLECTIVE_DIAGS: diag_len(a) */
 	OP_DIAG_READ,    /* diag_read(a, cap = id) */
 	OP_READ_SCALARS, /* read_scalars(n = id) */
+	OP_RELEASE,      /* forget the in-memory image id: rank 0 freed its own */
 };
 
 typedef struct mpi_layer {
@@ -47,6 +48,15 @@ typedef struct mpi_layer {
 	sa_adapter real;      /* the adapter's own calls, before wrapping */
 	void *run_sim;        /* the run's simulation (in place: it never changes) */
 	uint64_t next_image;  /* ids of saved states */
+	bool listening;       /* the other ranks wait for ops (a boundary's slow path) */
+	struct mpi_kept {     /* the run's images and their ids (run_image_hooks) */
+		const void *image;
+		uint64_t id;
+	} *kept;
+	size_t n_kept, cap_kept;
+	uint64_t last_kept;   /* the id of the newest image: saves since without one are dead */
+	uint64_t *released;   /* ids to release when the other ranks next listen */
+	size_t n_released, cap_released;
 	/* the other ranks */
 	const sa_adapter *sa; /* the calls made on this rank's simulation */
 	void *sim;
@@ -61,6 +71,10 @@ void mpi_layer_free(mpi_layer **lp);
 
 /* Rank 0: route desc's calls through the layer (more than one rank only). */
 void mpi_wrap_adapter(mpi_layer *L, sa_adapter *desc);
+
+/* Rank 0: the other ranks wait for ops from now on (listening) or not; ids
+ * released meanwhile are sent when they listen again. */
+void mpi_listening(mpi_layer *L, bool listening);
 
 /* Rank 0: announce an op (payload: len bytes, or none). */
 void mpi_send(mpi_layer *L, int op, int a, uint64_t id, uint64_t v, const void *payload,

@@ -227,6 +227,18 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 /* The whole state as an in-memory HDF5 image (snapshot-state, search). */
 int run_image(run *r, void **image, size_t *len, char *err, size_t errlen);
 
+/* Free an image made by run_image (NULL: nothing). */
+void run_image_free(void *image);
+
+/*
+ * MPI (steerd/mpi/): made(ctx, image) is called for every image run_image
+ * makes, freed(ctx, image) when it is freed, so that the other ranks keep
+ * their parts of that state exactly as long. NULLs: none (serial). One
+ * steerd per process: process-wide.
+ */
+void run_image_hooks(void (*made)(void *ctx, const void *image),
+                     void (*freed)(void *ctx, const void *image), void *ctx);
+
 /* Go back to an image made by run_image (journal kept). */
 int run_restore_image(run *r, const void *image, size_t len, char *err, size_t errlen);
 

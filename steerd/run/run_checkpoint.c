@@ -232,6 +232,25 @@ static run_state_image *find_state(run *r, const char *name)
 	return NULL;
 }
 
+static void (*image_made)(void *ctx, const void *image);
+static void (*image_freed)(void *ctx, const void *image);
+static void *image_ctx;
+
+void run_image_hooks(void (*made)(void *ctx, const void *image),
+                     void (*freed)(void *ctx, const void *image), void *ctx)
+{
+	image_made = made;
+	image_freed = freed;
+	image_ctx = ctx;
+}
+
+void run_image_free(void *image)
+{
+	if (image && image_freed)
+		image_freed(image_ctx, image);
+	free(image);
+}
+
 int run_image(run *r, void **image, size_t *len, char *err, size_t errlen)
 {
 	if (!r->sa->save) {
@@ -248,6 +267,8 @@ int run_image(run *r, void **image, size_t *len, char *err, size_t errlen)
 	fill_info(r, &info, requested, &id);
 	int rc = checkpoint_to_image(r->sa, r->sim, &info, image, len, err, errlen);
 	free(requested);
+	if (rc == 0 && image_made)
+		image_made(image_ctx, *image);
 	return rc;
 }
 
@@ -276,7 +297,7 @@ static int restore_in_place(run *r, const void *image, size_t len, char *err, si
 			run_step_failed(r, "the simulation's state could not be put back after a failed "
 			                   "restore; do not trust it");
 	}
-	free(backup);
+	run_image_free(backup);
 	return rc;
 }
 
@@ -314,7 +335,7 @@ int run_save_state(run *r, const char *name, const char *client, json_t **result
 		return -1;
 	if (!slot)
 		slot = &r->states[r->n_states++];
-	free(slot->image);
+	run_image_free(slot->image);
 	snprintf(slot->name, sizeof slot->name, "%s", name);
 	slot->image = image;
 	slot->len = len;
@@ -334,7 +355,7 @@ int run_drop_state(run *r, const char *name, const char *client, json_t **result
 		return -2;
 	}
 	uint64_t step = slot->step;
-	free(slot->image);
+	run_image_free(slot->image);
 	/* Keep the others in the order they were saved. */
 	size_t i = (size_t)(slot - r->states);
 	memmove(&r->states[i], &r->states[i + 1], (r->n_states - i - 1) * sizeof *slot);
@@ -409,7 +430,7 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 void run_checkpoint_free(run *r)
 {
 	for (size_t i = 0; i < r->n_states; i++)
-		free(r->states[i].image);
+		run_image_free(r->states[i].image);
 	r->n_states = 0;
 	for (size_t i = 0; i < r->n_ckpt_files; i++)
 		free(r->ckpt_files[i]);

@@ -175,15 +175,30 @@ class HostedPic1d(MPIRun):
     def test_search_answers_as_the_serial_run(self):
         body = {"knob": "injected_current", "from": 100, "to": 1000, "until": "j_injected > 500",
                 "hold": 60, "tol": 0.05}
+        names = ["particles", "field_energy", "kinetic_energy", "j_injected"]
+        self.c("set", {"values": {"injected_current": 100}})
+        self.c.step_and_wait(10)
+        self.c("snapshot-state", {"name": "before"})
+        self.c.step_and_wait(10)
+        ahead = self.c.get(*names)
+        self.c("rewind", {"name": "before"})
         r = self.c("search", body, timeout=SEARCH_TIMEOUT)
         self.assertTrue(450 <= r["result"] <= 550, r)
         serial = Steerd(**make_config(start="paused", knobs=FAST_KNOBS))
         self.addCleanup(serial.cleanup)
         serial.start()
-        s = serial.client()("search", body, timeout=SEARCH_TIMEOUT)
+        sc = serial.client()
+        sc("set", {"values": {"injected_current": 100}})
+        sc.step_and_wait(10)
+        s = sc("search", body, timeout=SEARCH_TIMEOUT)
         for k in ("result", "bracket", "steps", "probes"):
             self.assertEqual(r[k], s[k], "%s: MPI %r, serial %r" % (k, r[k], s[k]))
         self.assertEqual(self.c.status()["state"], "paused")
+        # every rank still has its part of the state kept before the search
+        # (a search makes and frees dozens of states)
+        self.c("rewind", {"name": "before"})
+        self.c.step_and_wait(10)
+        self.assertEqual(self.c.get(*names), ahead)
         self.c("shutdown", {})
         self.d.expect_clean_exit()
 
@@ -241,6 +256,26 @@ class Embedded(MPIRun):
         c("rewind", {"name": "s"})
         c.step_and_wait(20)
         self.assertEqual(c.get("total", "mismatches"), want)
+        c("shutdown", {})
+        self.d.expect_clean_exit()
+
+    def test_a_state_outlives_many_rewinds(self):
+        """Every rewind makes and frees a backup of the state on every rank:
+        the ranks free theirs when rank 0 does, so a state kept long ago
+        is still there on all of them."""
+        c = self.c
+        c.step_and_wait(5)
+        c("snapshot-state", {"name": "kept"})
+        kept = c.get("total")
+        c.step_and_wait(5)
+        c("snapshot-state", {"name": "other"})
+        for _ in range(30):
+            c.step_and_wait(1)
+            c("rewind", {"name": "other"})
+        c("rewind", {"name": "kept"})
+        self.assertEqual(c.get("total"), kept)
+        c.step_and_wait(5)
+        self.assertEqual(c.get1("total"), self.total([2.0] * 10))
         c("shutdown", {})
         self.d.expect_clean_exit()
 
