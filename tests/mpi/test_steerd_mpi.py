@@ -8,13 +8,15 @@ The same Python clients as for serial runs attach through the connection
 file (steerd_harness.Steerd with mpirun as the command):
 
   - steerd-mpi: set, step N, snapshot-state + rewind (bitwise), a ramp, a
-    short search (its answer the serial steerd's), checkpoint files refused
-    (parallel files are not built yet), resume/pause, shutdown: mpirun and
-    every rank exit 0;
+    short search (its answer the serial steerd's; a state kept before it is
+    still there after it), checkpoint files refused (parallel files are not
+    built yet), resume/pause, shutdown: mpirun and every rank exit 0; the
+    Python package and steer-console attach through the connection file;
   - determinism: two N = 2 runs given the same changes at the same steps
     (schedule and clients) end bitwise the same;
   - embed_mpi: sets, ramps and a rewind reach every rank at the same step
-    (mismatches stays 0, the total is exact); a step failing on rank 1 pauses
+    (mismatches stays 0, the total is exact); a state kept survives 30
+    rewinds to another (each rank frees its backups); a step failing on rank 1 pauses
     all ranks and rank 0 reports rank 1 and its message; while paused, the
     ranks other than 0 wait without spinning a CPU;
   - SA_MPI_COLLECTIVE_DIAGS: diagnostic reads made on every rank together;
