@@ -44,7 +44,6 @@
 #include "lib_mpi.h"
 #endif
 
-
 /* Set by signal handlers (or steerd_request_stop), read at every boundary. */
 static volatile sig_atomic_t stop_signal;
 static atomic_bool open_one; /* one steerd open per process (steerd.h) */
