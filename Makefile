@@ -65,7 +65,9 @@ ADAPTER_SRC := $(wildcard sim-adapter/*.c sim-adapter/*/*.c)
 # steerd/: one folder a part (control, run, search, stream, storage, security,
 # config), shared/ what the console uses too; lib.c, startup.c and main.c on top.
 STEERD_DIRS := $(sort $(dir $(wildcard steerd/*/*.c)))
-STEERD_SRC  := $(filter-out steerd/main.c,$(wildcard steerd/*.c steerd/*/*.c))
+# (steerd/mpi/ and *_mpi.c need mpi.h: the MPI build only, below)
+STEERD_MPI_ONLY_SRC := $(wildcard steerd/mpi/*.c steerd/*/*_mpi.c)
+STEERD_SRC  := $(filter-out steerd/main.c $(STEERD_MPI_ONLY_SRC),$(wildcard steerd/*.c steerd/*/*.c))
 CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c))
 SIM_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(ADAPTER_SRC))
 CORE_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(STEERD_SRC))
@@ -245,16 +247,97 @@ tests-build: build man $(UNIT_BIN) $(BENCH_SO) mpi
 # ---- MPI build (issue 16): pic1d with -DSTEERD_MPI, compiled by mpicc under
 # $(BUILD)/mpi/, beside the serial build, which needs no mpi.h and does not
 # change. tests/mpi/pic1d_mpi is the MPI test and bench driver.
+# The steering layer (steerd/mpi/, sim-adapter/steerd_mpi.h): libsteerd-mpi,
+# steerd-mpi and their pkg-config file, linking parallel HDF5 by name.
 MPICC       ?= mpicc
 MPI_BUILD   := $(BUILD)/mpi
 MPI_SIM_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(ADAPTER_SRC))
 MPI_DRIVER  := $(MPI_BUILD)/bin/pic1d_mpi
-.PHONY: mpi
-mpi: $(MPI_DRIVER)
+MPI_PKGS    := libzmq yaml-0.1 hdf5-openmpi jansson libsystemd
+MPI_LIBS     = $(shell pkg-config --libs $(MPI_PKGS)) -ldl -lm
+MPI_CORE_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(STEERD_SRC) $(STEERD_MPI_ONLY_SRC))
+MPI_CORE_LIBS = $(MPI_BUILD)/libsteerd-core.a $(MPI_BUILD)/libsim.a
+LIBSTEERD_MPI := $(MPI_BUILD)/lib/libsteerd-mpi.so.$(VERSION)
+LIBSTEERD_MPI_LINKS := $(MPI_BUILD)/lib/libsteerd-mpi.so.$(VERSION_MAJOR) $(MPI_BUILD)/lib/libsteerd-mpi.so
+STEERD_MPI  := $(MPI_BUILD)/bin/steerd-mpi
+MPI_PC      := $(MPI_BUILD)/lib/pkgconfig/steerd-mpi.pc
+MPI_EMBED   := $(MPI_BUILD)/tests/mpi/embed_mpi
+.PHONY: mpi install-mpi uninstall-mpi
+mpi: $(MPI_DRIVER) $(STEERD_MPI) $(BUILD)/bin/steerd-mpi $(LIBSTEERD_MPI_LINKS) $(MPI_PC) $(MPI_EMBED)
 
+$(MPI_BUILD)/%.o: PKG_CFLAGS = $(shell pkg-config --cflags $(MPI_PKGS))
 $(MPI_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(MPICC) $(ALL_CFLAGS) -DSTEERD_MPI -c $< -o $@
+
+$(MPI_BUILD)/libsteerd-core.a: $(MPI_CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(STEERD_MPI): $(MPI_BUILD)/steerd/main.o $(MPI_CORE_LIBS)
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_LDFLAGS) $^ $(MPI_LIBS) -o $@
+
+# `mpirun -np N build/bin/steerd-mpi` works too
+$(BUILD)/bin/steerd-mpi: $(STEERD_MPI)
+	@mkdir -p $(@D)
+	ln -sf ../mpi/bin/steerd-mpi $@
+
+# libsteerd's exports (its map, so the two cannot drift) and steerd_open_mpi.
+$(MPI_BUILD)/libsteerd-mpi.map: steerd/libsteerd.map
+	@mkdir -p $(@D)
+	sed 's/^\([[:space:]]*\)steerd_open;/&\n\1steerd_open_mpi;/' $< > $@
+
+$(LIBSTEERD_MPI): $(MPI_CORE_LIBS) $(MPI_BUILD)/libsteerd-mpi.map
+	@mkdir -p $(@D)
+	$(MPICC) -shared $(ALL_LDFLAGS) -Wl,-soname,libsteerd-mpi.so.$(VERSION_MAJOR) \
+	  -Wl,--version-script=$(MPI_BUILD)/libsteerd-mpi.map -Wl,--no-undefined \
+	  -Wl,--whole-archive $(MPI_CORE_LIBS) -Wl,--no-whole-archive $(MPI_LIBS) -o $@
+
+$(LIBSTEERD_MPI_LINKS): $(LIBSTEERD_MPI)
+	ln -sf $(notdir $(LIBSTEERD_MPI)) $@
+
+# For the tests: the build tree's headers and library.
+$(MPI_PC): sim-adapter/steerd-mpi.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(abspath .)|g' -e 's|@INCDIR@|$(abspath sim-adapter)|g' \
+	  -e 's|@VERSION@|$(VERSION)|g' -e 's|@LIBDIR@|$(abspath $(MPI_BUILD)/lib)|g' $< > $@
+
+# An MPI code embedding steerd, built as a user builds theirs.
+$(MPI_EMBED): tests/mpi/embed_mpi.c sim-adapter/steerd_mpi.h $(LIBSTEERD_MPI_LINKS)
+	@mkdir -p $(@D)
+	$(MPICC) -std=c11 -D_GNU_SOURCE $(WARN) -Isim-adapter $(CFLAGS) $(EXTRA_CFLAGS) $< \
+	  -L$(MPI_BUILD)/lib -lsteerd-mpi -Wl,-rpath,$(abspath $(MPI_BUILD)/lib) $(ALL_LDFLAGS) -o $@
+
+# make bench: what steering costs a 2-rank run (steerd-mpi's path and an embedded code's).
+MPI_BENCH := $(MPI_BUILD)/bench/bench_steerd_mpi
+MPIRUN_FLAGS := --oversubscribe --mca mpi_yield_when_idle 1 $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+$(MPI_BENCH): $(MPI_BUILD)/tests/mpi/bench_steerd_mpi.o $(MPI_BUILD)/tests/bench/bench_util.o $(MPI_CORE_LIBS)
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_LDFLAGS) $^ $(MPI_LIBS) -o $@
+.PHONY: bench-mpi
+bench: bench-mpi
+bench-mpi: deps
+	@$(MAKE) --no-print-directory $(MPI_BENCH)
+	mpirun -np 2 $(MPIRUN_FLAGS) $(MPI_BENCH)
+
+# Apart from `make install` (and the Debian packages, which list what they
+# ship): `make install-mpi` installs the MPI build with the same PREFIX/DESTDIR.
+install-mpi: mpi
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(STEERD_MPI) $(DESTDIR)$(BINDIR)/
+	install -m 0644 sim-adapter/steerd_mpi.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 $(LIBSTEERD_MPI) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBSTEERD_MPI)) $(DESTDIR)$(LIBDIR)/libsteerd-mpi.so.$(VERSION_MAJOR)
+	ln -sf libsteerd-mpi.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libsteerd-mpi.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	  -e 's|@LIBDIR@|$(LIBDIR)|g' sim-adapter/steerd-mpi.pc.in > $(DESTDIR)$(PCDIR)/steerd-mpi.pc
+	chmod 0644 $(DESTDIR)$(PCDIR)/steerd-mpi.pc
+uninstall-mpi:
+	rm -f $(DESTDIR)$(BINDIR)/steerd-mpi $(DESTDIR)$(INCDIR)/steerd_mpi.h \
+	      $(DESTDIR)$(LIBDIR)/$(notdir $(LIBSTEERD_MPI)) \
+	      $(DESTDIR)$(LIBDIR)/libsteerd-mpi.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libsteerd-mpi.so \
+	      $(DESTDIR)$(PCDIR)/steerd-mpi.pc
 
 $(MPI_BUILD)/libsim.a: $(MPI_SIM_OBJ)
 	@mkdir -p $(@D)

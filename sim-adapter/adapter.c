@@ -122,9 +122,10 @@ int adapter_validate(const sa_adapter *sa, bool hosted, char *err, size_t errlen
 		return fail(err, errlen, "adapter lacks a name, version or description");
 	if (!valid_identifier(sa->name))
 		return fail(err, errlen, "adapter name '%s' is not [a-z][a-z0-9_]*", sa->name);
-	if (sa->flags & ~SA_SINGLE_INSTANCE)
+	const uint32_t known = SA_SINGLE_INSTANCE | SA_MPI_COLLECTIVE_DIAGS;
+	if (sa->flags & ~known)
 		return fail(err, errlen, "adapter '%s' sets unknown flags 0x%x", sa->name,
-		            (unsigned)(sa->flags & ~SA_SINGLE_INSTANCE));
+		            (unsigned)(sa->flags & ~known));
 	static const char *const hosted_only[] = { "create", "destroy", "step" };
 	const void *hosted_fns[] = { (const void *)sa->create, (const void *)sa->destroy,
 		                     (const void *)sa->step };

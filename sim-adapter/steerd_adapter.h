@@ -67,6 +67,9 @@ extern "C" {
 #define SA_SINGLE_INSTANCE 1u /* only one instance may live at a time (global
                                  state, most Fortran): restart, rewind and
                                  search restore into the live instance */
+#define SA_MPI_COLLECTIVE_DIAGS 2u /* MPI run (steerd_mpi.h): diag_len, diag_read
+                                 and read_scalars communicate, so steerd calls
+                                 them on every rank together (else on rank 0 only) */
 
 /* Name of the entry function an external adapter (.so) exports. */
 #define SA_ENTRY_SYMBOL "steerd_adapter_entry"
@@ -176,8 +179,11 @@ typedef struct sa_host {
 	 * ABI 2.1: in an MPI run, a pointer to the MPI_Comm that all ranks of
 	 * this simulation share (cast it: *(const MPI_Comm *)mpi_comm); NULL in a
 	 * serial run. Every rank creates its own instance with the same knob
-	 * values; the calls that follow are made on every rank at the same step,
-	 * so collectives inside step, set, read_scalars, save and restore match.
+	 * values; step, set, save, restore and destroy are then called on every
+	 * rank at the same step, so collectives inside them match. diag_len,
+	 * diag_read and read_scalars are called on rank 0 only, and must not
+	 * communicate, unless the adapter sets SA_MPI_COLLECTIVE_DIAGS (then on
+	 * every rank together). See steerd_mpi.h.
 	 */
 	const void *mpi_comm;
 } sa_host;

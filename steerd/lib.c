@@ -40,27 +40,9 @@
 #include "startup.h"
 #include "stream.h"
 #include "version.h"
-
-struct steerd {
-	adapter *own;           /* embedded: the code's descriptor, wrapped; owned */
-	config *cfg;            /* owned */
-	void *zctx;
-	mirror *m;
-	security *sec;
-	stream *st;
-	control *ctl;
-	run *r;
-	service *svc;
-	reload_ctx reload;
-	char *conn_path;        /* written: removed at close */
-	char *config_path;      /* for the resume hint, or NULL */
-	pthread_t owner;        /* the thread of steerd_open: all callbacks run on it */
-	bool begun;             /* the first boundary was served */
-	bool stopped;           /* run_next said stop */
-	bool ended;             /* run_end done (by steerd_run's loop) */
-	bool failed;            /* steerd_step_failed since the last boundary */
-	char fail_msg[256];
-};
+#ifdef STEERD_MPI
+#include "lib_mpi.h"
+#endif
 
 /* Set by signal handlers (or steerd_request_stop), read at every boundary. */
 static volatile sig_atomic_t stop_signal;
@@ -112,6 +94,8 @@ static void install_signal_handlers(void)
 	/* Over a file size limit a write fails with EFBIG (a failed checkpoint), not a dead run. */
 	signal(SIGXFSZ, SIG_IGN);
 }
+
+void steerd_install_signal_handlers(void) { install_signal_handlers(); }
 
 int steerd_options_from_args(steerd_options *o, int *argc, char **argv, char *err, size_t errlen)
 {
@@ -236,6 +220,9 @@ static void teardown(steerd *s)
 	s->zctx = NULL;
 	config_destroy(&s->cfg);
 	adapter_destroy(&s->own);
+#ifdef STEERD_MPI
+	mpi_layer_free(&s->mpi);
+#endif
 	free(s->conn_path);
 	free(s->config_path);
 	free(s);
@@ -244,7 +231,8 @@ static void teardown(steerd *s)
 
 /* Bind, start the threads and say where the run is; the body of steerd_open. */
 static int start(steerd *s, const steerd_open_args *a, checkpoint_loaded *restored,
-                 const char *restored_path, int *status, char *err, size_t errlen)
+                 const char *restored_path, void **hosted_sim, int *status, char *err,
+                 size_t errlen)
 {
 	const config *cfg = s->cfg;
 	const sa_adapter *sa = cfg->adapter->sa;
@@ -278,9 +266,15 @@ static int start(steerd *s, const steerd_open_args *a, checkpoint_loaded *restor
 		return -1;
 	}
 	/* A restart's instance (hosted) or the code's own (embedded) becomes the run's. */
-	void *sim = a->sim ? a->sim : restored->sim;
+	/* (or the instance an MPI run made on every rank: prepare) */
+	void *sim = a->sim ? a->sim : restored->sim ? restored->sim : *hosted_sim;
 	char why[768];
 	s->r = run_new(cfg, s->st, s->m, control_sim_pipe(s->ctl), sim, !a->sim, why, sizeof why);
+	if (s->r && sim == *hosted_sim)
+		*hosted_sim = NULL; /* the run's now */
+	/* MPI: every rank restores into its live instance (no second collective create) */
+	if (s->r && a->prepare)
+		run_restore_in_place(s->r);
 	if (!s->r) {
 		snprintf(err, errlen, "cannot create the simulation: %s", why);
 		*status = EX_CONFIG;
@@ -400,7 +394,17 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 	if (a->handle_signals)
 		install_signal_handlers();
 	stop_signal = 0;
-	if (start(s, a, &restored, restored_path, status, err, errlen) < 0) {
+	void *hosted_sim = NULL;
+	if (a->prepare && a->prepare(a->prepare_ctx, s->cfg, &hosted_sim, err, errlen) < 0) {
+		*status = EX_SOFTWARE;
+		checkpoint_loaded_free(s->cfg->adapter->sa, &restored);
+		free(restored_path);
+		teardown(s);
+		return NULL;
+	}
+	if (start(s, a, &restored, restored_path, &hosted_sim, status, err, errlen) < 0) {
+		if (hosted_sim)
+			s->cfg->adapter->sa->destroy(hosted_sim);
 		if (s->conn_path)
 			unlink(s->conn_path);
 		if (restored.sim == (s->r ? run_sim(s->r) : NULL))
@@ -476,6 +480,10 @@ int steerd_boundary(steerd *s)
 		return STEERD_ERROR;
 	if (s->stopped)
 		return STEERD_STOP;
+#ifdef STEERD_MPI
+	if (s->mpi)
+		return mpi_boundary(s, &stop_signal);
+#endif
 	if (!s->begun) {
 		run_begin(s->r);
 		s->begun = true;
@@ -505,6 +513,10 @@ int steerd_run(steerd *s)
 {
 	if (misused(s, "steerd_run"))
 		return -1;
+#ifdef STEERD_MPI
+	if (s->mpi)
+		return mpi_run(s);
+#endif
 	if (!run_owns_sim(s->r)) {
 		set_error("steerd_run: this run is embedded: the code steps it with steerd_boundary()");
 		return -1;
@@ -527,8 +539,16 @@ int steerd_close(steerd **sp)
 	steerd *s = *sp;
 	if (misused(s, "steerd_close"))
 		return -1;
+#ifdef STEERD_MPI
+	if (s->mpi && !s->r) /* a rank other than 0 */
+		return mpi_worker_close(sp);
+#endif
 	if (!s->ended) /* steerd_run's loop ends itself; an embedded run ends here */
 		run_end(s->r);
+#ifdef STEERD_MPI
+	if (s->mpi)
+		mpi_ended(s); /* the other ranks' steerd_close returns */
+#endif
 	h5io_unquiet(); /* after the on_exit checkpoint */
 	log_resume_hint(s);
 	service_stopping(s->svc);

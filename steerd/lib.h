@@ -7,9 +7,45 @@
 #ifndef STEERD_LIB_H
 #define STEERD_LIB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
+#include "adapter.h"
+#include "config.h"
+#include "reload.h"
 #include "steerd.h"
+
+struct mirror;
+struct security;
+struct stream;
+struct control;
+struct run;
+struct service;
+struct mpi_layer;
+
+/* An open steerd (lib.c; in an MPI run also steerd/mpi/lib_mpi.c). On the
+ * ranks other than 0 of an MPI run only own, owner, the flags and mpi are used. */
+struct steerd {
+	adapter *own;           /* embedded: the code's descriptor, wrapped; owned */
+	config *cfg;            /* owned */
+	void *zctx;
+	struct mirror *m;
+	struct security *sec;
+	struct stream *st;
+	struct control *ctl;
+	struct run *r;
+	struct service *svc;
+	reload_ctx reload;
+	char *conn_path;        /* written: removed at close */
+	char *config_path;      /* for the resume hint, or NULL */
+	pthread_t owner;        /* the thread of steerd_open: all callbacks run on it */
+	bool begun;             /* the first boundary was served */
+	bool stopped;           /* run_next said stop */
+	bool ended;             /* run_end done (by steerd_run's loop) */
+	bool failed;            /* steerd_step_failed since the last boundary */
+	char fail_msg[256];
+	struct mpi_layer *mpi;  /* an MPI run (steerd/mpi/, libsteerd-mpi), else NULL */
+};
 
 typedef struct steerd_open_args {
 	const sa_adapter *desc;      /* embedded: the code's descriptor; NULL: hosted */
@@ -22,6 +58,14 @@ typedef struct steerd_open_args {
 	bool handle_signals;         /* install SIGINT/SIGTERM/SIGHUP handlers */
 	int log_level;               /* log_level, or -1: the config's */
 	bool log_level_fixed;        /* --log-level given: wins over the config on reload */
+	/*
+	 * MPI (steerd/mpi/): called once the config is loaded, before the
+	 * simulation is created or touched; may wrap cfg->adapter->desc and, for
+	 * a hosted run, create the instance (*sim), which the run then owns.
+	 * 0, or -1 with err. NULL serially.
+	 */
+	int (*prepare)(void *ctx, config *cfg, void **sim, char *err, size_t errlen);
+	void *prepare_ctx;
 } steerd_open_args;
 
 /* steerd_open with every option; on failure *status is a sysexits code. */

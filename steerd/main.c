@@ -20,6 +20,9 @@
 #include "security.h"
 #include "startup.h"
 #include "version.h"
+#ifdef STEERD_MPI
+#include "lib_mpi.h" /* steerd-mpi: the same program on every rank of an MPI job */
+#endif
 
 static void usage(FILE *out)
 {
@@ -215,17 +218,35 @@ int main(int argc, char **argv)
 
 	char err[1024];
 	int status;
+#ifdef STEERD_MPI
+	int provided; /* steerd's own threads (rank 0) make no MPI calls */
+	MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+#endif
 	steerd_open_args a = { .config = opt.config, .connection_file = opt.connection_file,
 		               .restart = opt.restart, .trust_adapter = opt.trust_adapter != 0,
 		               .handle_signals = true, .log_level = opt.log_level ? (int)level : -1,
 		               .log_level_fixed = opt.log_level != NULL };
+#ifdef STEERD_MPI
+	steerd *s = steerd_open_mpi_with(MPI_COMM_WORLD, &a, &status, err, sizeof err);
+	int rank = 0;
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+#else
 	steerd *s = steerd_open_with(&a, &status, err, sizeof err);
+	const int rank = 0;
+#endif
 	if (!s) {
-		if (status == EX_CONFIG || status == EX_DATAERR || status == EX_NOPERM ||
-		    status == EX_USAGE)
+		if (rank != 0)
+			; /* every rank failed together: rank 0 says why */
+		else if (status == EX_CONFIG || status == EX_DATAERR || status == EX_NOPERM ||
+		         status == EX_USAGE)
 			fprintf(stderr, "steerd: %s\n", err);
 		else
 			log_error("%s", err);
+#ifdef STEERD_MPI
+		fflush(stderr); /* before a rank's exit lets mpirun end the job */
+		MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD); /* every rank exits as rank 0 */
+		MPI_Finalize();
+#endif
 		return status;
 	}
 	status = steerd_run(s) == 0 ? 0 : EX_SOFTWARE;
@@ -235,5 +256,8 @@ int main(int argc, char **argv)
 		fflush(NULL);
 		_exit(status);
 	}
+#ifdef STEERD_MPI
+	MPI_Finalize();
+#endif
 	return status;
 }

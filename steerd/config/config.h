@@ -110,6 +110,7 @@ typedef struct config {
 	log_level log_level;      /* log_level: error|warn|info|debug, default info */
 
 	config_security *security; /* the security section; NULL: not configured */
+	unsigned mpi_ranks;        /* an MPI run's ranks (steerd/mpi/, hello's ranks); 0 serially */
 	bool adapter_borrowed;     /* config_reload: adapter is the running config's, not owned */
 } config;
 

@@ -30,6 +30,7 @@ static const char *const capabilities[] = {
 	"embedded",       /* hello: saves_state; error unsupported (a code embedding libsteerd) */
 	"search_settle",  /* search: settled and confirm per probe and in search_probe */
 	"history",        /* the history command, its binary frames; steerd_boundary_fraction */
+	"mpi_ranks",      /* hello: ranks (an MPI run, steerd-mpi or libsteerd-mpi) */
 	NULL,
 };
 
@@ -90,6 +91,9 @@ static int hello_exec(cmd_ctx *ctx, const json_t *body)
 	    "restart_step", id.restarted ? json_integer((json_int_t)id.restart_step) : json_null());
 	if (ctx->result)
 		json_object_set_new(ctx->result, "saves_state", json_boolean(sa->save != NULL));
+	if (ctx->result)
+		json_object_set_new(ctx->result, "ranks",
+		                    json_integer(ctx->cfg->mpi_ranks ? ctx->cfg->mpi_ranks : 1));
 	return ctx->result ? 0 : cmd_fail(ctx, E_INTERNAL, "out of memory");
 }
 

@@ -643,8 +643,30 @@ static void end_of_pass(run *r)
 	run_publish_state(r);
 }
 
+bool run_boundary_quiet(run *r, volatile sig_atomic_t *signalled)
+{
+	const config *cfg = r->cfg;
+	uint64_t step = r->sa->step_count(r->sim); /* the boundary after_step will see */
+	bool quiet = r->pub.state == RUN_RUNNING && !r->pub.steps_left && !run_driven(r) &&
+	             !r->pub.n_ramps && r->pending && !atomic_load(r->pending) &&
+	             !(signalled && *signalled) && !reload_signal && !cfg->max_steps_per_second &&
+	             !(cfg->max_steps && step >= cfg->max_steps) &&
+	             !(r->sched_pos < cfg->n_schedule && cfg->schedule[r->sched_pos].at <= step);
+	if (quiet && cfg->checkpoint_dir)
+		quiet = !(cfg->checkpoint_every_steps && step % cfg->checkpoint_every_steps == 0) &&
+		        !(cfg->checkpoint_every_seconds && r->next_ckpt_time != 0 &&
+		          clock_seconds() >= r->next_ckpt_time);
+	r->quiet = quiet;
+	return quiet;
+}
+
 bool run_next(run *r, volatile sig_atomic_t *signalled)
 {
+	if (r->quiet) { /* run_boundary_quiet: nothing to look at before the next step */
+		r->quiet = false;
+		r->step_t0 = clock_seconds();
+		return true;
+	}
 	for (;;) {
 		if (r->pub.state == RUN_STOPPING)
 			return false;

@@ -65,6 +65,27 @@ void run_stepped(run *r);
 void run_step_failed(run *r, const char *message);
 void run_end(run *r);
 
+/*
+ * MPI (steerd/mpi/): after a step, before run_stepped. True when run_stepped
+ * and run_next at this boundary would call the simulation for nothing but
+ * reads of its diagnostics (no set, save, restore, checkpoint) and would say
+ * go at once: running, no steps queued, no search, ramp, due schedule entry,
+ * due checkpoint, max_steps, pace, pending change or signal. Kept beside
+ * run_next so that the two cannot drift. Then r->quiet is set: run_next
+ * returns go without looking at changes or signals (they are seen at the
+ * next boundary) and no checkpoint falls due by the clock in between.
+ */
+bool run_boundary_quiet(run *r, volatile sig_atomic_t *signalled);
+
+/* MPI: the boundary judged quiet is not after all (the other ranks follow it). */
+void run_not_quiet(run *r);
+/* MPI: restores go into the live instance (every rank restores its own). */
+void run_restore_in_place(run *r);
+/* MPI: who writes the simulation's part of a checkpoint file collectively
+ * (steerd/storage/checkpoint_mpi.h); NULL in a serial run. */
+void run_set_sim_file_writer(run *r, int (*write)(void *ctx, const char *path, char *err,
+                                                  size_t errlen), void *ctx);
+
 /* The hosted loop above, stepping with the adapter's step(). */
 void run_loop(run *r, volatile sig_atomic_t *signalled);
 
@@ -129,6 +150,18 @@ int run_adopt(run *r, checkpoint_loaded *l, bool keep_journal, char *err, size_t
 
 /* The whole state as an in-memory HDF5 image (snapshot-state, search). */
 int run_image(run *r, void **image, size_t *len, char *err, size_t errlen);
+
+/* Free an image made by run_image (NULL: nothing). */
+void run_image_free(void *image);
+
+/*
+ * MPI (steerd/mpi/): made(ctx, image) is called for every image run_image
+ * makes, freed(ctx, image) when it is freed, so that the other ranks keep
+ * their parts of that state exactly as long. NULLs: none (serial). One
+ * steerd per process: process-wide.
+ */
+void run_image_hooks(void (*made)(void *ctx, const void *image),
+                     void (*freed)(void *ctx, const void *image), void *ctx);
 
 /* Go back to an image made by run_image (journal kept). */
 int run_restore_image(run *r, const void *image, size_t len, char *err, size_t errlen);

@@ -53,6 +53,12 @@ struct run {
 	double boundary_t0;     /* when the last step ended (0: a wait came since) */
 	double step_t0;         /* when the step under way began (run_next said go) */
 	double boundary_fraction; /* steerd_boundary_fraction (own_scalars.h) of the last step */
+	bool quiet;             /* MPI: this pass was found quiet (run_boundary_quiet): run_next
+	                           says go at once; cleared by run_next */
+	/* MPI: writes the simulation's part of a checkpoint file collectively
+	 * (steerd/storage/checkpoint_mpi.h); NULL in a serial run. */
+	int (*write_sim_file)(void *ctx, const char *path, char *err, size_t errlen);
+	void *write_sim_ctx;
 };
 
 /* Whether a driver holds the run now (it steps even while paused). */

@@ -145,10 +145,10 @@ static const char *client_of(const run_search *s) { return s->ch->req.client; }
 static void search_free(run_search **sp)
 {
 	run_search *s = *sp;
-	free(s->base_image);
-	free(s->good_image);
+	run_image_free(s->base_image);
+	run_image_free(s->good_image);
 	for (size_t i = 0; i < s->n_below; i++)
-		free(s->below[i].image);
+		run_image_free(s->below[i].image);
 	free(s->below);
 	free(s->win_sum);
 	free(s->win_prev);
@@ -427,7 +427,7 @@ static int keep_state(run *r, void **image, size_t *len)
 		finish(r, E_REFUSED, err, false);
 		return -1;
 	}
-	free(*image);
+	run_image_free(*image);
 	*image = im;
 	*len = n;
 	return 0;
@@ -468,7 +468,7 @@ static bool settled(run *r)
 static void drop_below(run_search *s)
 {
 	for (size_t i = 0; i < s->n_below; i++)
-		free(s->below[i].image);
+		run_image_free(s->below[i].image);
 	s->n_below = 0;
 }
 
@@ -504,7 +504,7 @@ static int new_good_base(run *r)
 static void pop_base(run_search *s)
 {
 	kept_base *k = &s->below[--s->n_below];
-	free(s->base_image);
+	run_image_free(s->base_image);
 	s->base_image = k->image;
 	s->base_len = k->len;
 	s->good = k->value;

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib_mpi.c — an MPI run: rank 0 is steerd (lib.c, run.c as serially, over
+ * the adapter mpi_layer.c wraps), the other ranks follow its boundaries.
+ *
+ * A boundary, after every rank's step:
+ *   1. one MPI_Allreduce of two ints: any rank's step failure, and rank 0's
+ *      "something to do" (run_boundary_quiet false: a change waiting,
+ *      paused, a ramp, a checkpoint due, ...);
+ *   2. neither: every rank says go (rank 0 after run_stepped and run_next,
+ *      which then call the simulation for diagnostics only);
+ *   3. else a failure's message is gathered (mpi_agree), the other ranks
+ *      serve rank 0's ops (mpi_serve) while its run goes through the
+ *      boundary, and OP_GO or OP_STOP ends it.
+ * The first boundary (run_begin) is always of the third kind.
+ */
+#include "lib_mpi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "checkpoint.h"
+#include "h5io.h"
+#include "log.h"
+#include "mpi_layer.h"
+#include "run.h"
+#include "startup.h"
+
+/* prepare (lib.h): the config is loaded on rank 0. */
+static int prepare_rank0(void *ctx, config *cfg, void **sim, char *err, size_t errlen)
+{
+	mpi_layer *L = ctx;
+	const sa_adapter *sa = cfg->adapter->sa;
+	if (!cfg->adapter->embedded) { /* hosted: every rank creates its instance */
+		L->stage = -1;
+		if (mpi_agree(L, 0, NULL, err, errlen) < 0)
+			return -1; /* another rank could not load the config */
+		L->host = *log_adapter_host();
+		L->host.mpi_comm = &L->comm;
+		char why[512] = "";
+		void *made = sa->create(cfg->knobs, &L->host, why, sizeof why);
+		if (mpi_agree(L, made ? 0 : -1, why, err, errlen) < 0) {
+			if (made)
+				sa->destroy(made);
+			return -1;
+		}
+		*sim = made;
+	}
+	L->stage = 2; /* the other ranks serve ops now */
+	L->listening = true;
+	cfg->mpi_ranks = (unsigned)L->size; /* hello: ranks */
+	if (L->size > 1)
+		mpi_wrap_adapter(L, &cfg->adapter->desc);
+	return 0;
+}
+
+static steerd *open_rank0(mpi_layer *L, const steerd_open_args *a, int *status, char *err,
+                          size_t errlen)
+{
+	steerd_open_args b = *a;
+	b.prepare = prepare_rank0;
+	b.prepare_ctx = L;
+	L->stage = a->desc ? 2 : 0;
+	steerd *s = steerd_open_with(&b, status, err, errlen);
+	if (!s) {
+		if (L->stage == 0) /* the config failed here: tell the others */
+			mpi_agree(L, -1, err, err, errlen);
+		else if (L->stage == 2)
+			mpi_send(L, OP_OPENED, 1, 0, 0, err, (uint32_t)strlen(err) + 1);
+		mpi_layer_free(&L);
+		return NULL;
+	}
+	mpi_send(L, OP_OPENED, 0, 0, 0, NULL, 0);
+	s->mpi = L;
+	L->run_sim = run_sim(s->r);
+	if (L->size > 1) {
+		run_set_sim_file_writer(s->r, mpi_write_sim_file, L);
+		log_info("MPI: %d ranks; rank 0 steers, the others follow its boundaries", L->size);
+	}
+	return s;
+}
+
+/* The other ranks of a hosted run: the config, then their own instance. */
+static int worker_hosted(steerd *s, mpi_layer *L, const steerd_open_args *a, char *err,
+                         size_t errlen)
+{
+	checkpoint_loaded restored = { 0 };
+	char *chosen = NULL;
+	startup_args sa = { .config = a->config, .config_text = a->config_text,
+		            .trust_adapter = a->trust_adapter };
+	char why[512] = "";
+	int rc = startup_load(&sa, &s->cfg, &restored, &chosen, why, sizeof why);
+	free(chosen);
+	if (rc == 0)
+		log_set_level(a->log_level >= 0 ? (log_level)a->log_level : s->cfg->log_level);
+	if (mpi_agree(L, rc == 0 ? 0 : -1, why, err, errlen) < 0)
+		return -1;
+	L->sa = s->cfg->adapter->sa;
+	L->host = *log_adapter_host();
+	L->host.mpi_comm = &L->comm;
+	L->sim = L->sa->create(s->cfg->knobs, &L->host, why, sizeof why);
+	L->owns_sim = L->sim != NULL;
+	return mpi_agree(L, L->sim ? 0 : -1, why, err, errlen);
+}
+
+static steerd *open_worker(mpi_layer *L, const steerd_open_args *a, int *status, char *err,
+                           size_t errlen)
+{
+	steerd *s = calloc(1, sizeof *s);
+	if (!s) /* every rank must reach the same collectives: this one cannot */
+		MPI_Abort(L->comm, EX_OSERR);
+	s->owner = pthread_self();
+	s->mpi = L;
+	if (a->handle_signals) /* a signal mpirun passes on stops rank 0; here it is ignored */
+		steerd_install_signal_handlers();
+	if (a->log_level >= 0)
+		log_set_level((log_level)a->log_level);
+	int ok = 0;
+	if (!a->desc) {
+		ok = worker_hosted(s, L, a, err, errlen);
+	} else {
+		/* rank 0 checks the same descriptor and fails the open if it is wrong */
+		char why[256];
+		s->own = adapter_wrap(a->desc, "embedded", false, why, sizeof why);
+		L->sa = s->own ? s->own->sa : NULL;
+		L->sim = a->sim;
+	}
+	if (ok == 0) {
+		int opened = 1;
+		char why[512] = "";
+		mpi_serve(L, &opened, why, sizeof why); /* rank 0's open may set knobs */
+		if (opened) {
+			snprintf(err, errlen, "%s", why);
+			ok = -1;
+		}
+	}
+	L->stage = ok == 0 ? 2 : -1;
+	if (ok < 0) {
+		*status = EX_SOFTWARE;
+		steerd *gone = s;
+		mpi_worker_close(&gone);
+		return NULL;
+	}
+	*status = 0;
+	return s;
+}
+
+steerd *steerd_open_mpi_with(MPI_Comm comm, const steerd_open_args *a, int *status, char *err,
+                             size_t errlen)
+{
+	*status = EX_SOFTWARE;
+	int up = 0, down = 0;
+	MPI_Initialized(&up);
+	MPI_Finalized(&down);
+	if (!up || down) {
+		snprintf(err, errlen, "steerd_open_mpi: MPI is not running (MPI_Init first)");
+		return NULL;
+	}
+	mpi_layer *L = mpi_layer_new(comm, err, errlen);
+	if (!L) /* the others wait in the collectives that follow: end the job */
+		MPI_Abort(comm, EX_OSERR);
+	if (L->size > 1 && a->restart) { /* the same on every rank: no collective needed */
+		snprintf(err, errlen, "--restart with %d ranks: parallel checkpoint files are not built "
+		         "yet", L->size);
+		*status = EX_USAGE;
+		mpi_layer_free(&L);
+		return NULL;
+	}
+	return L->rank == 0 ? open_rank0(L, a, status, err, errlen)
+	                    : open_worker(L, a, status, err, errlen);
+}
+
+steerd *steerd_open_mpi(MPI_Comm comm, const sa_adapter *desc, void *sim,
+                        const steerd_options *o, char *err, size_t errlen)
+{
+	static const steerd_options none = STEERD_OPTIONS_INIT;
+	char buf[1024];
+	if (!err || !errlen) {
+		err = buf;
+		errlen = sizeof buf;
+	}
+	if (!o)
+		o = &none;
+	if (!desc || !sim) { /* the same on every rank */
+		snprintf(err, errlen, "steerd_open_mpi: give the descriptor and this rank's state");
+		steerd_set_last_error(err);
+		return NULL;
+	}
+	steerd_open_args a = { .desc = desc, .sim = sim, .config = o->config_path,
+		               .config_text = o->config_text, .connection_file = o->connection_file,
+		               .restart = o->restart, .handle_signals = o->handle_signals != 0,
+		               .log_level = o->log_level, .log_level_fixed = o->log_level >= 0 };
+	int status;
+	steerd *s = steerd_open_mpi_with(comm, &a, &status, err, errlen);
+	h5io_unquiet();
+	if (!s)
+		steerd_set_last_error(err);
+	return s;
+}
+
+/* The other ranks at a boundary that is not quiet: rank 0's ops, then go or stop. */
+static int follow(steerd *s)
+{
+	int status;
+	char msg[8];
+	int op = mpi_serve(s->mpi, &status, msg, sizeof msg);
+	if (op == OP_GO)
+		return STEERD_GO;
+	s->stopped = true;
+	s->ended = op == OP_END;
+	return STEERD_STOP;
+}
+
+int mpi_boundary(steerd *s, volatile sig_atomic_t *signalled)
+{
+	mpi_layer *L = s->mpi;
+	run *r = s->r; /* rank 0 only */
+	bool first = !s->begun, failed = s->failed;
+	s->begun = true;
+	s->failed = false;
+	L->unchanged = false; /* a step since */
+	char why[512] = "";
+	if (!first) {
+		int mine[2] = { failed ? L->size - L->rank : 0, 0 }, all[2];
+		if (r)
+			mine[1] = !run_boundary_quiet(r, signalled) || L->collective_diags;
+		MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, L->comm);
+		if (!all[0] && !all[1]) { /* the quiet boundary: one collective, every rank goes */
+			if (r) {
+				run_stepped(r);
+				run_next(r, signalled);
+			}
+			return STEERD_GO;
+		}
+		if (r) {
+			run_not_quiet(r);
+			mpi_listening(L, true); /* the others follow this boundary */
+		}
+		if (all[0]) /* the same as mpi_agree: every rank knows one failed */
+			mpi_agree(L, failed ? -1 : 0, s->fail_msg, why, sizeof why);
+		if (!r)
+			return follow(s);
+		if (all[0])
+			run_step_failed(r, why);
+		else
+			run_stepped(r);
+	} else if (r) {
+		run_begin(r);
+	} else {
+		return follow(s);
+	}
+	bool go = run_next(r, signalled);
+	h5io_unquiet();
+	mpi_send(L, go ? OP_GO : OP_STOP, 0, 0, 0, NULL, 0);
+	if (go) {
+		mpi_listening(L, false); /* until the next boundary's slow path */
+		return STEERD_GO;
+	}
+	s->stopped = true;
+	return STEERD_STOP;
+}
+
+int mpi_run(steerd *s)
+{
+	mpi_layer *L = s->mpi;
+	/* (rank 0: step() is never wrapped; in place, the run's instance never changes) */
+	const sa_adapter *sa = s->r ? run_adapter(s->r) : L->sa;
+	void *sim = s->r ? run_sim(s->r) : L->sim;
+	if (!sa || !sa->step) {
+		steerd_set_last_error("steerd_run: the descriptor has no step(): call steerd_boundary()");
+		return -1; /* the same on every rank */
+	}
+	while (steerd_boundary(s) == STEERD_GO) {
+		char err[256] = "";
+		if (sa->step(sim, err, sizeof err) < 0)
+			steerd_step_failed(s, err);
+	}
+	return 0;
+}
+
+void mpi_ended(steerd *s)
+{
+	mpi_send(s->mpi, OP_END, 0, 0, 0, NULL, 0);
+	mpi_listening(s->mpi, false); /* the others have let go: nothing to release */
+}
+
+int mpi_worker_close(steerd **sp)
+{
+	steerd *s = *sp;
+	mpi_layer *L = s->mpi;
+	/* Rank 0's steerd_close may still write (on_exit checkpoint): follow it. */
+	if (L->stage == 2 && !s->ended) {
+		int status;
+		char msg[8];
+		while (mpi_serve(L, &status, msg, sizeof msg) != OP_END)
+			;
+	}
+	if (L->owns_sim)
+		L->sa->destroy(L->sim);
+	mpi_layer_free(&s->mpi);
+	adapter_destroy(&s->own);
+	config_destroy(&s->cfg);
+	free(s);
+	*sp = NULL;
+	return 0;
+}
