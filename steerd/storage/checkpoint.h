@@ -132,6 +132,15 @@ typedef struct checkpoint_loaded {
 int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *out, char *err,
                     size_t errlen);
 
+/*
+ * Everything but the simulation (out->sim stays NULL; the adapter's state is
+ * neither read nor verified): what rank 0 of an MPI run reads before every
+ * rank creates its instance and checkpoint_mpi_read_into() restores it
+ * (checkpoint_mpi.h), which verifies the whole file.
+ */
+int checkpoint_read_meta(const char *path, const sa_adapter *sa, checkpoint_loaded *out,
+                         char *err, size_t errlen);
+
 /* The same from an image in memory (copied; the caller keeps image). */
 /*
  * Only the config text saved in the checkpoint at path (NUL-terminated, owned
