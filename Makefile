@@ -245,13 +245,23 @@ tests-build: build man $(UNIT_BIN) $(BENCH_SO) mpi
 # ---- MPI build (issue 16): pic1d with -DSTEERD_MPI, compiled by mpicc under
 # $(BUILD)/mpi/, beside the serial build, which needs no mpi.h and does not
 # change. tests/mpi/pic1d_mpi is the MPI test and bench driver.
+# The MPI objects link parallel HDF5 by its own name (hdf5-openmpi), as the
+# serial ones link hdf5-serial: the steerd core is built here too, for
+# storage/checkpoint_mpi.c (parallel checkpoints).
 MPICC       ?= mpicc
 MPI_BUILD   := $(BUILD)/mpi
+MPI_PKGS    := $(subst hdf5-serial,hdf5-openmpi,$(PKGS))
+MPI_PKG_CFLAGS = $(shell pkg-config --cflags $(MPI_PKGS))
+MPI_PKG_LIBS   = $(shell pkg-config --libs $(MPI_PKGS))
 MPI_SIM_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(ADAPTER_SRC))
+MPI_CORE_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(STEERD_SRC))
+# tests/mpi/*.c: one MPI program each (the test driver, the checkpoint bench)
+MPI_PROGRAMS := $(patsubst tests/mpi/%.c,$(MPI_BUILD)/bin/%,$(wildcard tests/mpi/*.c))
 MPI_DRIVER  := $(MPI_BUILD)/bin/pic1d_mpi
 .PHONY: mpi
-mpi: $(MPI_DRIVER)
+mpi: $(MPI_PROGRAMS)
 
+$(MPI_BUILD)/%.o: PKG_CFLAGS = $(MPI_PKG_CFLAGS)
 $(MPI_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(MPICC) $(ALL_CFLAGS) -DSTEERD_MPI -c $< -o $@
@@ -260,9 +270,13 @@ $(MPI_BUILD)/libsim.a: $(MPI_SIM_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(MPI_DRIVER): $(MPI_BUILD)/tests/mpi/pic1d_mpi.o $(MPI_BUILD)/libsim.a
+$(MPI_BUILD)/libsteerd-core.a: $(MPI_CORE_OBJ)
 	@mkdir -p $(@D)
-	$(MPICC) $(ALL_LDFLAGS) $^ $(shell pkg-config --libs jansson yaml-0.1) -ldl -lm -o $@
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(MPI_BUILD)/bin/%: $(MPI_BUILD)/tests/mpi/%.o $(MPI_BUILD)/libsteerd-core.a $(MPI_BUILD)/libsim.a
+	@mkdir -p $(@D)
+	$(MPICC) $(ALL_LDFLAGS) $^ $(MPI_PKG_LIBS) -ldl -lm -o $@
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps
