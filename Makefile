@@ -290,6 +290,7 @@ bench: deps
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
 	@$(MAKE) --no-print-directory mpi
 	@$(PYTHON) tests/mpi/bench_pic1d_mpi.py --build $(BUILD)
+	@$(PYTHON) tests/mpi/bench_checkpoint_mpi.py --build $(BUILD)
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
 	@$(PYTHON) tests/bench/web_load.py --build $(BUILD)
 

@@ -27,8 +27,12 @@
  *                        --serial: checkpoint_read, as serial steerd)
  *     --die-in-checkpoint R  rank R is killed (SIGKILL) in the middle of
  *                        writing a checkpoint: the test of a rank that dies
- *     --checkpoint-bench N  time N parallel checkpoints of the state after
- *                        --fill steps -> "checkpoint_s" (a list)
+ *     --checkpoint-bench N FILE  after --fill steps, N rounds of: a parallel
+ *                        checkpoint to FILE, then a plain collective HDF5 write
+ *                        of as many bytes to FILE.plain (the particles as one
+ *                        dataset each, every rank its part at its offset in one
+ *                        collective H5Dwrite, the rest from rank 0, then fsync)
+ *                        -> "checkpoint_s", "plain_s" (lists), "bytes"
  *
  * Every step, each rank hashes its scalars and the grid arrays and the ranks
  * compare (an extra allreduce only this driver makes): "identical" says
@@ -46,7 +50,11 @@
 #include <mpi.h>
 #include <yaml.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <hdf5.h>
 
 #include "adapter.h"
 #include "checkpoint.h"
@@ -160,7 +168,7 @@ typedef struct run_out {
 	uint64_t hash;
 	double steps_per_s;
 	json_t *state; /* the final state: step, knobs, particles */
-	json_t *ckpt_s; /* --checkpoint-bench: seconds per checkpoint */
+	json_t *ckpt_s, *plain_s; /* --checkpoint-bench: seconds per write */
 	uint64_t ckpt_bytes;
 } run_out;
 
@@ -177,7 +185,7 @@ static int dying_save(const void *sim, const sa_writer *w, char *err, size_t err
 	return real_save(sim, w, err, errlen);
 }
 
-static void checkpoint(const run_opts *o, void *s)
+static uint64_t checkpoint(const run_opts *o, void *s)
 {
 	sa_value knobs[64];
 	for (size_t k = 0; k < sa->n_knobs; k++)
@@ -185,11 +193,72 @@ static void checkpoint(const run_opts *o, void *s)
 	checkpoint_info info = { .step = sa->step_count(s), .time = sa->time(s), .knobs = knobs,
 		                 .next_ramp_id = 1, .config_text = "# pic1d_mpi\n" };
 	char err[1024];
-	int rc = o->serial ? checkpoint_write(o->checkpoint, sa, s, &info, NULL, err, sizeof err)
-	                   : checkpoint_mpi_write(MPI_COMM_WORLD, o->checkpoint, sa, s, &info, NULL,
+	uint64_t bytes = 0;
+	int rc = o->serial ? checkpoint_write(o->checkpoint, sa, s, &info, &bytes, err, sizeof err)
+	                   : checkpoint_mpi_write(MPI_COMM_WORLD, o->checkpoint, sa, s, &info, &bytes,
 	                                          err, sizeof err);
 	if (rc < 0)
 		die("checkpoint: %s", err);
+	return bytes;
+}
+
+/*
+ * The bench's reference: the same bytes as a checkpoint of `bytes`, written
+ * as plainly as parallel HDF5 allows: x, v, w of every rank's particles at
+ * their offsets (one collective write each), the rest as one array from
+ * rank 0, closed and synced.
+ */
+static void plain_write(const char *path, const pic1d *p, uint64_t bytes)
+{
+	uint64_t n = p->p.n, off = 0, total = 0;
+	MPI_Exscan(&n, &off, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+	if (rank == 0)
+		off = 0;
+	MPI_Allreduce(&n, &total, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+	uint64_t rest = bytes > 24 * total ? (bytes - 24 * total) / 8 : 0;
+	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), dxpl = H5Pcreate(H5P_DATASET_XFER);
+	H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL);
+	H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+	hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+	if (f < 0)
+		die("cannot create %s", path);
+	hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+	H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+	const double *data[4] = { p->p.x, p->p.v, p->p.w, p->grid.q };
+	const char *names[4] = { "x", "v", "w", "rest" };
+	double *fill = calloc(rest ? rest : 1, sizeof *fill);
+	for (int i = 0; i < 4; i++) {
+		hsize_t dims[1] = { i < 3 ? total : rest }, start[1] = { i < 3 ? off : 0 };
+		hsize_t cnt[1] = { i < 3 ? n : (rank == 0 ? rest : 0) };
+		hid_t fs = H5Screate_simple(1, dims, NULL);
+		hid_t ds = H5Dcreate2(f, names[i], H5T_IEEE_F64LE, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+		hsize_t mdims[1] = { cnt[0] ? cnt[0] : 1 };
+		hid_t ms = H5Screate_simple(1, mdims, NULL);
+		if (cnt[0])
+			H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+		else {
+			H5Sselect_none(fs);
+			H5Sselect_none(ms);
+		}
+		if (dims[0] &&
+		    H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, dxpl, i < 3 ? data[i] : fill) < 0)
+			die("cannot write %s", path);
+		H5Sclose(ms);
+		H5Sclose(fs);
+		H5Dclose(ds);
+	}
+	free(fill);
+	H5Pclose(dcpl);
+	H5Fclose(f);
+	H5Pclose(fapl);
+	H5Pclose(dxpl);
+	if (rank == 0) {
+		int fd = open(path, O_RDONLY);
+		if (fd < 0 || fsync(fd) < 0)
+			die("cannot sync %s", path);
+		close(fd);
+	}
+	MPI_Barrier(MPI_COMM_WORLD);
 }
 
 /* A simulation from the checkpoint --restart names. */
@@ -314,14 +383,24 @@ static void run(const sa_value *v, const run_opts *o, run_out *out)
 		}
 		if (o->ckpt_bench && i == o->fill) {
 			out->ckpt_s = json_array();
+			out->plain_s = json_array();
+			char plain[4096];
+			snprintf(plain, sizeof plain, "%s.plain", o->checkpoint);
 			for (long c = 0; c < o->ckpt_bench; c++) {
-				MPI_Barrier(MPI_COMM_WORLD);
-				double c0 = MPI_Wtime();
-				checkpoint(o, s);
-				double dt = MPI_Wtime() - c0, dmax;
-				MPI_Allreduce(&dt, &dmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-				json_array_append_new(out->ckpt_s, json_real(dmax));
+				for (int which = 0; which < 2; which++) {
+					MPI_Barrier(MPI_COMM_WORLD);
+					double c0 = MPI_Wtime();
+					if (which == 0)
+						out->ckpt_bytes = checkpoint(o, s);
+					else
+						plain_write(plain, s, out->ckpt_bytes);
+					double dt = MPI_Wtime() - c0, dmax;
+					MPI_Allreduce(&dt, &dmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+					json_array_append_new(which ? out->plain_s : out->ckpt_s, json_real(dmax));
+				}
 			}
+			if (rank == 0)
+				unlink(plain);
 		}
 		if (sa->step(s, err, sizeof err) < 0)
 			die("step: %s", err);
@@ -476,8 +555,11 @@ int main(int argc, char **argv)
 		if (o.bench)
 			json_object_set_new(res, "steps_per_s", json_real(out.steps_per_s));
 		json_object_set_new(res, "state", out.state);
-		if (out.ckpt_s)
+		if (out.ckpt_s) {
 			json_object_set_new(res, "checkpoint_s", out.ckpt_s);
+			json_object_set_new(res, "plain_s", out.plain_s);
+			json_object_set_new(res, "bytes", json_integer((json_int_t)out.ckpt_bytes));
+		}
 		if (o.avg_from >= 0) {
 			json_t *a = json_array();
 			size_t nodes = (size_t)v[adapter_knob_index(sa, "cells")].i + 1;
