@@ -40,7 +40,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from steerd_harness import BUILD, REPO, is_asan_build, run_tests  # noqa: E402
+from steerd_harness import BUILD, REPO, Steerd, is_asan_build, make_config, run_tests  # noqa: E402
 import openpmd_check  # noqa: E402
 
 BUILD_DIR = BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD)
@@ -177,6 +177,34 @@ class OtherN(Tmp):
                 "serial" if wserial else "N=", wn, "serial" if rserial else "N=", rn))
             later = restart(rn, f, 400, BEAM + ["injected_current=100"], serial=rserial)
             self.assertEqual(later["state"]["step"], 400)
+
+    def test_serial_steerd_restarts_a_parallel_file(self):
+        """The daemon itself (build/bin/steerd, serial HDF5) on a file of 3
+        ranks: the step, the knobs, and then the same steps as the serial
+        reader of the driver (checkpoint_read, bitwise)."""
+        f = self.path("three.h5")
+        knobs = {"particles_per_step": 40, "cells": 100, "injected_current": 100}
+        args = ["%s=%s" % kv for kv in knobs.items()]
+        at = write(3, f, 250, 250, args)
+        want = restart(1, f, 400, args, serial=True)
+        d = Steerd(config=make_config(start="paused", knobs=knobs), args=["--restart", f])
+        try:
+            d.start()
+            c = d.client()
+            self.assertEqual(c.status()["step"], 250)
+            got = c.knobs()
+            for k, v in at["state"]["knobs"].items():
+                self.assertEqual(got[k] if not isinstance(got[k], str) else v, v, k)
+            c.step_and_wait(150)
+            names = [k for k in want["scalars"] if not k.startswith("steerd_")]
+            values = c.get(*names)
+            print("# serial steerd on a file of 3 ranks: step %d, particles %d" % (
+                values["step"], values["particles"]))
+            for k in names:
+                self.assertEqual(values[k], want["scalars"][k], k)
+            d.stop()
+        finally:
+            d.cleanup()
 
     def test_child_langmuir_goes_on_after_another_n(self):
         j_cl = K_CL * CL_V ** 1.5 / GAP ** 2
