@@ -25,6 +25,11 @@
  *     --restart FILE     start from the checkpoint FILE (rank 0 reads steerd's
  *                        part, every rank restores: checkpoint_mpi_read_into;
  *                        --serial: checkpoint_read, as serial steerd)
+ *     --snapshot-at S --rewind-at T  each rank keeps an in-memory image of its
+ *                        own state at step S (checkpoint_to_image) and restores
+ *                        it into the live instance after step T
+ *                        (checkpoint_from_image_into): snapshot-state/rewind
+ *                        in an MPI run; --until then counts the steps anew
  *     --die-in-checkpoint R  rank R is killed (SIGKILL) in the middle of
  *                        writing a checkpoint: the test of a rank that dies
  *     --checkpoint-bench N FILE  after --fill steps, N rounds of: a parallel
@@ -156,7 +161,7 @@ static void read_config(sa_value *v, const char *path)
 }
 
 typedef struct run_opts {
-	long steps, avg_from, fill, until, checkpoint_at, die_rank, ckpt_bench;
+	long steps, avg_from, fill, until, checkpoint_at, die_rank, ckpt_bench, snapshot_at, rewind_at;
 	int serial, bench;
 	const char *checkpoint, *restart;
 } run_opts;
@@ -259,6 +264,31 @@ static void plain_write(const char *path, const pic1d *p, uint64_t bytes)
 		close(fd);
 	}
 	MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* snapshot-state on every rank: an image of its own state, in memory. */
+static void *snapshot(void *s, size_t *len)
+{
+	sa_value knobs[64];
+	for (size_t k = 0; k < sa->n_knobs; k++)
+		knobs[k] = sa->get(s, k);
+	checkpoint_info info = { .step = sa->step_count(s), .time = sa->time(s), .knobs = knobs,
+		                 .next_ramp_id = 1 };
+	void *image;
+	char err[1024];
+	if (checkpoint_to_image(sa, s, &info, &image, len, err, sizeof err) < 0)
+		die("snapshot: %s", err);
+	return image;
+}
+
+/* rewind on every rank: its own image back into the live instance. */
+static void rewind_to(void *s, const void *image, size_t len)
+{
+	checkpoint_loaded l;
+	char err[1024];
+	if (checkpoint_from_image_into(image, len, sa, s, &l, err, sizeof err) < 0)
+		die("rewind: %s", err);
+	checkpoint_loaded_free(sa, &l);
 }
 
 /* A simulation from the checkpoint --restart names. */
@@ -376,6 +406,8 @@ static void run(const sa_value *v, const run_opts *o, run_out *out)
 	out->vc_seen = 0;
 	int samples = 0;
 	double t0 = 0.0;
+	void *image = NULL;
+	size_t image_len = 0;
 	for (long i = 0; i < o->fill + steps; i++) {
 		if (o->bench && i == o->fill) {
 			MPI_Barrier(MPI_COMM_WORLD);
@@ -406,6 +438,14 @@ static void run(const sa_value *v, const run_opts *o, run_out *out)
 			die("step: %s", err);
 		if (o->checkpoint && (long)sa->step_count(s) == o->checkpoint_at)
 			checkpoint(o, s);
+		if ((long)sa->step_count(s) == o->snapshot_at && !image)
+			image = snapshot(s, &image_len);
+		if ((long)sa->step_count(s) == o->rewind_at && image) {
+			rewind_to(s, image, image_len);
+			free(image);
+			image = NULL;
+			steps += o->rewind_at - o->snapshot_at;
+		}
 		if (o->bench)
 			continue;
 		if (sa->read_scalars(s, sc, ns) < 0)
@@ -472,7 +512,8 @@ int main(int argc, char **argv)
 	sa_value v[64];
 	for (size_t k = 0; k < sa->n_knobs; k++)
 		v[k] = sa->knobs[k].def;
-	run_opts o = { .steps = 1000, .avg_from = -1, .until = -1, .checkpoint_at = -1 };
+	run_opts o = { .steps = 1000, .avg_from = -1, .until = -1, .checkpoint_at = -1,
+		       .snapshot_at = -1, .rewind_at = -1 };
 	const char *onset_knob = NULL;
 	double lo = 0, hi = 0;
 	int iters = 0;
@@ -497,6 +538,10 @@ int main(int argc, char **argv)
 			o.checkpoint = argv[++i];
 		} else if (!strcmp(argv[i], "--restart") && i + 1 < argc)
 			o.restart = argv[++i];
+		else if (!strcmp(argv[i], "--snapshot-at") && i + 1 < argc)
+			o.snapshot_at = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--rewind-at") && i + 1 < argc)
+			o.rewind_at = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--die-in-checkpoint") && i + 1 < argc)
 			die_rank = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--checkpoint-bench") && i + 2 < argc) {

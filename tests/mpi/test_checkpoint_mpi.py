@@ -5,7 +5,8 @@ with pic1d over 2 and 3 ranks, through tests/mpi/pic1d_mpi (the MPI driver:
 
   - restart with the same N continues bitwise: run to A, checkpoint, go on to
     B; restart from the checkpoint and go on to B: every rank's particles,
-    the fields, the averages and every scalar are the same bits;
+    the fields, the averages and every scalar are the same bits; the same
+    for snapshot-state/rewind through in-memory images of each rank;
   - restart with another N (2 -> 3, 3 -> 2, a serial file -> 2, and a
     parallel file restarted by serial steerd's own reader) resumes at the
     same step with the same knobs and the same particles, redistributed
@@ -135,6 +136,19 @@ class SameN(Tmp):
             self.assertEqual(len(b["state"]["particle_hashes"]), n)
             self.assertEqual(a["state"], b["state"])
             self.assertEqual(a["scalars"], b["scalars"])
+
+    def test_snapshot_and_rewind_with_images_of_each_rank(self):
+        """snapshot-state/rewind in an MPI run: each rank keeps an in-memory
+        image of its own state (checkpoint_to_image) and puts it back
+        (checkpoint_from_image_into): the run goes on bitwise as if the
+        steps between had not been taken."""
+        args = BEAM + ["thermal_energy=0.5"]  # random thermal spread: RNG state matters
+        for n in (2, 3):
+            straight = run_json(n, *args, "--until", "500")
+            rewound = run_json(n, *args, "--until", "500", "--snapshot-at", "200",
+                               "--rewind-at", "350")
+            self.assertEqual(straight["state"], rewound["state"])
+            self.assertEqual(straight["scalars"], rewound["scalars"])
 
     def test_the_file_is_openpmd_and_holds_every_part(self):
         import h5py
