@@ -33,7 +33,8 @@
  *                           the group of their parent path ("knobs/gap" is
  *                           attribute "gap" of /steerd/state/knobs)
  * Every dataset under /steerd carries an XXH64 checksum of its contents
- * (attribute steerd_xxh64) and the file uses the HDF5 1.8+ format, whose
+ * (attribute steerd_xxh64; an array an MPI run wrote in parts carries one per
+ * part instead, h5io.h, checkpoint_mpi.h) and the file uses the HDF5 1.8+ format, whose
  * metadata is checksummed: corruption is detected, not restored.
  *
  * Reading treats the file as untrusted: anything missing, malformed,
