@@ -526,25 +526,29 @@ static int precheck(MPI_Comm comm, int rank, const char *path, char *err, size_t
 	return all_agree(comm, ok, err, errlen);
 }
 
-/* Restore and check the step and knobs against /steerd, on every rank. */
-static int restore(hid_t fid, int rank, int nranks, const char *label, const sa_adapter *sa,
-                   void *sim, char *err, size_t errlen)
+/*
+ * Restore and check the step and knobs against /steerd, on every rank. The
+ * ranks agree before the adapter's restore (whose collectives every rank must
+ * reach) and after it.
+ */
+static int restore(MPI_Comm comm, hid_t fid, int rank, int nranks, const char *label,
+                   const sa_adapter *sa, void *sim, char *err, size_t errlen)
 {
 	checkpoint_loaded l = { 0 };
 	hid_t g = h5io_open_group(fid, "steerd");
 	hid_t st = g < 0 ? H5I_INVALID_HID : h5io_open_group(g, "state");
-	int rc = -1;
-	if (st < 0) {
+	int ok = 0;
+	if (st < 0)
 		fail(err, errlen, label, "/steerd/state is missing");
-		goto out;
-	}
-	if (checkpoint_read_head(g, sa, &l, label, err, errlen) < 0)
-		goto out;
-	if (!sa->restore) {
+	else if (!sa->restore)
 		fail(err, errlen, label, "adapter '%s' cannot restore a saved state (no restore)",
 		     sa->name);
+	else
+		ok = checkpoint_read_head(g, sa, &l, label, err, errlen) == 0;
+	int rc = all_agree(comm, ok, err, errlen);
+	if (rc < 0)
 		goto out;
-	}
+	rc = -1;
 	mpi_reader c = { .rank = rank, .nranks = nranks };
 	sa_reader r;
 	h5io_reader(&r, &c.st); /* attr, array_size, array: h5io's, every rank reads the whole */
@@ -553,11 +557,12 @@ static int restore(hid_t fid, int rank, int nranks, const char *label, const sa_
 	r.part = mr_part;
 	c.st.group = st;
 	char aerr[512] = "";
-	if (sa->restore(sim, &r, aerr, sizeof aerr) < 0) {
+	ok = sa->restore(sim, &r, aerr, sizeof aerr) == 0;
+	if (!ok)
 		fail(err, errlen, label, "cannot restore the %s state: %s%s%s%s", sa->name, aerr,
 		     c.st.detail[0] ? " (" : "", c.st.detail, c.st.detail[0] ? ")" : "");
+	if (all_agree(comm, ok, err, errlen) < 0)
 		goto out;
-	}
 	if (sa->step_count(sim) != l.step) {
 		fail(err, errlen, label, "the saved state is at step %" PRIu64 ", /steerd says %" PRIu64,
 		     sa->step_count(sim), l.step);
@@ -611,8 +616,8 @@ int checkpoint_mpi_read_into(MPI_Comm comm, const char *path, const sa_adapter *
 		fail(err, errlen, name, "/%s", why);
 	int rc = all_agree(comm, ok, err, errlen);
 	if (rc == 0)
-		rc = all_agree(comm, restore(fid, rank, nranks, name, sa, sim, err, errlen) == 0, err,
-		               errlen);
+		rc = all_agree(comm, restore(comm, fid, rank, nranks, name, sa, sim, err, errlen) == 0,
+		               err, errlen);
 	H5Fclose(fid);
 	return rc;
 }
