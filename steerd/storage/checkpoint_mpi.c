@@ -110,12 +110,16 @@ typedef struct mpi_writer {
  */
 static int agree(mpi_writer *c, int ok, uint64_t h, const char *name)
 {
-	uint64_t mine[3] = { ok ? 0 : 1, h, ~h }, all[3];
+	/* [0]: nranks - the lowest failing rank (0: none failed) */
+	uint64_t mine[3] = { ok ? 0 : (uint64_t)(c->nranks - c->rank), h, ~h }, all[3];
 	if (MPI_Allreduce(mine, all, 3, MPI_UINT64_T, MPI_MAX, c->comm) != MPI_SUCCESS)
 		return h5io_note(&c->st, "an MPI collective failed writing %s%s", name, "");
-	if (all[0])
-		return h5io_note(&c->st, "cannot write the state %s%s", name,
-		                 ok ? " (it failed on another rank)" : "");
+	if (all[0]) {
+		char where[64];
+		snprintf(where, sizeof where, " (on rank %d of %d)", c->nranks - (int)all[0],
+		         c->nranks);
+		return h5io_note(&c->st, "cannot write the state %s%s", name, where);
+	}
 	if (all[1] != ~all[2])
 		return h5io_note(&c->st, "state %s%s", name,
 		                 " differs between the ranks (global state must be the same on every "
@@ -249,12 +253,16 @@ static int mw_array_part(void *ctx, const char *name, sa_dtype dtype, size_t n,
 	                             c->comm) == MPI_SUCCESS;
 	size_t offset = 0, total = 0;
 	double glo = INFINITY, ghi = -INFINITY;
-	int same = gathered;
-	for (size_t r = 0; gathered && r < nr; r++) {
+	if (agree(c, gathered, 0, ok ? name : "(invalid name)") < 0)
+		goto out;
+	/* every rank sees the same gathered values, so all find the same bad rank */
+	size_t bad = nr;
+	for (size_t r = 0; r < nr; r++) {
 		const uint64_t *p = &all[r * P_FIELDS];
-		same &= p[P_OK] == 1 && p[P_NAME] == mine[P_NAME] && p[P_N] <= SIZE_MAX / 8 - total;
-		if (!same)
+		if (p[P_OK] != 1 || p[P_NAME] != all[P_NAME] || p[P_N] > SIZE_MAX / 8 - total) {
+			bad = r;
 			break;
+		}
 		if (r < (size_t)c->rank)
 			offset += (size_t)p[P_N];
 		total += (size_t)p[P_N];
@@ -268,8 +276,13 @@ static int mw_array_part(void *ctx, const char *name, sa_dtype dtype, size_t n,
 		if (h > ghi)
 			ghi = h;
 	}
-	if (agree(c, same, 0, ok ? name : "(invalid name)") < 0)
+	if (bad < nr) {
+		char where[96];
+		snprintf(where, sizeof where, " (%s on rank %zu of %zu)",
+		         all[bad * P_FIELDS + P_OK] != 1 ? "refused" : "another name or size", bad, nr);
+		h5io_note(&c->st, "cannot write the state %s%s", ok ? name : "(invalid name)", where);
 		goto out;
+	}
 	const char *leaf;
 	hid_t g = parent_group(c, name, &leaf), ds = H5I_INVALID_HID;
 	ok = g >= 0 && write_slice(c, g, leaf, dtype, total, offset, n, data, &ds) == 0 &&

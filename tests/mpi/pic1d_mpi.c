@@ -30,6 +30,9 @@
  *                        it into the live instance after step T
  *                        (checkpoint_from_image_into): snapshot-state/rewind
  *                        in an MPI run; --until then counts the steps anew
+ *     --fail-in-checkpoint R  on rank R the writer is given an invalid name
+ *                        (one rank's write fails): every checkpoint fails on
+ *                        every rank, the run goes on -> "checkpoint_errors"
  *     --die-in-checkpoint R  rank R is killed (SIGKILL) in the middle of
  *                        writing a checkpoint: the test of a rank that dies
  *     --checkpoint-bench N FILE  after --fill steps, N rounds of: a parallel
@@ -190,6 +193,28 @@ static int dying_save(const void *sim, const sa_writer *w, char *err, size_t err
 	return real_save(sim, w, err, errlen);
 }
 
+/* --fail-in-checkpoint: rank fail_rank's part of particles/v goes to an invalid name. */
+static long fail_rank = -1;
+static const sa_writer *inner;
+
+static int failing_part(void *ctx, const char *name, sa_dtype t, size_t n, const void *data)
+{
+	(void)ctx;
+	if (rank == fail_rank && !strcmp(name, "particles/v"))
+		name = "particles/v!";
+	return inner->array_part(inner->ctx, name, t, n, data);
+}
+
+static int failing_save(const void *sim, const sa_writer *w, char *err, size_t errlen)
+{
+	sa_writer f = *w;
+	inner = w;
+	f.array_part = failing_part;
+	return real_save(sim, &f, err, errlen);
+}
+
+static json_t *ckpt_errors;
+
 static uint64_t checkpoint(const run_opts *o, void *s)
 {
 	sa_value knobs[64];
@@ -202,8 +227,10 @@ static uint64_t checkpoint(const run_opts *o, void *s)
 	int rc = o->serial ? checkpoint_write(o->checkpoint, sa, s, &info, &bytes, err, sizeof err)
 	                   : checkpoint_mpi_write(MPI_COMM_WORLD, o->checkpoint, sa, s, &info, &bytes,
 	                                          err, sizeof err);
-	if (rc < 0)
+	if (rc < 0 && fail_rank < 0)
 		die("checkpoint: %s", err);
+	if (rc < 0)
+		json_array_append_new(ckpt_errors, json_string(err));
 	return bytes;
 }
 
@@ -542,6 +569,8 @@ int main(int argc, char **argv)
 			o.snapshot_at = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--rewind-at") && i + 1 < argc)
 			o.rewind_at = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--fail-in-checkpoint") && i + 1 < argc)
+			fail_rank = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--die-in-checkpoint") && i + 1 < argc)
 			die_rank = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--checkpoint-bench") && i + 2 < argc) {
@@ -560,11 +589,12 @@ int main(int argc, char **argv)
 			parse_knob(v, argv[i]);
 	}
 
-	if (die_rank >= 0) {
+	ckpt_errors = json_array();
+	if (die_rank >= 0 || fail_rank >= 0) {
 		static sa_adapter wrapped;
 		wrapped = *sa;
 		real_save = sa->save;
-		wrapped.save = dying_save;
+		wrapped.save = die_rank >= 0 ? dying_save : failing_save;
 		sa = &wrapped;
 	}
 	json_t *res = json_pack("{s:i, s:b}", "ranks", nranks, "serial", o.serial);
@@ -600,6 +630,7 @@ int main(int argc, char **argv)
 		if (o.bench)
 			json_object_set_new(res, "steps_per_s", json_real(out.steps_per_s));
 		json_object_set_new(res, "state", out.state);
+		json_object_set_new(res, "checkpoint_errors", json_incref(ckpt_errors));
 		if (out.ckpt_s) {
 			json_object_set_new(res, "checkpoint_s", out.ckpt_s);
 			json_object_set_new(res, "plain_s", out.plain_s);
@@ -620,6 +651,7 @@ int main(int argc, char **argv)
 		putchar('\n');
 	}
 	json_decref(res);
+	json_decref(ckpt_errors);
 	MPI_Finalize();
 	return 0;
 }

@@ -15,8 +15,9 @@ with pic1d over 2 and 3 ranks, through tests/mpi/pic1d_mpi (the MPI driver:
     within 2 % of the run that was not interrupted;
   - the file is a checkpoint like a serial one: the openPMD checks pass
     (openpmd_check.py), the particle datasets hold every rank's part;
-  - a rank killed while the checkpoint is written ends the job, no rank is
-    left running, the previous checkpoint stays whole under its name and
+  - a write that fails on one rank fails on every rank, naming it, and the
+    run goes on; a rank killed while the checkpoint is written ends the job,
+    no rank is left running, the previous checkpoint stays whole under its name and
     restarts; a flipped bit in a particle part is refused on restart by the
     parallel and the serial reader.
 
@@ -253,6 +254,25 @@ class Failures(Tmp):
                                                   glob.glob(f + ".tmp.*")])
         again = restart(2, f, 150, BEAM)
         self.assertEqual(again["state"], first["state"])
+
+    def test_a_write_failing_on_one_rank_fails_on_all_and_the_run_goes_on(self):
+        """Rank 1's write of its part fails (the driver gives the writer an
+        invalid name there): every rank returns the failure, naming rank 1;
+        no temporary file is left, the checkpoint before is untouched, and
+        the run goes on (no rank waits in a collective the others left)."""
+        f = self.path("ckpt.h5")
+        write(3, f, 150, 150, BEAM)
+        with open(f, "rb") as fh:
+            before = fh.read()
+        r = run_json(3, *BEAM, "--restart", f, "--until", "300", "--checkpoint-at", "250", f,
+                     "--fail-in-checkpoint", "1")
+        print("# %s" % r["checkpoint_errors"])
+        self.assertEqual(r["state"]["step"], 300)
+        self.assertEqual(len(r["checkpoint_errors"]), 1)
+        self.assertIn("on rank 1 of 3", r["checkpoint_errors"][0])
+        self.assertEqual(glob.glob(f + ".tmp.*"), [])
+        with open(f, "rb") as fh:
+            self.assertEqual(fh.read(), before)
 
     def test_a_flipped_bit_in_a_part_is_refused(self):
         import h5py
