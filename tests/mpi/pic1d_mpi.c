@@ -215,13 +215,18 @@ static int failing_save(const void *sim, const sa_writer *w, char *err, size_t e
 
 static json_t *ckpt_errors;
 
+/* What every checkpoint of the driver records as its steering journal. */
+#define JOURNAL_LINE "{\"step\":1,\"client\":\"pic1d_mpi\",\"knob\":\"seed\",\"old\":1,\"new\":1}"
+static json_t *restored_journal; /* rank 0, after --restart */
+
 static uint64_t checkpoint(const run_opts *o, void *s)
 {
 	sa_value knobs[64];
 	for (size_t k = 0; k < sa->n_knobs; k++)
 		knobs[k] = sa->get(s, k);
 	checkpoint_info info = { .step = sa->step_count(s), .time = sa->time(s), .knobs = knobs,
-		                 .next_ramp_id = 1, .config_text = "# pic1d_mpi\n" };
+		                 .next_ramp_id = 1, .config_text = "# pic1d_mpi\n",
+		                 .journal_text = JOURNAL_LINE };
 	char err[1024];
 	uint64_t bytes = 0;
 	int rc = o->serial ? checkpoint_write(o->checkpoint, sa, s, &info, &bytes, err, sizeof err)
@@ -328,6 +333,7 @@ static void *restart(const run_opts *o, const sa_host *host)
 			die("restart: %s", err);
 		void *s = l.sim;
 		l.sim = NULL;
+		restored_journal = json_incref(l.journal);
 		checkpoint_loaded_free(sa, &l);
 		return s;
 	}
@@ -338,6 +344,7 @@ static void *restart(const run_opts *o, const sa_host *host)
 		ok = checkpoint_read_meta(o->restart, sa, &l, err, sizeof err) == 0;
 		if (ok) {
 			memcpy(knobs, l.knobs, sa->n_knobs * sizeof *knobs);
+			restored_journal = json_incref(l.journal);
 			checkpoint_loaded_free(sa, &l);
 		} else {
 			fprintf(stderr, "pic1d_mpi: restart: %s\n", err);
@@ -631,6 +638,8 @@ int main(int argc, char **argv)
 			json_object_set_new(res, "steps_per_s", json_real(out.steps_per_s));
 		json_object_set_new(res, "state", out.state);
 		json_object_set_new(res, "checkpoint_errors", json_incref(ckpt_errors));
+		if (restored_journal)
+			json_object_set_new(res, "journal", restored_journal);
 		if (out.ckpt_s) {
 			json_object_set_new(res, "checkpoint_s", out.ckpt_s);
 			json_object_set_new(res, "plain_s", out.plain_s);

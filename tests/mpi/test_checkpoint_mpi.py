@@ -9,7 +9,7 @@ with pic1d over 2 and 3 ranks, through tests/mpi/pic1d_mpi (the MPI driver:
     for snapshot-state/rewind through in-memory images of each rank;
   - restart with another N (2 -> 3, 3 -> 2, a serial file -> 2, and a
     parallel file restarted by serial steerd's own reader) resumes at the
-    same step with the same knobs and the same particles, redistributed
+    same step with the same knobs, journal and particles, redistributed
     (global count and total weight equal), and the physics goes on: a
     Child-Langmuir diode restarted on another N carries J_CL within 2 % and
     within 2 % of the run that was not interrupted;
@@ -56,6 +56,8 @@ CL_V, GAP = 1000.0, 0.01
 CHILD = ["emission=scl", "anode_voltage=1000", "injection_energy=1e-4", "cells=200",
          "dt=2e-12", "particles_per_step=20", "average_window=2000"]
 CL_SETTLE, CL_AVG = 4000, 2000
+# the steering journal every checkpoint of the driver records (pic1d_mpi.c)
+JOURNAL = [{"step": 1, "client": "pic1d_mpi", "knob": "seed", "old": 1, "new": 1}]
 # a beam diode with particles in the gap, quick
 BEAM = ["particles_per_step=40", "cells=100"]
 
@@ -177,6 +179,7 @@ class OtherN(Tmp):
             label, r["step"], w["particles"], r["particles"], w["weight"], r["weight"]))
         self.assertEqual(r["step"], w["step"])
         self.assertEqual(r["knobs"], w["knobs"])
+        self.assertEqual(resumed["journal"], JOURNAL)
         self.assertEqual(r["particles"], w["particles"])
         self.assertLess(abs(r["weight"] / w["weight"] - 1), 1e-12)
 
