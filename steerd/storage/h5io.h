@@ -34,7 +34,7 @@
  */
 #define H5IO_PARTS_ATTR "steerd_parts"
 #define H5IO_PARTS_CHECKSUM_ATTR "steerd_xxh64_parts"
-#define H5IO_MAX_PARTS ((size_t)1 << 24)
+#define H5IO_MAX_PARTS ((size_t)1 << 20)
 
 /* Longest '/'-path accepted for saved state names. */
 #define H5IO_MAX_NAME 255
