@@ -248,7 +248,9 @@ tests-build: build man $(UNIT_BIN) $(BENCH_SO) mpi
 # $(BUILD)/mpi/, beside the serial build, which needs no mpi.h and does not
 # change. tests/mpi/pic1d_mpi is the MPI test and bench driver.
 # The steering layer (steerd/mpi/, sim-adapter/steerd_mpi.h): libsteerd-mpi,
-# steerd-mpi and their pkg-config file, linking parallel HDF5 by name.
+# steerd-mpi and their pkg-config file, linking parallel HDF5 by name
+# (hdf5-openmpi), as the serial build links hdf5-serial; parallel checkpoint
+# files are storage/checkpoint_mpi.c.
 MPICC       ?= mpicc
 MPI_BUILD   := $(BUILD)/mpi
 MPI_SIM_OBJ := $(patsubst %.c,$(MPI_BUILD)/%.o,$(ADAPTER_SRC))
@@ -343,9 +345,10 @@ $(MPI_BUILD)/libsim.a: $(MPI_SIM_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(MPI_DRIVER): $(MPI_BUILD)/tests/mpi/pic1d_mpi.o $(MPI_BUILD)/libsim.a
+# The test driver of parallel pic1d, its checkpoints and their bench (no steerd threads).
+$(MPI_DRIVER): $(MPI_BUILD)/tests/mpi/pic1d_mpi.o $(MPI_CORE_LIBS)
 	@mkdir -p $(@D)
-	$(MPICC) $(ALL_LDFLAGS) $^ $(shell pkg-config --libs jansson yaml-0.1) -ldl -lm -o $@
+	$(MPICC) $(ALL_LDFLAGS) $^ $(MPI_LIBS) -o $@
 
 # `make test`: everything, then everything again under AddressSanitizer + UBSan.
 test check: deps
@@ -359,6 +362,7 @@ bench: deps
 	@for b in $(BENCH_BIN); do STEERD_BUILD=$(BUILD) $$b || exit 1; done
 	@$(MAKE) --no-print-directory mpi
 	@$(PYTHON) tests/mpi/bench_pic1d_mpi.py --build $(BUILD)
+	@$(PYTHON) tests/mpi/bench_checkpoint_mpi.py --build $(BUILD)
 	@$(PYTHON) tests/soak/load.py --bench --build $(BUILD)
 	@$(PYTHON) tests/bench/web_load.py --build $(BUILD)
 

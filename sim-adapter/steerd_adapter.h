@@ -119,6 +119,17 @@ typedef struct sa_writer {
 	void *ctx;
 	int (*array)(void *ctx, const char *name, sa_dtype dtype, size_t n, const void *data);
 	int (*attr)(void *ctx, const char *name, sa_dtype dtype, const void *value);
+	/*
+	 * ABI 2.1, MPI runs (read it only when sa_host.mpi_comm was given: every
+	 * host that gives one sets it). In an MPI run every call of save() is
+	 * collective: every rank makes the same calls in the same order, and
+	 * `array` and `attr` take the same values on every rank (the global
+	 * state; they are written once). array_part writes this rank's n
+	 * elements of the array `name`, which holds every rank's part in rank
+	 * order (distributed state: particles). A serial host sets it too, as
+	 * the same as array.
+	 */
+	int (*array_part)(void *ctx, const char *name, sa_dtype dtype, size_t n, const void *data);
 } sa_writer;
 
 /*
@@ -133,6 +144,17 @@ typedef struct sa_reader {
 	int (*array_size)(void *ctx, const char *name, sa_dtype dtype, size_t *n);
 	int (*array)(void *ctx, const char *name, sa_dtype dtype, size_t n, void *out);
 	int (*attr)(void *ctx, const char *name, sa_dtype dtype, void *out);
+	/*
+	 * ABI 2.1, MPI runs (as array_part above): this rank's part of an array
+	 * written with array_part (or with array, by a serial run). When the
+	 * file was written by as many ranks as read it, each rank gets back
+	 * exactly the part it wrote; otherwise rank r of N gets the elements
+	 * [n r / N, n (r + 1) / N) of the whole (n elements): the state is
+	 * redistributed. part_size gives the count, part reads exactly that
+	 * many. restore() then fails on every rank if it fails on one.
+	 */
+	int (*part_size)(void *ctx, const char *name, sa_dtype dtype, size_t *n);
+	int (*part)(void *ctx, const char *name, sa_dtype dtype, size_t n, void *out);
 } sa_reader;
 
 /*

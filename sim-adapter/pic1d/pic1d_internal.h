@@ -171,6 +171,13 @@ int pic1d_par_init(pic1d *s, const sa_host *host, int failed, char *err, size_t 
 void pic1d_par_free(pic1d *s);
 int pic1d_par_reduce(pic1d *s, pic1d_tally *t, int no_room, char *err, size_t errlen);
 size_t pic1d_inject_share(const pic1d *s);
+/*
+ * Restore: the particles of every rank together (*n_global) and whether any
+ * rank failed (failed: this one did, its message already in err). 0, or -1 on
+ * every rank, with a message naming the failure elsewhere.
+ */
+int pic1d_par_count(pic1d *s, size_t n_local, int failed, size_t *n_global, char *err,
+                    size_t errlen);
 
 /* injection at the cathode (pic1d_inject.c) */
 void pic1d_inject(pic1d *s, double cathode_accel, double w_each, pic1d_tally *t);

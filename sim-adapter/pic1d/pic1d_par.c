@@ -38,15 +38,15 @@
  * rank. The push of that step is done by then: the run continues only from a
  * checkpoint.
  *
- * Checkpoints of an MPI run (not implemented: save and restore refuse N > 1).
- * The design for the parallel HDF5 writer: the same openPMD layout as
+ * Checkpoints of an MPI run (pic1d_state.c; the host's writer and reader:
+ * steerd/storage/checkpoint_mpi.c): the same openPMD layout as
  * serially, one file written collectively. Global state (knobs, step,
  * averages, fields/charge, phi, E) is the same on every rank and written by
- * rank 0 (or by all with the same data). particles/x, v and w are one
- * dataset each of n_global elements: rank r writes its n_r elements at
- * offset sum_{q<r} n_q (an MPI_Exscan of n_r) with a hyperslab selection and
- * a collective H5Dwrite (H5FD_MPIO_COLLECTIVE), so the file does not depend
- * on N except for the order of the particles. A restart with the same N
+ * once (sa_writer array/attr). particles/x, v and w go through
+ * sa_writer.array_part: one dataset each of n_global elements, rank r's n_r
+ * elements at offset sum_{q<r} n_q, written by a collective H5Dwrite, so the
+ * file does not depend on N except for the order of the particles and the
+ * checksums (one per part). A restart with the same N
  * reads back the same slices (bitwise); with another N, rank r reads
  * elements [n_global r / N, n_global (r+1) / N): the particles are
  * redistributed, the emission continues as before (it does not depend on N).
@@ -98,6 +98,16 @@ int pic1d_par_reduce(pic1d *s, pic1d_tally *t, int no_room, char *err, size_t er
 	(void)errlen;
 	s->n_global = s->p.n;
 	return 0;
+}
+
+int pic1d_par_count(pic1d *s, size_t n_local, int failed, size_t *n_global, char *err,
+                    size_t errlen)
+{
+	(void)s;
+	(void)err;
+	(void)errlen;
+	*n_global = n_local;
+	return failed ? -1 : 0;
 }
 
 #else /* STEERD_MPI */
@@ -213,6 +223,24 @@ int pic1d_par_reduce(pic1d *s, pic1d_tally *t, int no_room, char *err, size_t er
 	t->kinetic = extra[PIC1D_RED_KE];
 	s->n_global = (size_t)extra[PIC1D_RED_N];
 	return 0;
+}
+
+int pic1d_par_count(pic1d *s, size_t n_local, int failed, size_t *n_global, char *err,
+                    size_t errlen)
+{
+	struct pic1d_par *par = s->par;
+	if (!par) {
+		*n_global = n_local;
+		return failed ? -1 : 0;
+	}
+	uint64_t mine[2] = { n_local, failed ? 1 : 0 }, all[2];
+	if (MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_SUM, par->comm) != MPI_SUCCESS)
+		return pic1d_fail(err, errlen, "MPI_Allreduce of the particle count failed");
+	if (all[1] && !failed)
+		return pic1d_fail(err, errlen, "the restore failed on %llu of the %d ranks",
+		                  (unsigned long long)all[1], s->nranks);
+	*n_global = (size_t)all[0];
+	return all[1] ? -1 : 0;
 }
 
 #endif /* STEERD_MPI */

@@ -13,6 +13,7 @@
  * the knobs, values for range and finiteness; it commits only when all passed.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +43,6 @@ int pic1d_save(const void *sim, const sa_writer *w, char *err, size_t errlen)
 	const size_t nodes = g->cells + 1;
 	char name[64];
 
-	/* MPI: this rank's part (its particles, and the global state every rank
-	 * holds), marked with its place: the host keeps one per rank in memory
-	 * (steerd/mpi/) or writes them collectively (design in pic1d_par.c). */
-	if (s->nranks > 1) {
-		int64_t rank = s->rank, ranks = s->nranks;
-		uint64_t global = s->n_global;
-		if (w->attr(w->ctx, "mpi/rank", SA_I64, &rank) < 0 ||
-		    w->attr(w->ctx, "mpi/ranks", SA_I64, &ranks) < 0 ||
-		    w->attr(w->ctx, "mpi/particles_global", SA_U64, &global) < 0)
-			return pic1d_fail(err, errlen, "cannot write mpi/");
-	}
 
 	for (size_t k = 0; k < PIC1D_N_KNOBS; k++) {
 		if (pic1d_knob_path(name, sizeof name, k) < 0)
@@ -82,14 +72,29 @@ int pic1d_save(const void *sim, const sa_writer *w, char *err, size_t errlen)
 		if (w->attr(w->ctx, attrs[i].name, attrs[i].type, attrs[i].value) < 0)
 			return pic1d_fail(err, errlen, "cannot write %s", attrs[i].name);
 
+	/*
+	 * An MPI run (pic1d_par.c): the particles are this rank's part of each
+	 * array, written together by all ranks; everything else is global.
+	 */
+	const struct {
+		const char *name;
+		size_t n;
+		const double *data;
+	} parts[] = {
+		{ "particles/x", s->p.n, s->p.x },
+		{ "particles/v", s->p.n, s->p.v },
+		{ "particles/w", s->p.n, s->p.w },
+	};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if ((s->nranks > 1 ? w->array_part : w->array)(w->ctx, parts[i].name, SA_F64, parts[i].n,
+		                                                pic1d_nonnull(parts[i].data)) < 0)
+			return pic1d_fail(err, errlen, "cannot write %s", parts[i].name);
+
 	const struct {
 		const char *name;
 		size_t n;
 		const double *data;
 	} arrays[] = {
-		{ "particles/x", s->p.n, s->p.x },
-		{ "particles/v", s->p.n, s->p.v },
-		{ "particles/w", s->p.n, s->p.w },
 		{ "fields/charge", nodes, g->q },
 		{ "fields/phi", nodes, g->phi },
 		{ "fields/efield", nodes, g->e },
@@ -168,28 +173,74 @@ static int pic1d_restore_knobs(const pic1d *s, const sa_reader *r, sa_value *out
 	return pic1d_check_courant(out, err, errlen);
 }
 
-/* Particles: equal sizes within max_particles, positions inside the gap. */
-static int pic1d_restore_particles(const pic1d *s, const sa_reader *r, pic1d_particles *p,
+static int pic1d_check_particles(const pic1d *s, const pic1d_particles *p, char *err,
+                                 size_t errlen);
+
+/*
+ * This rank's particles: in an MPI run its part of the saved arrays (its own
+ * when as many ranks saved them, else an even share), serially all of them.
+ * The reader's part calls exist in every host that gives a communicator.
+ */
+static int pic1d_read_particles(const pic1d *s, const sa_reader *r, pic1d_particles *p,
+                                char *err, size_t errlen)
+{
+	const bool part = s->nranks > 1;
+	int (*size)(void *, const char *, sa_dtype, size_t *) = part ? r->part_size : r->array_size;
+	int (*read)(void *, const char *, sa_dtype, size_t, void *) = part ? r->part : r->array;
+	static const char *const names[3] = { "particles/x", "particles/v", "particles/w" };
+	size_t n[3];
+	for (int i = 0; i < 3; i++)
+		if (size(r->ctx, names[i], SA_F64, &n[i]) < 0)
+			return pic1d_fail(err, errlen, "saved state lacks the array %s", names[i]);
+	if (n[1] != n[0] || n[2] != n[0])
+		return pic1d_fail(err, errlen, "particle arrays differ in length (x %zu, v %zu, w %zu)",
+		                  n[0], n[1], n[2]);
+	size_t limit = (size_t)s->knob[PIC1D_K_MAX_PARTICLES].i;
+	if (n[0] > limit)
+		return pic1d_fail(err, errlen, "%zu saved particles exceed max_particles %zu", n[0],
+		                  limit);
+	if (pic1d_particles_reserve(p, n[0], limit) < 0)
+		return pic1d_fail(err, errlen, "out of memory for %zu particles", n[0]);
+	double *out[3] = { p->x, p->v, p->w };
+	for (int i = 0; i < 3; i++) {
+		if (n[0] && read(r->ctx, names[i], SA_F64, n[0], out[i]) < 0)
+			return pic1d_fail(err, errlen, "cannot read %s", names[i]);
+		for (size_t j = 0; j < n[0]; j++)
+			if (!isfinite(out[i][j]))
+				return pic1d_fail(err, errlen, "%s[%zu] is not finite", names[i], j);
+	}
+	p->n = n[0];
+	return 0;
+}
+
+/*
+ * Particles: equal sizes within max_particles (all ranks' together),
+ * positions inside the gap. In an MPI run every rank reaches the count's
+ * collective, failed (already, when failed is set) or not, and all fail if
+ * one does.
+ */
+static int pic1d_restore_particles(pic1d *s, const sa_reader *r, pic1d_particles *p, int failed,
                                    char *err, size_t errlen)
 {
-	size_t n, nv, nw;
-	if (pic1d_read_size(r, "particles/x", &n, err, errlen) < 0 ||
-	    pic1d_read_size(r, "particles/v", &nv, err, errlen) < 0 ||
-	    pic1d_read_size(r, "particles/w", &nw, err, errlen) < 0)
+	int rc = failed ? -1 : pic1d_read_particles(s, r, p, err, errlen);
+	if (rc == 0)
+		rc = pic1d_check_particles(s, p, err, errlen);
+	size_t n_global;
+	if (pic1d_par_count(s, rc == 0 ? p->n : 0, rc < 0, &n_global, err, errlen) < 0)
 		return -1;
-	if (nv != n || nw != n)
-		return pic1d_fail(err, errlen,
-		                  "particle arrays differ in length (x %zu, v %zu, w %zu)", n, nv, nw);
 	size_t limit = (size_t)s->knob[PIC1D_K_MAX_PARTICLES].i;
-	if (n > limit)
-		return pic1d_fail(err, errlen, "%zu saved particles exceed max_particles %zu", n,
+	if (n_global > limit)
+		return pic1d_fail(err, errlen, "%zu saved particles exceed max_particles %zu", n_global,
 		                  limit);
-	if (pic1d_particles_reserve(p, n, limit) < 0)
-		return pic1d_fail(err, errlen, "out of memory for %zu particles", n);
-	if (pic1d_read_finite(r, "particles/x", n, p->x, err, errlen) < 0 ||
-	    pic1d_read_finite(r, "particles/v", n, p->v, err, errlen) < 0 ||
-	    pic1d_read_finite(r, "particles/w", n, p->w, err, errlen) < 0)
-		return -1;
+	s->n_global = n_global;
+	return 0;
+}
+
+/* Positions inside the gap, speeds below c, weights above 0. */
+static int pic1d_check_particles(const pic1d *s, const pic1d_particles *p, char *err,
+                                 size_t errlen)
+{
+	const size_t n = p->n;
 	const double gap = s->grid.gap;
 	for (size_t i = 0; i < n; i++) {
 		if (!(p->x[i] > 0.0 && p->x[i] < gap))
@@ -201,7 +252,6 @@ static int pic1d_restore_particles(const pic1d *s, const sa_reader *r, pic1d_par
 		if (!(p->w[i] > 0.0))
 			return pic1d_fail(err, errlen, "particle %zu has weight %g <= 0", i, p->w[i]);
 	}
-	p->n = n;
 	return 0;
 }
 
@@ -272,24 +322,12 @@ int pic1d_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 	pic1d_particles p = { 0 };
 	int rc = -1;
 
-	/* MPI: the part this rank saved, of a run of as many ranks (see pic1d_save;
-	 * serially nothing is looked up: a missing attribute would colour the
-	 * reader's later messages) */
-	int64_t rank = 0, ranks = 1;
-	uint64_t global = 0;
-	if (s->nranks > 1 && (r->attr(r->ctx, "mpi/ranks", SA_I64, &ranks) < 0 ||
-	                      r->attr(r->ctx, "mpi/rank", SA_I64, &rank) < 0 ||
-	                      r->attr(r->ctx, "mpi/particles_global", SA_U64, &global) < 0))
-		return pic1d_fail(err, errlen, "the saved state is not one rank's part of an MPI run of "
-		                  "%d ranks (no mpi/ attributes)", s->nranks);
-	if (ranks != s->nranks || rank != s->rank)
-		return pic1d_fail(err, errlen, "the saved state is rank %lld's of %lld, not rank %d's of "
-		                  "%d (restarting with another number of ranks is not implemented yet)",
-		                  (long long)rank, (long long)ranks, s->rank, s->nranks);
-
-	if (pic1d_restore_rest(s, r, &sv, err, errlen) < 0 ||
-	    pic1d_restore_particles(s, r, &p, err, errlen) < 0)
+	size_t n_global = s->n_global;
+	int failed = pic1d_restore_rest(s, r, &sv, err, errlen) < 0;
+	if (pic1d_restore_particles(s, r, &p, failed, err, errlen) < 0) {
+		s->n_global = n_global;
 		goto out;
+	}
 
 	/* All read and checked: commit. */
 	memcpy(s->knob, sv.knob, sizeof s->knob);
@@ -299,7 +337,6 @@ int pic1d_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 	pic1d_particles tmp = s->p;
 	s->p = p;
 	p = tmp;
-	s->n_global = s->nranks > 1 ? (size_t)global : s->p.n;
 	double *ring = s->avg.ring;
 	s->avg.ring = sv.ring;
 	sv.ring = ring;

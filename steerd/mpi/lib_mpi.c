@@ -76,7 +76,7 @@ static steerd *open_rank0(mpi_layer *L, const steerd_open_args *a, int *status, 
 	s->mpi = L;
 	L->run_sim = run_sim(s->r);
 	if (L->size > 1) {
-		run_set_sim_file_writer(s->r, mpi_write_sim_file, L);
+		run_set_file_writer(s->r, mpi_write_file, L);
 		log_info("MPI: %d ranks; rank 0 steers, the others follow its boundaries", L->size);
 	}
 	return s;

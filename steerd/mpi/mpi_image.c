@@ -131,7 +131,7 @@ int mpi_image_save(mpi_images *im, const sa_adapter *sa, const void *sim, uint64
 			return -1;
 		}
 		b->refs = 1;
-		sa_writer w = { b, w_array, w_attr };
+		sa_writer w = { b, w_array, w_attr, w_array }; /* a part is this rank's: kept whole */
 		if (sa->save(sim, &w, err, errlen) < 0 || b->failed) {
 			if (b->failed)
 				snprintf(err, errlen, "out of memory for this rank's state");
@@ -160,7 +160,7 @@ int mpi_image_restore(mpi_images *im, const sa_adapter *sa, void *sim, uint64_t 
 			return -1;
 		}
 		im->slot[i].used = ++im->clock;
-		sa_reader r = { im->slot[i].blob, r_array_size, r_array, r_attr };
+		sa_reader r = { im->slot[i].blob, r_array_size, r_array, r_attr, r_array_size, r_array };
 		return sa->restore(sim, &r, err, errlen);
 	}
 	snprintf(err, errlen, "its part of state %llu is not kept any more (at most %d states are "

@@ -267,13 +267,13 @@ void mpi_wrap_adapter(mpi_layer *L, sa_adapter *desc)
 	}
 }
 
-int mpi_write_sim_file(void *layer, const char *path, char *err, size_t errlen)
+int mpi_write_file(void *layer, const char *path, const checkpoint_info *info, uint64_t *bytes,
+                   char *err, size_t errlen)
 {
 	mpi_layer *L = layer;
-	mpi_send(L, OP_CHECKPOINT, 0, 0, 0, path, (uint32_t)strlen(path) + 1);
-	char why[256] = "";
-	int rc = checkpoint_mpi_write_sim(L->comm, &L->real, L->run_sim, path, why, sizeof why);
-	return mpi_agree(L, rc, why, err, errlen);
+	mpi_send(L, OP_CHECKPOINT, 0, 0, 0, NULL, 0);
+	/* the same outcome and message on every rank (checkpoint_mpi.h) */
+	return checkpoint_mpi_write(L->comm, path, &L->real, L->run_sim, info, bytes, err, errlen);
 }
 
 /* ---- the other ranks ---- */
@@ -344,8 +344,7 @@ int mpi_serve(mpi_layer *L, int *status, char *msg, size_t msglen)
 			mpi_agree(L, rc, why, why, sizeof why);
 			break;
 		case OP_CHECKPOINT:
-			rc = checkpoint_mpi_write_sim(L->comm, L->sa, L->sim, payload, why, sizeof why);
-			mpi_agree(L, rc, why, why, sizeof why);
+			checkpoint_mpi_write(L->comm, NULL, L->sa, L->sim, NULL, NULL, why, sizeof why);
 			break;
 		case OP_RELEASE:
 			mpi_image_release(&L->images, h.id);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "adapter.h"
+#include "checkpoint.h"
 #include "mpi_image.h"
 
 enum mpi_op {
@@ -92,8 +93,9 @@ int mpi_serve(mpi_layer *L, int *status, char *msg, size_t msglen);
  */
 int mpi_agree(mpi_layer *L, int rc, const char *msg, char *err, size_t errlen);
 
-/* Rank 0's run: write the simulation's part of a checkpoint file on every
- * rank (run.h write_sim_file; checkpoint_mpi.h). */
-int mpi_write_sim_file(void *layer, const char *path, char *err, size_t errlen);
+/* Rank 0's run: write a checkpoint file with every rank (run.h
+ * run_file_writer; checkpoint_mpi.h). */
+int mpi_write_file(void *layer, const char *path, const checkpoint_info *info, uint64_t *bytes,
+                   char *err, size_t errlen);
 
 #endif

@@ -81,10 +81,11 @@ bool run_boundary_quiet(run *r, volatile sig_atomic_t *signalled);
 void run_not_quiet(run *r);
 /* MPI: restores go into the live instance (every rank restores its own). */
 void run_restore_in_place(run *r);
-/* MPI: who writes the simulation's part of a checkpoint file collectively
- * (steerd/storage/checkpoint_mpi.h); NULL in a serial run. */
-void run_set_sim_file_writer(run *r, int (*write)(void *ctx, const char *path, char *err,
-                                                  size_t errlen), void *ctx);
+/* MPI with N > 1: who writes checkpoint files in place of checkpoint_write
+ * (with every rank: steerd/storage/checkpoint_mpi.h); NULL: serially. */
+typedef int (*run_file_writer)(void *ctx, const char *path, const checkpoint_info *info,
+                               uint64_t *bytes, char *err, size_t errlen);
+void run_set_file_writer(run *r, run_file_writer write, void *ctx);
 
 /* The hosted loop above, stepping with the adapter's step(). */
 void run_loop(run *r, volatile sig_atomic_t *signalled);

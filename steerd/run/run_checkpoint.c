@@ -170,12 +170,9 @@ int run_checkpoint(run *r, const char *name, json_t **result, char *err, size_t 
 	} else {
 		fill_info(r, &info, requested, &id);
 		info.history = r->history; /* files keep the past; in-memory states do not */
-		/* MPI: the simulation's part is written by every rank (checkpoint_mpi.h).
-		 * TODO(ck16): call it from checkpoint_write on the temporary file, between
-		 * the host's part and the rename; until then it refuses N > 1 here. */
-		rc = r->write_sim_file ? r->write_sim_file(r->write_sim_ctx, path, err, errlen) : 0;
-		if (rc == 0)
-			rc = checkpoint_write(path, r->sa, r->sim, &info, &bytes, err, errlen);
+		/* MPI with N > 1: one file written by every rank (checkpoint_mpi.h). */
+		rc = r->write_file ? r->write_file(r->write_file_ctx, path, &info, &bytes, err, errlen)
+		                   : checkpoint_write(path, r->sa, r->sim, &info, &bytes, err, errlen);
 	}
 	free(requested);
 	if (rc < 0) {

@@ -81,9 +81,8 @@ void run_connect(run *r, atomic_uint *pending, reload_ctx *reload)
 void run_not_quiet(run *r) { r->quiet = false; }
 void run_restore_in_place(run *r) { r->in_place = true; }
 
-void run_set_sim_file_writer(run *r, int (*write)(void *ctx, const char *path, char *err,
-                                                  size_t errlen), void *ctx)
+void run_set_file_writer(run *r, run_file_writer write, void *ctx)
 {
-	r->write_sim_file = write;
-	r->write_sim_ctx = ctx;
+	r->write_file = write;
+	r->write_file_ctx = ctx;
 }

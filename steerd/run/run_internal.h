@@ -55,10 +55,10 @@ struct run {
 	double boundary_fraction; /* steerd_boundary_fraction (own_scalars.h) of the last step */
 	bool quiet;             /* MPI: this pass was found quiet (run_boundary_quiet): run_next
 	                           says go at once; cleared by run_next */
-	/* MPI: writes the simulation's part of a checkpoint file collectively
-	 * (steerd/storage/checkpoint_mpi.h); NULL in a serial run. */
-	int (*write_sim_file)(void *ctx, const char *path, char *err, size_t errlen);
-	void *write_sim_ctx;
+	/* MPI with N > 1: writes checkpoint files with every rank
+	 * (steerd/storage/checkpoint_mpi.h); NULL: checkpoint_write. */
+	run_file_writer write_file;
+	void *write_file_ctx;
 };
 
 /* Whether a driver holds the run now (it steps even while paused). */

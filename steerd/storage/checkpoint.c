@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* checkpoint.c — HDF5 checkpoints with exact restart (see checkpoint.h). */
 #include "checkpoint.h"
+#include "checkpoint_internal.h"
 #include "log.h"
 #include "journal.h"
 
@@ -200,7 +201,7 @@ static void *compound_get(hid_t loc, const char *name, hid_t type, size_t max, s
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void now_date(char *buf, size_t cap)
+void checkpoint_date(char *buf, size_t cap)
 {
 	if (hooks.date) {
 		snprintf(buf, cap, "%s", hooks.date);
@@ -222,7 +223,7 @@ static double guess_dt(const sa_adapter *sa, const checkpoint_info *info)
 }
 
 /* Everything a reader would refuse is refused before writing. */
-static int check_info(const sa_adapter *sa, const checkpoint_info *info, const char *label,
+int checkpoint_check_info(const sa_adapter *sa, const checkpoint_info *info, const char *label,
                       char *err, size_t errlen)
 {
 	char why[256];
@@ -321,6 +322,30 @@ static int write_meta(hid_t g, const sa_adapter *sa, const checkpoint_info *info
 	return 0;
 }
 
+int checkpoint_write_rest(hid_t file, hid_t g, hid_t st, const h5io_state *saved,
+                          const sa_adapter *sa, const void *sim, const checkpoint_info *info,
+                          const char *journal_text, const char *date, const char *label,
+                          char *err, size_t errlen)
+{
+	const char *config = info->config_text ? info->config_text : "";
+	if (write_meta(g, sa, info) < 0 || write_knobs(g, sa, info) < 0 ||
+	    write_ramps(g, sa, info) < 0 || h5io_text_put(g, "config", config, strlen(config)) < 0 ||
+	    h5io_text_put(g, "journal", journal_text, strlen(journal_text)) < 0 ||
+	    (info->history && history_h5_save(info->history, g) < 0))
+		return fail(err, errlen, label, "cannot write /steerd (disk full?)");
+	char now[64], why[512];
+	if (!date) {
+		checkpoint_date(now, sizeof now);
+		date = now;
+	}
+	openpmd_iteration it = { .step = info->step, .time = info->time,
+	                         .dt = guess_dt(sa, info), .date = date,
+	                         .saved = saved };
+	if (openpmd_write(file, st, sa, sim, &it, why, sizeof why) < 0)
+		return fail(err, errlen, label, "openPMD: %s", why);
+	return 0;
+}
+
 /* The whole checkpoint into an open, empty file. */
 static int write_contents(hid_t file, const char *label,
                           const sa_adapter *sa, const void *sim, const checkpoint_info *info,
@@ -343,24 +368,8 @@ static int write_contents(hid_t file, const char *label,
 		     aerr, ctx.detail[0] ? " (" : "", ctx.detail, ctx.detail[0] ? ")" : "");
 		goto out;
 	}
-	const char *config = info->config_text ? info->config_text : "";
-	if (write_meta(g, sa, info) < 0 || write_knobs(g, sa, info) < 0 ||
-	    write_ramps(g, sa, info) < 0 || h5io_text_put(g, "config", config, strlen(config)) < 0 ||
-	    h5io_text_put(g, "journal", journal_text, strlen(journal_text)) < 0 ||
-	    (info->history && history_h5_save(info->history, g) < 0)) {
-		fail(err, errlen, label, "cannot write /steerd (disk full?)");
-		goto out;
-	}
-	char date[64], why[512];
-	now_date(date, sizeof date);
-	openpmd_iteration it = { .step = info->step, .time = info->time,
-	                         .dt = guess_dt(sa, info), .date = date,
-	                         .saved = &ctx };
-	if (openpmd_write(file, st, sa, sim, &it, why, sizeof why) < 0) {
-		fail(err, errlen, label, "openPMD: %s", why);
-		goto out;
-	}
-	rc = 0;
+	rc = checkpoint_write_rest(file, g, st, &ctx, sa, sim, info, journal_text, NULL, label, err,
+	                           errlen);
 out:
 	h5io_state_free(&ctx);
 	if (st >= 0)
@@ -371,7 +380,7 @@ out:
 }
 
 /* File access: HDF5 1.8+ format (checksummed metadata), strong close. */
-static hid_t make_fapl(void)
+hid_t checkpoint_fapl(void)
 {
 	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
 	if (fapl < 0)
@@ -390,7 +399,7 @@ static hid_t make_fapl(void)
 }
 
 /* File creation: the root group records no times either (same state, same bytes). */
-static hid_t make_fcpl(void)
+hid_t checkpoint_fcpl(void)
 {
 	hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
 	if (fcpl >= 0 && H5Pset_obj_track_times(fcpl, 0) < 0) {
@@ -400,7 +409,7 @@ static hid_t make_fcpl(void)
 	return fcpl;
 }
 
-static char *dump_journal(const checkpoint_info *info)
+char *checkpoint_dump_journal(const checkpoint_info *info)
 {
 	if (info->journal_text) {
 		/* Lines of objects: the array is the lines joined by commas. */
@@ -446,39 +455,71 @@ static atomic_bool close_failed;
 
 bool checkpoint_library_damaged(void) { return atomic_load(&close_failed); }
 
+void checkpoint_mark_damaged(void) { atomic_store(&close_failed, true); }
+
+int checkpoint_tmp_create(const char *path, char *tmp, size_t tlen, char *err, size_t errlen)
+{
+	/* Our own exclusive create: a clear errno, the umask respected, and never
+	 * someone else's file. */
+	for (int tries = 0;; tries++) {
+		snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(),
+		         atomic_fetch_add(&name_counter, 1));
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST || tries > 100)
+			return fail(err, errlen, path, "cannot create %s: %s", tmp, strerror(errno));
+	}
+}
+
+int checkpoint_commit(const char *tmp, const char *path, uint64_t *bytes, char *err,
+                      size_t errlen)
+{
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	struct stat stbuf;
+	if (fd < 0 || fsync(fd) < 0 || fstat(fd, &stbuf) < 0) {
+		fail(err, errlen, path, "cannot sync %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	close(fd);
+	if (hooks.fail_before_rename)
+		return fail(err, errlen, path, "injected failure before the rename"), 1;
+	if (rename(tmp, path) < 0)
+		return fail(err, errlen, path, "cannot rename %s to it: %s", tmp, strerror(errno)), 1;
+	if (fsync_dir_of(path) < 0)
+		return fail(err, errlen, path, "written, but its directory cannot be synced: %s",
+		            strerror(errno));
+	if (bytes)
+		*bytes = (uint64_t)stbuf.st_size;
+	return 0;
+}
+
 int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
                      const checkpoint_info *info, uint64_t *bytes, char *err, size_t errlen)
 {
 	h5io_quiet();
 	if (!path || !*path)
 		return fail(err, errlen, "checkpoint", "no file name given");
-	if (check_info(sa, info, path, err, errlen) < 0)
+	if (checkpoint_check_info(sa, info, path, err, errlen) < 0)
 		return -1;
 	size_t tlen = strlen(path) + 64;
 	char *tmp = malloc(tlen);
-	char *journal = dump_journal(info);
-	hid_t fapl = make_fapl(), fid = H5I_INVALID_HID;
+	char *journal = checkpoint_dump_journal(info);
+	hid_t fapl = checkpoint_fapl(), fid = H5I_INVALID_HID;
 	int rc = -1;
 	bool created = false;
 	if (!tmp || !journal || fapl < 0) {
 		fail(err, errlen, path, "out of memory");
 		goto out;
 	}
-	/* Our own exclusive create: a clear errno, the umask respected, and never
-	 * someone else's file. */
-	for (int tries = 0; !created; tries++) {
-		snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(),
-		         atomic_fetch_add(&name_counter, 1));
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0) {
-			close(fd);
-			created = true;
-		} else if (errno != EEXIST || tries > 100) {
-			fail(err, errlen, path, "cannot create %s: %s", tmp, strerror(errno));
-			goto out;
-		}
-	}
-	hid_t fcpl = make_fcpl();
+	if (checkpoint_tmp_create(path, tmp, tlen, err, errlen) < 0)
+		goto out;
+	created = true;
+	hid_t fcpl = checkpoint_fcpl();
 	fid = fcpl < 0 ? H5I_INVALID_HID : H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
 	if (fcpl >= 0)
 		H5Pclose(fcpl);
@@ -490,39 +531,17 @@ int checkpoint_write(const char *path, const sa_adapter *sa, const void *sim,
 	herr_t crc = H5Fclose(fid);
 	fid = H5I_INVALID_HID;
 	if (crc < 0) /* after a failed write too: HDF5's exit handler would crash on it */
-		atomic_store(&close_failed, true);
+		checkpoint_mark_damaged();
 	if (wrc < 0)
 		goto out;
 	if (crc < 0) {
 		fail(err, errlen, path, "cannot close %s (disk full or file too large?)", tmp);
 		goto out;
 	}
-	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	struct stat stbuf;
-	if (fd < 0 || fsync(fd) < 0 || fstat(fd, &stbuf) < 0) {
-		fail(err, errlen, path, "cannot sync %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
-	close(fd);
-	if (hooks.fail_before_rename) {
-		fail(err, errlen, path, "injected failure before the rename");
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		fail(err, errlen, path, "cannot rename %s to it: %s", tmp, strerror(errno));
-		goto out;
-	}
-	created = false;
-	if (fsync_dir_of(path) < 0) {
-		fail(err, errlen, path, "written, but its directory cannot be synced: %s",
-		     strerror(errno));
-		goto out;
-	}
-	if (bytes)
-		*bytes = (uint64_t)stbuf.st_size;
-	rc = 0;
+	int c = checkpoint_commit(tmp, path, bytes, err, errlen);
+	if (c != 1) /* renamed: the temporary name is gone, even if the directory sync failed */
+		created = false;
+	rc = c == 0 ? 0 : -1;
 out:
 	if (fid >= 0)
 		H5Fclose(fid);
@@ -558,7 +577,7 @@ static size_t estimate_image(const sa_adapter *sa, const void *sim, const checkp
                              const char *journal)
 {
 	size_t total = 1u << 20;
-	sa_writer w = { &total, count_array, count_attr };
+	sa_writer w = { &total, count_array, count_attr, count_array };
 	char e[256];
 	sa->save(sim, &w, e, sizeof e);
 	for (size_t d = 0; d < sa->n_diags; d++)
@@ -625,7 +644,7 @@ static herr_t im_udata_free(void *udata)
 
 static hid_t core_fapl(size_t increment, const void *image, size_t len, image_capture *cap)
 {
-	hid_t fapl = make_fapl();
+	hid_t fapl = checkpoint_fapl();
 	if (fapl < 0)
 		return fapl;
 	H5FD_file_image_callbacks_t cb = { im_malloc, im_memcpy, im_realloc, im_free,
@@ -664,9 +683,9 @@ int checkpoint_to_image(const sa_adapter *sa, const void *sim, const checkpoint_
 	h5io_quiet();
 	*image = NULL;
 	*len = 0;
-	if (check_info(sa, info, label, err, errlen) < 0)
+	if (checkpoint_check_info(sa, info, label, err, errlen) < 0)
 		return -1;
-	char *journal = dump_journal(info);
+	char *journal = checkpoint_dump_journal(info);
 	if (!journal)
 		return fail(err, errlen, label, "out of memory");
 	image_capture cap = { NULL, 0 };
@@ -676,7 +695,7 @@ int checkpoint_to_image(const sa_adapter *sa, const void *sim, const checkpoint_
 	int rc = -1;
 	char name[96];
 	image_name(name, sizeof name);
-	hid_t fcpl = make_fcpl();
+	hid_t fcpl = checkpoint_fcpl();
 	if (fapl >= 0 && fcpl >= 0)
 		fid = H5Fcreate(name, H5F_ACC_EXCL, fcpl, fapl);
 	if (fcpl >= 0)
@@ -1020,6 +1039,18 @@ out:
 	return rc;
 }
 
+int checkpoint_read_head(hid_t g, const sa_adapter *sa, checkpoint_loaded *l, const char *label,
+                         char *err, size_t errlen)
+{
+	return read_meta(g, sa, l, label, err, errlen) < 0 || read_knobs(g, sa, l, label, err, errlen) < 0
+	           ? -1
+	           : 0;
+}
+
+/* into == NO_SIM: everything but the simulation (checkpoint_read_meta). */
+static char no_sim_mark;
+#define NO_SIM ((void *)&no_sim_mark)
+
 static int read_contents(hid_t fid, const char *label, const sa_adapter *sa, void *into,
                          checkpoint_loaded *out, char *err, size_t errlen)
 {
@@ -1040,7 +1071,7 @@ static int read_contents(hid_t fid, const char *label, const sa_adapter *sa, voi
 		goto out;
 	}
 	if (read_journal(g, &l, label, err, errlen) < 0 ||
-	    restore_sim(g, sa, into, &l, label, err, errlen) < 0)
+	    (into != NO_SIM && restore_sim(g, sa, into, &l, label, err, errlen) < 0))
 		goto out;
 	if (history_h5_load(g, &l.history, why, sizeof why) < 0) {
 		fail(err, errlen, label, "/steerd/history %s", why);
@@ -1070,7 +1101,7 @@ static bool superblock_ok(const unsigned char *head, size_t n)
 }
 
 /* Open an untrusted file read-only, after checks that give clear messages. */
-static hid_t open_checkpoint(const char *path, char *err, size_t errlen)
+hid_t checkpoint_open_untrusted(const char *path, char *err, size_t errlen)
 {
 	h5io_quiet();
 	if (!path || !*path)
@@ -1093,7 +1124,7 @@ static hid_t open_checkpoint(const char *path, char *err, size_t errlen)
 		return fail(err, errlen, path, "%s", strerror(errno));
 	if (!superblock_ok(head, (size_t)got))
 		return fail(err, errlen, path, "%s", OLD_FORMAT);
-	hid_t fapl = make_fapl();
+	hid_t fapl = checkpoint_fapl();
 	if (fapl < 0)
 		return fail(err, errlen, path, "out of memory");
 	hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
@@ -1127,7 +1158,7 @@ int checkpoint_read_into(const char *path, const sa_adapter *sa, void *into,
                          checkpoint_loaded *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
-	hid_t fid = open_checkpoint(path, err, errlen);
+	hid_t fid = checkpoint_open_untrusted(path, err, errlen);
 	if (fid < 0)
 		return -1;
 	int rc;
@@ -1143,10 +1174,22 @@ int checkpoint_read_into(const char *path, const sa_adapter *sa, void *into,
 	return rc;
 }
 
+int checkpoint_read_meta(const char *path, const sa_adapter *sa, checkpoint_loaded *out,
+                         char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	hid_t fid = checkpoint_open_untrusted(path, err, errlen);
+	if (fid < 0)
+		return -1;
+	int rc = read_contents(fid, path, sa, NO_SIM, out, err, errlen);
+	H5Fclose(fid);
+	return rc;
+}
+
 /* The /steerd group of the checkpoint at path, and the open file in *fid (close both). */
 static hid_t open_steerd(const char *path, hid_t *fid, char *err, size_t errlen)
 {
-	*fid = open_checkpoint(path, err, errlen);
+	*fid = checkpoint_open_untrusted(path, err, errlen);
 	if (*fid < 0)
 		return H5I_INVALID_HID;
 	hid_t g = h5io_open_group(*fid, "steerd");

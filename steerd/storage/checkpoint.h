@@ -33,7 +33,8 @@
  *                           the group of their parent path ("knobs/gap" is
  *                           attribute "gap" of /steerd/state/knobs)
  * Every dataset under /steerd carries an XXH64 checksum of its contents
- * (attribute steerd_xxh64) and the file uses the HDF5 1.8+ format, whose
+ * (attribute steerd_xxh64; an array an MPI run wrote in parts carries one per
+ * part instead, h5io.h, checkpoint_mpi.h) and the file uses the HDF5 1.8+ format, whose
  * metadata is checksummed: corruption is detected, not restored.
  *
  * Reading treats the file as untrusted: anything missing, malformed,
@@ -131,6 +132,15 @@ typedef struct checkpoint_loaded {
  */
 int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *out, char *err,
                     size_t errlen);
+
+/*
+ * Everything but the simulation (out->sim stays NULL; the adapter's state is
+ * neither read nor verified): what rank 0 of an MPI run reads before every
+ * rank creates its instance and checkpoint_mpi_read_into() restores it
+ * (checkpoint_mpi.h), which verifies the whole file.
+ */
+int checkpoint_read_meta(const char *path, const sa_adapter *sa, checkpoint_loaded *out,
+                         char *err, size_t errlen);
 
 /* The same from an image in memory (copied; the caller keeps image). */
 /*

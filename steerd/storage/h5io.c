@@ -238,7 +238,7 @@ hid_t h5io_mkgroups(hid_t loc, const char *path)
 
 /* ---- types ------------------------------------------------------------ */
 
-static hid_t file_type(sa_dtype t)
+hid_t h5io_file_type(sa_dtype t)
 {
 	switch (t) {
 	case SA_F64: return H5T_IEEE_F64LE;
@@ -248,7 +248,7 @@ static hid_t file_type(sa_dtype t)
 	return H5I_INVALID_HID;
 }
 
-static hid_t mem_type(sa_dtype t)
+hid_t h5io_mem_type(sa_dtype t)
 {
 	switch (t) {
 	case SA_F64: return H5T_NATIVE_DOUBLE;
@@ -368,10 +368,10 @@ int h5io_attr_u64s(hid_t obj, const char *name, const uint64_t *v, size_t n)
 
 int h5io_attr_put(hid_t obj, const char *name, sa_dtype t, const void *v)
 {
-	hid_t ft = file_type(t);
+	hid_t ft = h5io_file_type(t);
 	if (ft < 0 || !v)
 		return -1;
-	return attr_simple(obj, name, ft, mem_type(t), 1, v, true);
+	return attr_simple(obj, name, ft, h5io_mem_type(t), 1, v, true);
 }
 
 /* Open attribute `name` of obj when its dataspace holds exactly one element. */
@@ -395,7 +395,7 @@ static hid_t attr_open_scalar(hid_t obj, const char *name)
 
 int h5io_attr_get(hid_t obj, const char *name, sa_dtype t, void *out)
 {
-	hid_t mt = mem_type(t);
+	hid_t mt = h5io_mem_type(t);
 	if (mt < 0)
 		return -1;
 	hid_t a = attr_open_scalar(obj, name);
@@ -544,7 +544,7 @@ int h5io_attr_get_str(hid_t obj, const char *name, char *buf, size_t cap)
 
 /* ---- datasets ---------------------------------------------------------- */
 
-static hid_t contiguous_dcpl(void)
+hid_t h5io_contiguous_dcpl(void)
 {
 	hid_t p = H5Pcreate(H5P_DATASET_CREATE);
 	if (p < 0)
@@ -567,7 +567,7 @@ static hid_t contiguous_dcpl(void)
 
 static hid_t checked_dcpl(size_t n, bool fletcher32)
 {
-	hid_t p = contiguous_dcpl();
+	hid_t p = h5io_contiguous_dcpl();
 	if (p < 0 || n == 0 || !fletcher32)
 		return p;
 	hsize_t chunk[1] = { n < H5IO_CHUNK_ELEMS ? (hsize_t)n : H5IO_CHUNK_ELEMS };
@@ -608,7 +608,7 @@ static const unsigned char empty_data[8];
 static hid_t array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const void *data,
                        bool fletcher32)
 {
-	hid_t ft = file_type(t);
+	hid_t ft = h5io_file_type(t);
 	if (ft < 0 || (n && !data) || n > SIZE_MAX / 8)
 		return H5I_INVALID_HID;
 	if (!n)
@@ -625,7 +625,7 @@ static hid_t array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const 
 		H5Pclose(dcpl);
 	if (ds < 0)
 		return H5I_INVALID_HID;
-	if ((n && H5Dwrite(ds, mem_type(t), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
+	if ((n && H5Dwrite(ds, h5io_mem_type(t), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
 	    h5io_attr_u64(ds, H5IO_CHECKSUM_ATTR, h5io_xxh64(data, n * 8, 0)) < 0) {
 		H5Dclose(ds);
 		return H5I_INVALID_HID;
@@ -645,7 +645,7 @@ hid_t h5io_array_put_fletcher32(hid_t loc, const char *name, sa_dtype t, size_t 
 }
 
 /* Open dataset `name` when it is a rank-1 array of type t; its length in *n. */
-static hid_t array_open(hid_t loc, const char *name, sa_dtype t, size_t *n)
+hid_t h5io_array_open(hid_t loc, const char *name, sa_dtype t, size_t *n)
 {
 	if (h5io_exists(loc, name) != 1)
 		return H5I_INVALID_HID;
@@ -680,7 +680,7 @@ static hid_t array_open(hid_t loc, const char *name, sa_dtype t, size_t *n)
 int h5io_array_size(hid_t loc, const char *name, sa_dtype t, size_t *n)
 {
 	size_t have;
-	hid_t ds = array_open(loc, name, t, &have);
+	hid_t ds = h5io_array_open(loc, name, t, &have);
 	if (ds < 0)
 		return -1;
 	H5Dclose(ds);
@@ -694,32 +694,166 @@ static int stored_checksum(hid_t ds, uint64_t *sum)
 	return h5io_attr_get(ds, H5IO_CHECKSUM_ATTR, SA_U64, sum);
 }
 
+/* ---- arrays written in parts (MPI runs) ------------------------------- */
+
+/* A rank-1 attribute of at most max unsigned 64-bit integers: malloc'd, count in *n. */
+static uint64_t *attr_u64s_get(hid_t obj, const char *name, size_t max, size_t *n)
+{
+	if (H5Aexists(obj, name) <= 0)
+		return NULL;
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	if (a < 0)
+		return NULL;
+	uint64_t *v = NULL;
+	hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+	hsize_t dims[1];
+	if (ft >= 0 && sp >= 0 && type_matches(ft, SA_U64) &&
+	    H5Sget_simple_extent_type(sp) == H5S_SIMPLE && H5Sget_simple_extent_ndims(sp) == 1 &&
+	    H5Sget_simple_extent_dims(sp, dims, NULL) == 1 && dims[0] >= 1 && dims[0] <= max &&
+	    (v = malloc(dims[0] * sizeof *v)) != NULL) {
+		if (H5Aread(a, H5T_NATIVE_UINT64, v) < 0) {
+			free(v);
+			v = NULL;
+		} else {
+			*n = (size_t)dims[0];
+		}
+	}
+	if (ft >= 0)
+		H5Tclose(ft);
+	if (sp >= 0)
+		H5Sclose(sp);
+	H5Aclose(a);
+	return v;
+}
+
+int h5io_parts_get(hid_t ds, size_t n, h5io_parts *p)
+{
+	memset(p, 0, sizeof *p);
+	size_t nc = 0, ns = 0;
+	p->count = attr_u64s_get(ds, H5IO_PARTS_ATTR, H5IO_MAX_PARTS, &nc);
+	p->sum = attr_u64s_get(ds, H5IO_PARTS_CHECKSUM_ATTR, H5IO_MAX_PARTS, &ns);
+	if (!p->count && !p->sum)
+		return 0;
+	uint64_t total = 0;
+	bool ok = p->count && p->sum && nc == ns;
+	for (size_t i = 0; ok && i < nc; i++) {
+		ok = p->count[i] <= (uint64_t)n - total;
+		total += ok ? p->count[i] : 0;
+	}
+	if (!ok || total != n) {
+		h5io_parts_free(p);
+		return -1;
+	}
+	p->n = nc;
+	return 1;
+}
+
+void h5io_parts_free(h5io_parts *p)
+{
+	free(p->count);
+	free(p->sum);
+	memset(p, 0, sizeof *p);
+}
+
+/* The data of an array in parts against each part's checksum: 0 or -2. */
+static int parts_match(const h5io_parts *p, const unsigned char *data)
+{
+	size_t at = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!h5io_sum_matches(h5io_xxh64(data + at * 8, (size_t)p->count[i] * 8, 0), p->sum[i]))
+			return -2;
+		at += (size_t)p->count[i];
+	}
+	return 0;
+}
+
 int h5io_array_get(hid_t loc, const char *name, sa_dtype t, size_t n, void *out)
 {
 	size_t have;
-	hid_t ds = array_open(loc, name, t, &have);
+	hid_t ds = h5io_array_open(loc, name, t, &have);
 	if (ds < 0)
 		return -1;
 	int rc = -1;
-	uint64_t sum;
-	if (have == n && (n == 0 || out) && stored_checksum(ds, &sum) == 0) {
+	uint64_t sum = 0;
+	h5io_parts parts;
+	/* one checksum of the whole, or (written by an MPI run) one per part */
+	int parted = have == n ? h5io_parts_get(ds, n, &parts) : -1;
+	if (have == n && (n == 0 || out) && parted >= 0 &&
+	    (parted == 1 || stored_checksum(ds, &sum) == 0)) {
 		hid_t dxpl = read_dxpl();
 		if (n == 0)
-			rc = h5io_sum_matches(h5io_xxh64(empty_data, 0, 0), sum) ? 0 : -2;
-		else if (dxpl >= 0 && H5Dread(ds, mem_type(t), H5S_ALL, H5S_ALL, dxpl, out) >= 0)
-			rc = h5io_sum_matches(h5io_xxh64(out, n * 8, 0), sum) ? 0 : -2;
+			rc = parted || h5io_sum_matches(h5io_xxh64(empty_data, 0, 0), sum) ? 0 : -2;
+		else if (dxpl >= 0 && H5Dread(ds, h5io_mem_type(t), H5S_ALL, H5S_ALL, dxpl, out) >= 0)
+			rc = parted ? parts_match(&parts, out)
+			            : h5io_sum_matches(h5io_xxh64(out, n * 8, 0), sum) ? 0 : -2;
 		else
 			rc = -2; /* a chunk failing Fletcher32, or raw data HDF5 cannot read */
 		read_dxpl_close(dxpl);
 	}
+	if (parted == 1)
+		h5io_parts_free(&parts);
 	H5Dclose(ds);
+	return rc;
+}
+
+int h5io_slice_get(hid_t ds, sa_dtype t, size_t offset, size_t n, hid_t dxpl, void *out)
+{
+	if (n == 0)
+		return 0;
+	hsize_t start[1] = { offset }, count[1] = { n };
+	hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, count, NULL);
+	int rc = -1;
+	if (fs >= 0 && ms >= 0 &&
+	    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+	    H5Dread(ds, h5io_mem_type(t), ms, fs, dxpl, out) >= 0)
+		rc = 0;
+	if (fs >= 0)
+		H5Sclose(fs);
+	if (ms >= 0)
+		H5Sclose(ms);
+	return rc;
+}
+
+/* Verify part i of an array in parts (read alone): 0, -1 or -2. */
+static int part_verify(hid_t ds, sa_dtype t, const h5io_parts *p, size_t i)
+{
+	size_t at = 0;
+	for (size_t j = 0; j < i; j++)
+		at += (size_t)p->count[j];
+	size_t n = (size_t)p->count[i];
+	void *buf = malloc(n ? n * 8 : 8);
+	if (!buf)
+		return -1;
+	int rc = h5io_slice_get(ds, t, at, n, H5P_DEFAULT, buf) < 0 ? -2
+	         : h5io_sum_matches(h5io_xxh64(buf, n * 8, 0), p->sum[i]) ? 0 : -2;
+	free(buf);
 	return rc;
 }
 
 typedef struct verify_ctx {
 	char *why;
 	size_t whylen;
+	size_t rank, nranks; /* this reader's share of the work */
 } verify_ctx;
+
+/*
+ * An array in parts is verified part by part, part i by reader i % nranks;
+ * any other array whole, by reader 0.
+ */
+static int verify_shared(hid_t loc, const char *name, sa_dtype t, size_t n, verify_ctx *v)
+{
+	hid_t ds = h5io_array_open(loc, name, t, &n);
+	if (ds < 0)
+		return -1;
+	h5io_parts p;
+	int parted = h5io_parts_get(ds, n, &p), rc = parted < 0 ? -1 : 0;
+	for (size_t i = v->rank; parted == 1 && rc == 0 && i < p.n; i += v->nranks)
+		rc = part_verify(ds, t, &p, i);
+	if (parted == 1)
+		h5io_parts_free(&p);
+	H5Dclose(ds);
+	return parted == 0 ? 1 : rc; /* 1: not in parts */
+}
 
 static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, void *data)
 {
@@ -731,6 +865,17 @@ static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, vo
 		size_t n;
 		if (h5io_array_size(loc, name, types[i], &n) < 0)
 			continue;
+		if (v->nranks > 1) {
+			int rc = verify_shared(loc, name, types[i], n, v);
+			if (rc == 0 || (rc == 1 && v->rank != 0))
+				return 0;
+			if (rc < 0) {
+				snprintf(v->why, v->whylen, "%s %s", name,
+				         rc == -2 ? "does not match its checksum (the file is corrupt)"
+				                  : "has no readable checksum (none, or corrupt metadata)");
+				return -1;
+			}
+		}
 		void *buf = malloc(n ? n * 8 : 8);
 		if (!buf) {
 			snprintf(v->why, v->whylen, "out of memory reading %s", name);
@@ -750,7 +895,12 @@ static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, vo
 
 int h5io_verify_arrays(hid_t loc, char *why, size_t whylen)
 {
-	verify_ctx v = { why, whylen };
+	return h5io_verify_arrays_shared(loc, 0, 1, why, whylen);
+}
+
+int h5io_verify_arrays_shared(hid_t loc, size_t rank, size_t nranks, char *why, size_t whylen)
+{
+	verify_ctx v = { why, whylen, rank, nranks ? nranks : 1 };
 	why[0] = '\0';
 	herr_t rc = H5Ovisit2(loc, H5_INDEX_NAME, H5_ITER_NATIVE, verify_one, &v, H5O_INFO_BASIC);
 	if (rc < 0 && !why[0])
@@ -763,7 +913,7 @@ int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len)
 	int rc = -1;
 	hid_t t = str_type(len + 1);
 	hid_t s = H5Screate(H5S_SCALAR);
-	hid_t dcpl = contiguous_dcpl();
+	hid_t dcpl = h5io_contiguous_dcpl();
 	if (t >= 0 && s >= 0 && dcpl >= 0) {
 		hid_t ds = H5Dcreate2(loc, name, t, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
 		if (ds >= 0) {
@@ -843,7 +993,7 @@ int h5io_text_get(hid_t loc, const char *name, size_t max, char **out, size_t *l
 /* ---- sa_writer / sa_reader -------------------------------------------- */
 
 /* Split "a/b/c" into parent "a/b" (in buf) and leaf "c". */
-static const char *split_path(const char *name, char *parent, size_t cap)
+const char *h5io_split_path(const char *name, char *parent, size_t cap)
 {
 	const char *slash = strrchr(name, '/');
 	size_t plen = slash ? (size_t)(slash - name) : 0;
@@ -854,22 +1004,15 @@ static const char *split_path(const char *name, char *parent, size_t cap)
 	return slash ? slash + 1 : name;
 }
 
-static int note(h5io_state *c, const char *fmt, const char *name, const char *what)
+int h5io_note(h5io_state *c, const char *fmt, const char *name, const char *what)
 {
 	if (!c->detail[0])
 		snprintf(c->detail, sizeof c->detail, fmt, name, what);
 	return -1;
 }
 
-/* Note the range of an F64 array as it goes by (cheaper than reading it back). */
-static int note_range(h5io_state *c, const char *name, size_t n, const double *x)
+void h5io_finite_range(const double *x, size_t n, double *lo_out, double *hi_out)
 {
-	h5io_range *r = realloc(c->ranges, (c->n_ranges + 1) * sizeof *r);
-	if (!r)
-		return -1;
-	c->ranges = r;
-	r = &c->ranges[c->n_ranges++];
-	snprintf(r->name, sizeof r->name, "%s", name);
 	double lo = INFINITY, hi = -INFINITY;
 	for (size_t i = 0; i < n; i++) {
 		double v = x[i];
@@ -878,9 +1021,29 @@ static int note_range(h5io_state *c, const char *name, size_t n, const double *x
 		if (v > hi && v <= DBL_MAX)
 			hi = v;
 	}
+	*lo_out = lo;
+	*hi_out = hi;
+}
+
+int h5io_state_add_range(h5io_state *c, const char *name, double lo, double hi)
+{
+	h5io_range *r = realloc(c->ranges, (c->n_ranges + 1) * sizeof *r);
+	if (!r)
+		return -1;
+	c->ranges = r;
+	r = &c->ranges[c->n_ranges++];
+	snprintf(r->name, sizeof r->name, "%s", name);
 	r->lo = lo;
 	r->hi = hi;
 	return 0;
+}
+
+/* Note the range of an F64 array as it goes by (cheaper than reading it back). */
+static int note_range(h5io_state *c, const char *name, size_t n, const double *x)
+{
+	double lo, hi;
+	h5io_finite_range(x, n, &lo, &hi);
+	return h5io_state_add_range(c, name, lo, hi);
 }
 
 const h5io_range *h5io_state_range(const h5io_state *ctx, const char *name)
@@ -903,19 +1066,19 @@ static int w_array(void *ctx, const char *name, sa_dtype dtype, size_t n, const 
 	h5io_state *c = ctx;
 	char parent[H5IO_MAX_NAME + 1];
 	if (!h5io_valid_path(name))
-		return note(c, "invalid state name '%s'%s", name ? name : "(null)", "");
-	const char *leaf = split_path(name, parent, sizeof parent);
+		return h5io_note(c, "invalid state name '%s'%s", name ? name : "(null)", "");
+	const char *leaf = h5io_split_path(name, parent, sizeof parent);
 	hid_t g = leaf ? h5io_mkgroups(c->group, parent) : H5I_INVALID_HID;
 	if (g < 0)
-		return note(c, "cannot make the group for state %s%s", name, "");
+		return h5io_note(c, "cannot make the group for state %s%s", name, "");
 	hid_t ds = h5io_array_put(g, leaf, dtype, n, data);
 	H5Gclose(g);
 	if (ds < 0)
-		return note(c, "cannot write the state array %s%s", name,
+		return h5io_note(c, "cannot write the state array %s%s", name,
 		            " (written twice, bad type, or the disk is full)");
 	H5Dclose(ds);
 	if (dtype == SA_F64 && note_range(c, name, n, data) < 0)
-		return note(c, "out of memory writing %s%s", name, "");
+		return h5io_note(c, "out of memory writing %s%s", name, "");
 	return 0;
 }
 
@@ -924,15 +1087,15 @@ static int w_attr(void *ctx, const char *name, sa_dtype dtype, const void *value
 	h5io_state *c = ctx;
 	char parent[H5IO_MAX_NAME + 1];
 	if (!h5io_valid_path(name))
-		return note(c, "invalid state name '%s'%s", name ? name : "(null)", "");
-	const char *leaf = split_path(name, parent, sizeof parent);
+		return h5io_note(c, "invalid state name '%s'%s", name ? name : "(null)", "");
+	const char *leaf = h5io_split_path(name, parent, sizeof parent);
 	hid_t g = leaf ? h5io_mkgroups(c->group, parent) : H5I_INVALID_HID;
 	if (g < 0)
-		return note(c, "cannot make the group for state %s%s", name, "");
+		return h5io_note(c, "cannot make the group for state %s%s", name, "");
 	int rc = h5io_attr_put(g, leaf, dtype, value);
 	H5Gclose(g);
 	if (rc < 0)
-		return note(c, "cannot write the state attribute %s%s", name,
+		return h5io_note(c, "cannot write the state attribute %s%s", name,
 		            " (written twice or bad type)");
 	return 0;
 }
@@ -952,7 +1115,7 @@ static int r_array(void *ctx, const char *name, sa_dtype dtype, size_t n, void *
 		return -1;
 	int rc = h5io_array_get(c->group, name, dtype, n, out);
 	if (rc == -2)
-		note(c, "state array %s does not match its checksum%s", name,
+		h5io_note(c, "state array %s does not match its checksum%s", name,
 		     " (the file is corrupt)");
 	return rc < 0 ? -1 : 0;
 }
@@ -963,16 +1126,16 @@ static int r_attr(void *ctx, const char *name, sa_dtype dtype, void *out)
 	char parent[H5IO_MAX_NAME + 1];
 	if (!h5io_valid_path(name) || !out)
 		return -1;
-	const char *leaf = split_path(name, parent, sizeof parent);
+	const char *leaf = h5io_split_path(name, parent, sizeof parent);
 	hid_t g = leaf ? h5io_open_group(c->group, parent) : H5I_INVALID_HID;
 	if (g < 0)
-		return note(c, "state attribute %s is missing (no group %s)", name, parent);
+		return h5io_note(c, "state attribute %s is missing (no group %s)", name, parent);
 	int rc = h5io_attr_get(g, leaf, dtype, out);
 	if (rc < 0) {
 		/* Say what is wrong: missing is not the same as present and malformed. */
 		char why[128];
 		h5io_attr_why(g, leaf, dtype, why, sizeof why);
-		note(c, "state attribute %s %s", name, why);
+		h5io_note(c, "state attribute %s %s", name, why);
 	}
 	H5Gclose(g);
 	return rc;
@@ -986,6 +1149,7 @@ void h5io_writer(sa_writer *w, h5io_state *ctx)
 	w->ctx = ctx;
 	w->array = w_array;
 	w->attr = w_attr;
+	w->array_part = w_array; /* one rank: its part is the whole */
 }
 
 void h5io_reader(sa_reader *r, h5io_state *ctx)
@@ -997,4 +1161,6 @@ void h5io_reader(sa_reader *r, h5io_state *ctx)
 	r->array_size = r_array_size;
 	r->array = r_array;
 	r->attr = r_attr;
+	r->part_size = r_array_size; /* one rank: the whole is its part */
+	r->part = r_array;
 }

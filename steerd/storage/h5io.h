@@ -25,6 +25,17 @@
 /* Name of the uint64 attribute holding a dataset's checksum (XXH64, seed 0). */
 #define H5IO_CHECKSUM_ATTR "steerd_xxh64"
 
+/*
+ * An array an MPI run wrote in parts (sa_writer.array_part) carries, instead
+ * of one checksum, the element count of every rank's part in rank order
+ * (H5IO_PARTS_ATTR, uint64[P]) and the XXH64 of each part (uint64[P]): each
+ * rank hashes its own part, so writing needs no rank to see the whole.
+ * Readers verify it part by part. P is at most H5IO_MAX_PARTS.
+ */
+#define H5IO_PARTS_ATTR "steerd_parts"
+#define H5IO_PARTS_CHECKSUM_ATTR "steerd_xxh64_parts"
+#define H5IO_MAX_PARTS ((size_t)1 << 20)
+
 /* Longest '/'-path accepted for saved state names. */
 #define H5IO_MAX_NAME 255
 
@@ -116,6 +127,33 @@ hid_t h5io_array_put(hid_t loc, const char *name, sa_dtype t, size_t n, const vo
 hid_t h5io_array_put_fletcher32(hid_t loc, const char *name, sa_dtype t, size_t n,
                                 const void *data);
 
+/* File and memory types of an element type; H5I_INVALID_HID for others. */
+hid_t h5io_file_type(sa_dtype t);
+hid_t h5io_mem_type(sa_dtype t);
+
+/* Creation properties of every contiguous dataset: no fill, no times. */
+hid_t h5io_contiguous_dcpl(void);
+
+/* Open dataset `name` when it is a rank-1 array of exactly type t; its length in *n. */
+hid_t h5io_array_open(hid_t loc, const char *name, sa_dtype t, size_t *n);
+
+/* The parts of an array (H5IO_PARTS_ATTR) of n elements. */
+typedef struct h5io_parts {
+	size_t n;        /* parts */
+	uint64_t *count; /* elements of each part [n] */
+	uint64_t *sum;   /* XXH64 of each part [n] */
+} h5io_parts;
+
+/*
+ * 1 and *p filled (h5io_parts_free it) when ds is in parts that add up to n
+ * elements, 0 when it is not in parts, -1 when its parts are malformed.
+ */
+int h5io_parts_get(hid_t ds, size_t n, h5io_parts *p);
+void h5io_parts_free(h5io_parts *p);
+
+/* Read elements [offset, offset + n) of a rank-1 dataset with transfer dxpl. */
+int h5io_slice_get(hid_t ds, sa_dtype t, size_t offset, size_t n, hid_t dxpl, void *out);
+
 /* Element count of the rank-1 dataset `name` of exactly type t, or -1. */
 int h5io_array_size(hid_t loc, const char *name, sa_dtype t, size_t *n);
 
@@ -132,6 +170,14 @@ int h5io_array_get(hid_t loc, const char *name, sa_dtype t, size_t n, void *out)
  * dataset's path and what is wrong in why.
  */
 int h5io_verify_arrays(hid_t loc, char *why, size_t whylen);
+
+/*
+ * The same work shared among nranks readers of one file (an MPI run), each
+ * calling it with its rank: part i of an array in parts is verified by rank
+ * i % nranks, every other array by rank 0. The file is verified when every
+ * rank returned 0.
+ */
+int h5io_verify_arrays_shared(hid_t loc, size_t rank, size_t nranks, char *why, size_t whylen);
 
 /* Text as a scalar fixed-length string dataset, with its checksum. */
 int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len);
@@ -159,6 +205,13 @@ typedef struct h5io_state {
 } h5io_state;
 
 /* The range the writer noted for the F64 array `name`, or NULL. */
+int h5io_state_add_range(h5io_state *ctx, const char *name, double lo, double hi);
+/* lo and hi of the finite elements of x (lo > hi when none is finite). */
+void h5io_finite_range(const double *x, size_t n, double *lo, double *hi);
+/* Note the first problem met in ctx->detail (fmt takes name, then what); -1. */
+int h5io_note(h5io_state *ctx, const char *fmt, const char *name, const char *what);
+/* Split "a/b/c" into parent "a/b" (in parent, cap bytes) and leaf "c"; NULL if too long. */
+const char *h5io_split_path(const char *name, char *parent, size_t cap);
 const h5io_range *h5io_state_range(const h5io_state *ctx, const char *name);
 void h5io_state_free(h5io_state *ctx);
 

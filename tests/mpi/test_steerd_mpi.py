@@ -9,8 +9,8 @@ file (steerd_harness.Steerd with mpirun as the command):
 
   - steerd-mpi: set, step N, snapshot-state + rewind (bitwise), a ramp, a
     short search (its answer the serial steerd's; a state kept before it is
-    still there after it), checkpoint files refused (parallel files are not
-    built yet), resume/pause, shutdown: mpirun and every rank exit 0; the
+    still there after it), a checkpoint file written by every rank (openPMD,
+    all particles), resume/pause, shutdown: mpirun and every rank exit 0; the
     Python package and steer-console attach through the connection file;
   - determinism: two N = 2 runs given the same changes at the same steps
     (schedule and clients) end bitwise the same;
@@ -54,6 +54,8 @@ SEARCH_TIMEOUT = 120
 CONSOLE = os.path.join(BUILD_DIR, "bin", "steer-console")
 LSAN_CONSOLE = "suppressions=" + os.path.join(REPO, "tests", "integration", "lsan-console.supp")
 sys.path.insert(0, os.path.join(REPO, "console", "python"))
+import h5py  # noqa: E402
+import openpmd_check  # noqa: E402
 import steerd  # noqa: E402  (the Python package, console/python/steerd)
 
 
@@ -144,9 +146,16 @@ class HostedPic1d(MPIRun):
         c.step_and_wait(15)
         self.assertEqual(c.get1("injected_current"), 2000.0)
         self.assertEqual(c("ramps", {})["ramps"], [])
-        header, reply = c.request("checkpoint", {})
-        self.assertEqual(reply["error"]["code"], "refused", reply)
-        self.assertIn("parallel checkpoint files", reply["error"]["message"])
+        # One file written by every rank (parallel HDF5): openPMD-valid, at
+        # this step, holding every rank's particles.
+        ck = c("checkpoint", {})
+        self.assertEqual(ck["step"], c.status()["step"])
+        errors, warnings = openpmd_check.check_file(ck["path"])
+        self.assertEqual(errors + warnings, [], "\n".join(errors + warnings))
+        with h5py.File(ck["path"], "r") as f:
+            self.assertEqual(int(f["steerd"].attrs["step"]), ck["step"])
+            n = f["steerd/state/particles/x"].shape[0]
+        self.assertEqual(n, c.get1("particles"))
         c("resume", {})
         c.wait_step(400)
         c("pause", {})

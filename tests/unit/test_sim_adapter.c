@@ -103,12 +103,12 @@ static int store_get_attr(void *ctx, const char *name, sa_dtype dtype, void *out
 
 static sa_writer store_writer(store *st)
 {
-	return (sa_writer){ st, store_put, store_put_attr };
+	return (sa_writer){ st, store_put, store_put_attr, store_put };
 }
 
 static sa_reader store_reader(store *st)
 {
-	return (sa_reader){ st, store_size, store_get, store_get_attr };
+	return (sa_reader){ st, store_size, store_get, store_get_attr, store_size, store_get };
 }
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -186,7 +186,7 @@ static void store_copy(store *dst, const store *src)
 static void save_to(const void *s, store *st)
 {
 	char err[256] = "";
-	sa_writer w = { st, w_array, w_attr };
+	sa_writer w = { st, w_array, w_attr, w_array };
 	st->n = 0;
 	int rc = sa->save(s, &w, err, sizeof err);
 	if (rc)
@@ -196,7 +196,7 @@ static void save_to(const void *s, store *st)
 
 static int restore_from(void *s, store *st, char *err, size_t errlen)
 {
-	sa_reader r = { st, r_array_size, r_array, r_attr };
+	sa_reader r = { st, r_array_size, r_array, r_attr, r_array_size, r_array };
 	return sa->restore(s, &r, err, errlen);
 }
 
