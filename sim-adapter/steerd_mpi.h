@@ -44,9 +44,11 @@
  *     communicate; a rank that refuses fails the call on every rank (the
  *     message names it); set must decide alike on every rank;
  *   - save() writes the rank's own part: the in-memory states of
- *     snapshot-state, rewind and search are one per rank. Checkpoint files
- *     with N > 1 ranks are refused for now ("parallel checkpoint files: not
- *     built yet"); with one rank everything works as serially.
+ *     snapshot-state, rewind and search are one per rank. A checkpoint
+ *     file is one file written by every rank (parallel HDF5): save() writes
+ *     the global state with array/attr (the same on every rank: checked) and
+ *     the rank's own share with array_part (steerd_adapter.h). --restart with
+ *     N > 1 ranks is refused for now (the serial steerd restarts the file).
  *
  * Step failures. A rank whose step fails calls steerd_step_failed(): at
  * the next boundary every rank learns of it, the run pauses on all ranks

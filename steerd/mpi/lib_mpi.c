@@ -162,8 +162,8 @@ steerd *steerd_open_mpi_with(MPI_Comm comm, const steerd_open_args *a, int *stat
 	if (!L) /* the others wait in the collectives that follow: end the job */
 		MPI_Abort(comm, EX_OSERR);
 	if (L->size > 1 && a->restart) { /* the same on every rank: no collective needed */
-		snprintf(err, errlen, "--restart with %d ranks: parallel checkpoint files are not built "
-		         "yet", L->size);
+		snprintf(err, errlen, "--restart with %d ranks is not built yet: restart the file with "
+		         "the serial steerd (one rank)", L->size);
 		*status = EX_USAGE;
 		mpi_layer_free(&L);
 		return NULL;
