@@ -380,7 +380,8 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 	char *restored_path = NULL;
 	startup_args sa = { .config = a->config, .config_text = a->config_text,
 		            .restart = a->restart, .trust_adapter = a->trust_adapter,
-		            .embedded = s->own, .into = a->sim };
+		            .embedded = s->own, .into = a->sim,
+		            .read = a->restart_meta ? STARTUP_READ_META : STARTUP_READ_ALL };
 	int rc = startup_load(&sa, &s->cfg, &restored, &restored_path, err, errlen);
 	if (rc != 0) {
 		*status = rc;
@@ -395,8 +396,9 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 		install_signal_handlers();
 	stop_signal = 0;
 	void *hosted_sim = NULL;
-	if (a->prepare && a->prepare(a->prepare_ctx, s->cfg, &hosted_sim, err, errlen) < 0) {
-		*status = EX_SOFTWARE;
+	if (a->prepare && (rc = a->prepare(a->prepare_ctx, s->cfg, a->restart ? &restored : NULL,
+	                                   restored_path, &hosted_sim, err, errlen)) != 0) {
+		*status = rc > 0 ? rc : EX_SOFTWARE;
 		checkpoint_loaded_free(s->cfg->adapter->sa, &restored);
 		free(restored_path);
 		teardown(s);

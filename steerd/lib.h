@@ -22,6 +22,7 @@ struct control;
 struct run;
 struct service;
 struct mpi_layer;
+struct checkpoint_loaded;
 
 /* An open steerd (lib.c; in an MPI run also steerd/mpi/lib_mpi.c). On the
  * ranks other than 0 of an MPI run only own, owner, the flags and mpi are used. */
@@ -58,13 +59,18 @@ typedef struct steerd_open_args {
 	bool handle_signals;         /* install SIGINT/SIGTERM/SIGHUP handlers */
 	int log_level;               /* log_level, or -1: the config's */
 	bool log_level_fixed;        /* --log-level given: wins over the config on reload */
+	bool restart_meta;           /* MPI, N > 1: a restart reads all but the simulation,
+	                                which prepare restores with every rank */
 	/*
 	 * MPI (steerd/mpi/): called once the config is loaded, before the
 	 * simulation is created or touched; may wrap cfg->adapter->desc and, for
 	 * a hosted run, create the instance (*sim), which the run then owns.
-	 * 0, or -1 with err. NULL serially.
+	 * restored: a restart's checkpoint (from: its path), else NULL; with
+	 * restart_meta, prepare restores the instance and sets restored->sim to
+	 * it (in_place). 0, or a sysexits status with err. NULL serially.
 	 */
-	int (*prepare)(void *ctx, config *cfg, void **sim, char *err, size_t errlen);
+	int (*prepare)(void *ctx, config *cfg, struct checkpoint_loaded *restored, const char *from,
+	               void **sim, char *err, size_t errlen);
 	void *prepare_ctx;
 } steerd_open_args;
 

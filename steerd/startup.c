@@ -119,7 +119,11 @@ int startup_load(const startup_args *o, config **cfg, checkpoint_loaded *l, char
 				warn_skipped(err);
 			continue;
 		}
-		if (checkpoint_read_into(path, (*cfg)->adapter->sa, o->into, l, err, errlen) == 0) {
+		const sa_adapter *sa = (*cfg)->adapter->sa;
+		int read = o->read == STARTUP_READ_CONFIG ? 0
+		           : o->read == STARTUP_READ_META ? checkpoint_read_meta(path, sa, l, err, errlen)
+		                                          : checkpoint_read_into(path, sa, o->into, l, err, errlen);
+		if (read == 0) {
 			*chosen = list[i].path;
 			list[i].path = NULL;
 			status = 0;

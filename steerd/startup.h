@@ -12,6 +12,15 @@
 #include "checkpoint.h"
 #include "config.h"
 
+/* What a restart reads of the checkpoint chosen. */
+typedef enum startup_read {
+	STARTUP_READ_ALL = 0, /* everything, the simulation restored (serially) */
+	STARTUP_READ_META,    /* all but the simulation (checkpoint_read_meta): rank 0 of
+	                         an MPI run, whose ranks then restore it together */
+	STARTUP_READ_CONFIG,  /* only the config (given, else the checkpoint's): the
+	                         other ranks of an MPI run, restart naming a file */
+} startup_read;
+
 typedef struct startup_args {
 	const char *config;       /* -c FILE, or NULL */
 	const char *config_text;  /* or the config in memory (config NULL), or NULL */
@@ -19,6 +28,7 @@ typedef struct startup_args {
 	bool trust_adapter;       /* --trust-checkpoint-adapter */
 	const adapter *embedded;  /* a code's own descriptor (adapter_wrap), or NULL: hosted */
 	void *into;               /* embedded: the code's live state, restored in place */
+	startup_read read;        /* with restart: what is read (0: all) */
 } startup_args;
 
 /*
@@ -28,7 +38,8 @@ typedef struct startup_args {
  * or the newest usable one in the directory given, damaged ones skipped with
  * a warning naming each. The state is restored into a->into when given, else
  * into a new instance (l->sim, which the run then takes). *chosen gets its
- * path (malloc'd). 0, or a sysexits status with err: 78 a bad config, 65 no
+ * path (malloc'd). a->read less than all: l holds the metadata only (l->sim
+ * NULL), or nothing. 0, or a sysexits status with err: 78 a bad config, 65 no
  * usable checkpoint, 77 an external adapter not trusted.
  */
 int startup_load(const startup_args *a, config **cfg, checkpoint_loaded *l, char **chosen,

@@ -22,31 +22,99 @@
 #include <sysexits.h>
 
 #include "checkpoint.h"
+#include "checkpoint_mpi.h"
 #include "h5io.h"
 #include "log.h"
 #include "mpi_layer.h"
 #include "run.h"
 #include "startup.h"
 
+/*
+ * --restart with N > 1 ranks (stage 3 until rank 0 has said how it went):
+ *   1. rank 0 resolves the path (a directory: the checkpoint written last)
+ *      and reads all but the simulation (startup.c, STARTUP_READ_META);
+ *   2. it tells every rank the outcome (restart_tell): on failure the
+ *      status and message, which every rank then fails with; else the path
+ *      and the saved knob values;
+ *   3. a hosted run's ranks create their instances with those values (an
+ *      embedded code's are its own), then every rank restores its instance
+ *      with checkpoint_mpi_read_into (the same outcome everywhere);
+ *   4. rank 0's run adopts the metadata in place (lib.c start, run_adopt).
+ * Blocking broadcasts: no nonblocking one (mpi_send) is pending before it.
+ */
+enum { STAGE_RESTART = 3 };
+
+typedef struct restart_head {
+	int32_t status;    /* 0, or the sysexits status every rank fails with */
+	uint32_t n_knobs;  /* values that follow (status 0) */
+	char text[4096];   /* the checkpoint's path (status 0), else the message */
+} restart_head;
+
+static void restart_tell(mpi_layer *L, int status, const char *text, const sa_value *knobs,
+                         size_t n)
+{
+	restart_head h = { .status = status, .n_knobs = status ? 0 : (uint32_t)n };
+	snprintf(h.text, sizeof h.text, "%s", text);
+	MPI_Bcast(&h, (int)sizeof h, MPI_BYTE, 0, L->comm);
+	if (h.n_knobs)
+		MPI_Bcast((void *)knobs, (int)(n * sizeof *knobs), MPI_BYTE, 0, L->comm);
+	L->stage = 1;
+}
+
+/* The other ranks: rank 0's outcome. 0 with *path and *knobs (malloc'd), or
+ * its status with its message in err. */
+static int restart_learn(mpi_layer *L, char **path, sa_value **knobs, size_t *n, char *err,
+                         size_t errlen)
+{
+	restart_head h;
+	MPI_Bcast(&h, (int)sizeof h, MPI_BYTE, 0, L->comm);
+	h.text[sizeof h.text - 1] = '\0';
+	if (h.status) {
+		snprintf(err, errlen, "%s", h.text);
+		return h.status;
+	}
+	*n = h.n_knobs;
+	*knobs = calloc(h.n_knobs ? h.n_knobs : 1, sizeof **knobs);
+	*path = strdup(h.text);
+	if (!*knobs || !*path) /* the broadcast of the values follows: cannot take part */
+		MPI_Abort(L->comm, EX_OSERR);
+	if (h.n_knobs)
+		MPI_Bcast(*knobs, (int)(h.n_knobs * sizeof **knobs), MPI_BYTE, 0, L->comm);
+	return 0;
+}
+
 /* prepare (lib.h): the config is loaded on rank 0. */
-static int prepare_rank0(void *ctx, config *cfg, void **sim, char *err, size_t errlen)
+static int prepare_rank0(void *ctx, config *cfg, checkpoint_loaded *restored, const char *from,
+                         void **sim, char *err, size_t errlen)
 {
 	mpi_layer *L = ctx;
 	const sa_adapter *sa = cfg->adapter->sa;
-	if (!cfg->adapter->embedded) { /* hosted: every rank creates its instance */
+	bool restart = L->stage == STAGE_RESTART; /* restored holds the metadata only */
+	if (restart)
+		restart_tell(L, 0, from, restored->knobs, sa->n_knobs);
+	/* hosted: every rank creates its instance (one rank restarting: restored's) */
+	if (!cfg->adapter->embedded && !(restored && restored->sim)) {
 		L->stage = -1;
 		if (mpi_agree(L, 0, NULL, err, errlen) < 0)
-			return -1; /* another rank could not load the config */
+			return EX_SOFTWARE; /* another rank could not load the config */
 		L->host = *log_adapter_host();
 		L->host.mpi_comm = &L->comm;
 		char why[512] = "";
-		void *made = sa->create(cfg->knobs, &L->host, why, sizeof why);
+		void *made = sa->create(restart ? restored->knobs : cfg->knobs, &L->host, why, sizeof why);
 		if (mpi_agree(L, made ? 0 : -1, why, err, errlen) < 0) {
 			if (made)
 				sa->destroy(made);
-			return -1;
+			return restart ? EX_DATAERR : EX_SOFTWARE;
 		}
 		*sim = made;
+	}
+	if (restart) {
+		void *into = cfg->adapter->embedded ? L->run_sim : *sim;
+		L->stage = -1;
+		if (checkpoint_mpi_read_into(L->comm, from, sa, into, err, errlen) < 0)
+			return EX_DATAERR; /* *sim: steerd_open_with destroys it */
+		restored->sim = into; /* restored in place: the run adopts the rest */
+		restored->in_place = true;
 	}
 	L->stage = 2; /* the other ranks serve ops now */
 	L->listening = true;
@@ -62,10 +130,14 @@ static steerd *open_rank0(mpi_layer *L, const steerd_open_args *a, int *status, 
 	steerd_open_args b = *a;
 	b.prepare = prepare_rank0;
 	b.prepare_ctx = L;
-	L->stage = a->desc ? 2 : 0;
+	b.restart_meta = a->restart && L->size > 1;
+	L->stage = b.restart_meta ? STAGE_RESTART : a->desc ? 2 : 0;
+	L->run_sim = a->sim; /* embedded: restored in place by prepare */
 	steerd *s = steerd_open_with(&b, status, err, errlen);
 	if (!s) {
-		if (L->stage == 0) /* the config failed here: tell the others */
+		if (L->stage == STAGE_RESTART) /* before the checkpoint was read: tell the others */
+			restart_tell(L, *status, err, NULL, 0);
+		else if (L->stage == 0) /* the config failed here: tell the others */
 			mpi_agree(L, -1, err, err, errlen);
 		else if (L->stage == 2)
 			mpi_send(L, OP_OPENED, 1, 0, 0, err, (uint32_t)strlen(err) + 1);
@@ -82,27 +154,33 @@ static steerd *open_rank0(mpi_layer *L, const steerd_open_args *a, int *status, 
 	return s;
 }
 
-/* The other ranks of a hosted run: the config, then their own instance. */
-static int worker_hosted(steerd *s, mpi_layer *L, const steerd_open_args *a, char *err,
-                         size_t errlen)
+/* The other ranks of a hosted run: the config, then their own instance
+ * (restart: from the checkpoint rank 0 chose, with its knob values). */
+static int worker_hosted(steerd *s, mpi_layer *L, const steerd_open_args *a, const char *from,
+                         const sa_value *knobs, size_t n_knobs, char *err, size_t errlen)
 {
 	checkpoint_loaded restored = { 0 };
 	char *chosen = NULL;
-	startup_args sa = { .config = a->config, .config_text = a->config_text,
-		            .trust_adapter = a->trust_adapter };
+	startup_args sa = { .config = a->config, .config_text = a->config_text, .restart = from,
+		            .trust_adapter = a->trust_adapter, .read = STARTUP_READ_CONFIG };
 	char why[512] = "";
 	int rc = startup_load(&sa, &s->cfg, &restored, &chosen, why, sizeof why);
 	free(chosen);
 	if (rc == 0)
 		log_set_level(a->log_level >= 0 ? (log_level)a->log_level : s->cfg->log_level);
 	if (mpi_agree(L, rc == 0 ? 0 : -1, why, err, errlen) < 0)
-		return -1;
+		return EX_SOFTWARE;
 	L->sa = s->cfg->adapter->sa;
 	L->host = *log_adapter_host();
 	L->host.mpi_comm = &L->comm;
-	L->sim = L->sa->create(s->cfg->knobs, &L->host, why, sizeof why);
+	if (from && n_knobs != L->sa->n_knobs)
+		snprintf(why, sizeof why, "rank 0 sent %zu knob values for %zu knobs", n_knobs,
+		         L->sa->n_knobs);
+	else
+		L->sim = L->sa->create(from ? knobs : s->cfg->knobs, &L->host, why, sizeof why);
 	L->owns_sim = L->sim != NULL;
-	return mpi_agree(L, L->sim ? 0 : -1, why, err, errlen);
+	return mpi_agree(L, L->sim ? 0 : -1, why, err, errlen) < 0 ? (from ? EX_DATAERR : EX_SOFTWARE)
+	                                                           : 0;
 }
 
 static steerd *open_worker(mpi_layer *L, const steerd_open_args *a, int *status, char *err,
@@ -117,28 +195,35 @@ static steerd *open_worker(mpi_layer *L, const steerd_open_args *a, int *status,
 		steerd_install_signal_handlers();
 	if (a->log_level >= 0)
 		log_set_level((log_level)a->log_level);
-	int ok = 0;
-	if (!a->desc) {
-		ok = worker_hosted(s, L, a, err, errlen);
-	} else {
+	char *from = NULL;
+	sa_value *knobs = NULL;
+	size_t n_knobs = 0;
+	int rc = a->restart && L->size > 1 ? restart_learn(L, &from, &knobs, &n_knobs, err, errlen) : 0;
+	if (rc == 0 && !a->desc) {
+		rc = worker_hosted(s, L, a, from, knobs, n_knobs, err, errlen);
+	} else if (rc == 0) {
 		/* rank 0 checks the same descriptor and fails the open if it is wrong */
 		char why[256];
 		s->own = adapter_wrap(a->desc, "embedded", false, why, sizeof why);
 		L->sa = s->own ? s->own->sa : NULL;
 		L->sim = a->sim;
 	}
-	if (ok == 0) {
+	if (rc == 0 && from && checkpoint_mpi_read_into(L->comm, from, L->sa, L->sim, err, errlen) < 0)
+		rc = EX_DATAERR; /* the same on every rank */
+	free(from);
+	free(knobs);
+	if (rc == 0) {
 		int opened = 1;
 		char why[512] = "";
 		mpi_serve(L, &opened, why, sizeof why); /* rank 0's open may set knobs */
 		if (opened) {
 			snprintf(err, errlen, "%s", why);
-			ok = -1;
+			rc = EX_SOFTWARE;
 		}
 	}
-	L->stage = ok == 0 ? 2 : -1;
-	if (ok < 0) {
-		*status = EX_SOFTWARE;
+	L->stage = rc == 0 ? 2 : -1;
+	if (rc != 0) {
+		*status = rc;
 		steerd *gone = s;
 		mpi_worker_close(&gone);
 		return NULL;
@@ -161,13 +246,6 @@ steerd *steerd_open_mpi_with(MPI_Comm comm, const steerd_open_args *a, int *stat
 	mpi_layer *L = mpi_layer_new(comm, err, errlen);
 	if (!L) /* the others wait in the collectives that follow: end the job */
 		MPI_Abort(comm, EX_OSERR);
-	if (L->size > 1 && a->restart) { /* the same on every rank: no collective needed */
-		snprintf(err, errlen, "--restart with %d ranks is not built yet: restart the file with "
-		         "the serial steerd (one rank)", L->size);
-		*status = EX_USAGE;
-		mpi_layer_free(&L);
-		return NULL;
-	}
 	return L->rank == 0 ? open_rank0(L, a, status, err, errlen)
 	                    : open_worker(L, a, status, err, errlen);
 }

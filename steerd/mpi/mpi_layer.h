@@ -44,7 +44,8 @@ typedef struct mpi_layer {
 	int rank, size;
 	bool collective_diags; /* SA_MPI_COLLECTIVE_DIAGS */
 	sa_host host;         /* hosted: given to create(), with mpi_comm */
-	int stage;            /* opening (lib_mpi.c): 0, 1 config agreed, 2 serving; -1 given up */
+	int stage;            /* opening (lib_mpi.c): 0, 1 config agreed, 2 serving,
+	                         3 restart read on rank 0 only; -1 given up */
 	/* rank 0 */
 	sa_adapter real;      /* the adapter's own calls, before wrapping */
 	void *run_sim;        /* the run's simulation (in place: it never changes) */
