@@ -834,6 +834,7 @@ typedef struct verify_ctx {
 	char *why;
 	size_t whylen;
 	size_t rank, nranks; /* this reader's share of the work */
+	bool failed;         /* shared: a failure is kept (the first) and the walk goes on */
 } verify_ctx;
 
 /*
@@ -855,9 +856,8 @@ static int verify_shared(hid_t loc, const char *name, sa_dtype t, size_t n, veri
 	return parted == 0 ? 1 : rc; /* 1: not in parts */
 }
 
-static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, void *data)
+static herr_t verify_array(hid_t loc, const char *name, const H5O_info_t *info, verify_ctx *v)
 {
-	verify_ctx *v = data;
 	if (info->type != H5O_TYPE_DATASET)
 		return 0;
 	static const sa_dtype types[] = { SA_F64, SA_U64, SA_I64 };
@@ -893,6 +893,27 @@ static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, vo
 	return 0; /* not an array: text and tables are verified by their readers */
 }
 
+/*
+ * Shared among MPI readers, every rank walks the whole file even past a
+ * failure: parallel HDF5 reads some metadata with a broadcast that every
+ * rank must join, so one rank stopping early would leave the others waiting.
+ */
+static herr_t verify_one(hid_t loc, const char *name, const H5O_info_t *info, void *data)
+{
+	verify_ctx *v = data;
+	if (v->nranks == 1)
+		return verify_array(loc, name, info, v);
+	char scratch[256];
+	verify_ctx later = *v;
+	if (v->failed) { /* the first failure's message stays */
+		later.why = scratch;
+		later.whylen = sizeof scratch;
+	}
+	if (verify_array(loc, name, info, &later) < 0)
+		v->failed = true;
+	return 0;
+}
+
 int h5io_verify_arrays(hid_t loc, char *why, size_t whylen)
 {
 	return h5io_verify_arrays_shared(loc, 0, 1, why, whylen);
@@ -900,12 +921,12 @@ int h5io_verify_arrays(hid_t loc, char *why, size_t whylen)
 
 int h5io_verify_arrays_shared(hid_t loc, size_t rank, size_t nranks, char *why, size_t whylen)
 {
-	verify_ctx v = { why, whylen, rank, nranks ? nranks : 1 };
+	verify_ctx v = { why, whylen, rank, nranks ? nranks : 1, false };
 	why[0] = '\0';
 	herr_t rc = H5Ovisit2(loc, H5_INDEX_NAME, H5_ITER_NATIVE, verify_one, &v, H5O_INFO_BASIC);
 	if (rc < 0 && !why[0])
 		snprintf(why, whylen, "cannot be walked (corrupt metadata)");
-	return rc < 0 ? -1 : 0;
+	return rc < 0 || v.failed ? -1 : 0;
 }
 
 int h5io_text_put(hid_t loc, const char *name, const char *text, size_t len)
