@@ -47,8 +47,10 @@
  *     snapshot-state, rewind and search are one per rank. A checkpoint
  *     file is one file written by every rank (parallel HDF5): save() writes
  *     the global state with array/attr (the same on every rank: checked) and
- *     the rank's own share with array_part (steerd_adapter.h). --restart with
- *     N > 1 ranks is refused for now (the serial steerd restarts the file).
+ *     the rank's own share with array_part (steerd_adapter.h). A restart
+ *     (options->restart) restores every rank's instance in place from such
+ *     a file, with any number of ranks: rank 0 reads steerd's state, every
+ *     rank its own part (the same N) or an even share (another N).
  *
  * Step failures. A rank whose step fails calls steerd_step_failed(): at
  * the next boundary every rank learns of it, the run pauses on all ranks
@@ -81,8 +83,8 @@ extern "C" {
 /*
  * Open steerd on every rank of comm (collective: every rank calls it, with
  * its own desc and sim; desc is the same table on every rank). options are
- * read on rank 0 (the config, the connection file); options->restart is
- * refused with more than one rank for now. Returns a handle on every rank,
+ * read on rank 0 (the config, the connection file, the path of
+ * options->restart, whose file every rank then reads its part of). Returns a handle on every rank,
  * or NULL on every rank with the same message in err (rank 0's reason).
  * steerd keeps a duplicate of comm (MPI_Comm_dup) until steerd_close.
  */

@@ -130,7 +130,7 @@ static steerd *open_rank0(mpi_layer *L, const steerd_open_args *a, int *status, 
 	steerd_open_args b = *a;
 	b.prepare = prepare_rank0;
 	b.prepare_ctx = L;
-	b.restart_meta = a->restart && L->size > 1;
+	b.restart_meta = L->restarting;
 	L->stage = b.restart_meta ? STAGE_RESTART : a->desc ? 2 : 0;
 	L->run_sim = a->sim; /* embedded: restored in place by prepare */
 	steerd *s = steerd_open_with(&b, status, err, errlen);
@@ -198,7 +198,7 @@ static steerd *open_worker(mpi_layer *L, const steerd_open_args *a, int *status,
 	char *from = NULL;
 	sa_value *knobs = NULL;
 	size_t n_knobs = 0;
-	int rc = a->restart && L->size > 1 ? restart_learn(L, &from, &knobs, &n_knobs, err, errlen) : 0;
+	int rc = L->restarting ? restart_learn(L, &from, &knobs, &n_knobs, err, errlen) : 0;
 	if (rc == 0 && !a->desc) {
 		rc = worker_hosted(s, L, a, from, knobs, n_knobs, err, errlen);
 	} else if (rc == 0) {
@@ -246,6 +246,11 @@ steerd *steerd_open_mpi_with(MPI_Comm comm, const steerd_open_args *a, int *stat
 	mpi_layer *L = mpi_layer_new(comm, err, errlen);
 	if (!L) /* the others wait in the collectives that follow: end the job */
 		MPI_Abort(comm, EX_OSERR);
+	if (L->size > 1) { /* options are read on rank 0: its restart is every rank's */
+		int restarting = a->restart != NULL;
+		MPI_Bcast(&restarting, 1, MPI_INT, 0, L->comm);
+		L->restarting = restarting;
+	}
 	return L->rank == 0 ? open_rank0(L, a, status, err, errlen)
 	                    : open_worker(L, a, status, err, errlen);
 }

@@ -44,6 +44,7 @@ typedef struct mpi_layer {
 	int rank, size;
 	bool collective_diags; /* SA_MPI_COLLECTIVE_DIAGS */
 	sa_host host;         /* hosted: given to create(), with mpi_comm */
+	bool restarting;      /* opening: rank 0 was given a restart (told to every rank) */
 	int stage;            /* opening (lib_mpi.c): 0, 1 config agreed, 2 serving,
 	                         3 restart read on rank 0 only; -1 given up */
 	/* rank 0 */

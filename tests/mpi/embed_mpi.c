@@ -102,8 +102,10 @@ static size_t r_diag_read(const void *sim, size_t d, double *out, size_t cap)
 static int r_save(const void *sim, const sa_writer *w, char *err, size_t errlen)
 {
 	const ring *s = sim;
+	/* x is each rank's own: a part of a file (every rank's in one array) */
 	if (w->attr(w->ctx, "state/step", SA_U64, &s->step) < 0 ||
-	    w->attr(w->ctx, "state/x", SA_F64, &s->x) < 0 ||
+	    (w->array_part ? w->array_part(w->ctx, "state/x", SA_F64, 1, &s->x)
+	                   : w->attr(w->ctx, "state/x", SA_F64, &s->x)) < 0 ||
 	    w->attr(w->ctx, "state/total", SA_F64, &s->total) < 0 ||
 	    w->attr(w->ctx, "state/mismatches", SA_F64, &s->mismatches) < 0 ||
 	    w->attr(w->ctx, "knobs/rate", SA_F64, &s->knob[K_RATE].d) < 0 ||
@@ -118,8 +120,11 @@ static int r_save(const void *sim, const sa_writer *w, char *err, size_t errlen)
 static int r_restore(void *sim, const sa_reader *r, char *err, size_t errlen)
 {
 	ring *s = sim, t = *s;
+	size_t n = 0; /* a restart on another number of ranks has no x to give each */
 	if (r->attr(r->ctx, "state/step", SA_U64, &t.step) < 0 ||
-	    r->attr(r->ctx, "state/x", SA_F64, &t.x) < 0 ||
+	    (r->part ? r->part_size(r->ctx, "state/x", SA_F64, &n) < 0 || n != 1 ||
+	                   r->part(r->ctx, "state/x", SA_F64, 1, &t.x) < 0
+	             : r->attr(r->ctx, "state/x", SA_F64, &t.x) < 0) ||
 	    r->attr(r->ctx, "state/total", SA_F64, &t.total) < 0 ||
 	    r->attr(r->ctx, "state/mismatches", SA_F64, &t.mismatches) < 0 ||
 	    r->attr(r->ctx, "knobs/rate", SA_F64, &t.knob[K_RATE].d) < 0 ||

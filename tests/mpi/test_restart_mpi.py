@@ -11,6 +11,8 @@ values and restores its share of the file (checkpoint_mpi_read_into), rank
   - restarted with N = 3 (from the directory: the checkpoint written last)
     and with the serial steerd: same step, knobs, global particle count, and
     the run goes on;
+  - tests/mpi/embed_mpi (an MPI code embedding libsteerd-mpi) restarts on
+    the same N with options.restart: same step, knob, and the same totals;
   - a flipped bit in rank 1's part of a particle dataset: every rank refuses
     it, mpirun exits 65 (EX_DATAERR) and the message is said once; so is a
     missing file or a directory without a checkpoint (rank 0's outcome, which
@@ -33,6 +35,7 @@ from steerd_harness import (BUILD, FAST_KNOBS, REPO, Steerd, is_asan_build,  # n
 
 BUILD_DIR = BUILD if os.path.isabs(BUILD) else os.path.join(REPO, BUILD)
 STEERD_MPI = os.path.join(BUILD_DIR, "mpi", "bin", "steerd-mpi")
+EMBED = os.path.join(BUILD_DIR, "mpi", "tests", "mpi", "embed_mpi")
 MPIRUN = [shutil.which("mpirun") or "/usr/bin/mpirun", "--oversubscribe", "--mca", "mpi_yield_when_idle",
           "1", "--mca", "btl", "self,vader"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
 ENV = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0"} if is_asan_build(STEERD_MPI) else {}
@@ -44,8 +47,8 @@ K = 10
 CONFIG = make_config(start="paused", knobs=FAST_KNOBS)
 
 
-def mpi(n):
-    return MPIRUN + ["-np", str(n), STEERD_MPI]
+def mpi(n, exe=STEERD_MPI):
+    return MPIRUN + ["-np", str(n), exe]
 
 
 def read_journal(path):
@@ -172,8 +175,47 @@ class RestartMPI(unittest.TestCase):
             self.assertEqual(d.stderr().count(says), 1, d.tail())
 
 
+class EmbeddedRestart(unittest.TestCase):
+    """tests/mpi/embed_mpi (steerd_open_mpi with options.restart): each rank's
+    own x is a part of the file; the code's instances are restored in place."""
+
+    def launch(self, args=()):
+        cfg = {"run": {"start": "paused", "max_steps": 0},
+               "endpoints": {"control": "tcp://127.0.0.1:*", "diagnostics": "tcp://127.0.0.1:*"},
+               "diagnostics": {"scalars_every": 1, "heartbeat_ms": 50},
+               "simulation": {"knobs": {"rate": 2.0}}}
+        d = Steerd(config=cfg, command=mpi(2, EMBED), env=ENV, args=list(args))
+        self.addCleanup(d.cleanup)
+        d.start()
+        return d, d.client()
+
+    def test_same_n_continues_exactly(self):
+        tmp = tempfile.mkdtemp(prefix="steerd-rst-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        d, c = self.launch()
+        c.step_and_wait(10)
+        c("set", {"values": {"rate": 3.0}})
+        c.step_and_wait(5)
+        ck = c("checkpoint", {})
+        f = os.path.join(tmp, os.path.basename(ck["path"]))
+        shutil.copy(ck["path"], f)
+        at = c.get("total", "mismatches")
+        c.step_and_wait(5)
+        ahead = c.get("total", "mismatches")
+        c("shutdown", {})
+        d.expect_clean_exit()
+        d, c = self.launch(["--restart", f])
+        self.assertEqual(c.status()["step"], ck["step"])
+        self.assertEqual(c.knobs()["rate"], 3.0)
+        self.assertEqual(c.get("total", "mismatches"), at)
+        c.step_and_wait(5)
+        self.assertEqual(c.get("total", "mismatches"), ahead)
+        c("shutdown", {})
+        d.expect_clean_exit()
+
+
 if __name__ == "__main__":
     if not os.path.exists(STEERD_MPI):
         print("1..0 # SKIP %s not built (make mpi)" % STEERD_MPI)
         sys.exit(0)
-    run_tests(RestartMPI)
+    run_tests(RestartMPI, EmbeddedRestart)
