@@ -136,7 +136,7 @@ static steerd *open_rank0(mpi_layer *L, const steerd_open_args *a, int *status, 
 	steerd *s = steerd_open_with(&b, status, err, errlen);
 	if (!s) {
 		if (L->stage == STAGE_RESTART) /* before the checkpoint was read: tell the others */
-			restart_tell(L, *status, err, NULL, 0);
+			restart_tell(L, *status ? *status : EX_SOFTWARE, err, NULL, 0);
 		else if (L->stage == 0) /* the config failed here: tell the others */
 			mpi_agree(L, -1, err, err, errlen);
 		else if (L->stage == 2)

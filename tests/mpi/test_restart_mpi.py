@@ -10,7 +10,7 @@ values and restores its share of the file (checkpoint_mpi_read_into), rank
     same K steps give bitwise the same scalars;
   - restarted with N = 3 (from the directory: the checkpoint written last)
     and with the serial steerd: same step, knobs, global particle count, and
-    the run goes on;
+    the run goes on; a file of the serial steerd restarts on 2 ranks;
   - tests/mpi/embed_mpi (an MPI code embedding libsteerd-mpi) restarts on
     the same N with options.restart: same step, knob, and the same totals;
   - a flipped bit in rank 1's part of a particle dataset: every rank refuses
@@ -22,6 +22,7 @@ Every mpirun is bounded (the harness's timeouts); waits are for replies.
 
 Run: STEERD_BUILD=build /usr/bin/python3 tests/mpi/test_restart_mpi.py
 """
+import json
 import os
 import shutil
 import sys
@@ -52,7 +53,7 @@ def mpi(n, exe=STEERD_MPI):
 
 
 def read_journal(path):
-    import json
+    """The steering journal kept in a checkpoint (a JSON array, or JSON lines)."""
     with h5py.File(path, "r") as f:
         raw = f["steerd/journal"][()]
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -142,6 +143,28 @@ class RestartMPI(unittest.TestCase):
             self.assertGreater(c.get1("particles"), 0, label)
             c("shutdown", {})
             d.expect_clean_exit()
+
+    def test_a_serial_file_restarts_on_2_ranks(self):
+        d = Steerd(config=CONFIG)
+        self.addCleanup(d.cleanup)
+        d.start()
+        c = d.client()
+        c.step_and_wait(20)
+        c("set", {"values": {"anode_voltage": 500}})
+        c.step_and_wait(10)
+        f = os.path.join(self.dir, "serial.h5")
+        shutil.copy(c("checkpoint", {})["path"], f)
+        want = (c.knobs(), c.get1("particles"))
+        c("shutdown", {})
+        d.expect_clean_exit()
+        d, c = self.restart(2, f)
+        self.assertEqual(c.status()["step"], 30)
+        self.assertEqual((c.knobs(), c.get1("particles")), want)
+        c.step_and_wait(5)
+        self.assertEqual(c.status()["step"], 35)
+        self.assertEqual(sets_of(read_journal(c("checkpoint", {})["path"])), self.journal)
+        c("shutdown", {})
+        d.expect_clean_exit()
 
     def test_a_damaged_file_is_refused_on_every_rank(self):
         f = os.path.join(self.dir, "flip.h5")
