@@ -421,22 +421,36 @@ steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size
 	return s;
 }
 
+int steerd_args_from_options(const steerd_options *o, const sa_adapter *desc, void *sim,
+                             steerd_open_args *a, char *err, size_t errlen)
+{
+	static const steerd_options none = STEERD_OPTIONS_INIT;
+	if (!o)
+		o = &none;
+	if (o->size < offsetof(steerd_options, log_level) + sizeof o->log_level)
+		snprintf(err, errlen, "steerd_options.size is %zu: initialise it with STEERD_OPTIONS_INIT",
+		         o->size);
+	else if (o->log_level < -1 || o->log_level > SA_LOG_DEBUG)
+		snprintf(err, errlen, "steerd_options.log_level %d is not -1 or SA_LOG_*", o->log_level);
+	else {
+		*a = (steerd_open_args){ .desc = desc, .sim = sim, .config = o->config_path,
+			                 .config_text = o->config_text,
+			                 .connection_file = o->connection_file, .restart = o->restart,
+			                 .handle_signals = o->handle_signals != 0,
+			                 .log_level = o->log_level, .log_level_fixed = o->log_level >= 0 };
+		return 0;
+	}
+	set_error("%s", err);
+	return -1;
+}
+
 steerd *steerd_open(const sa_adapter *desc, void *sim, const steerd_options *o, char *err,
                     size_t errlen)
 {
-	static const steerd_options none = STEERD_OPTIONS_INIT;
 	char buf[1024];
 	if (!err || !errlen) {
 		err = buf;
 		errlen = sizeof buf;
-	}
-	if (!o)
-		o = &none;
-	if (o->size < offsetof(steerd_options, log_level) + sizeof o->log_level) {
-		snprintf(err, errlen, "steerd_options.size is %zu: initialise it with STEERD_OPTIONS_INIT",
-		         o->size);
-		set_error("%s", err);
-		return NULL;
 	}
 	if (!desc != !sim) {
 		snprintf(err, errlen, "steerd_open: give both the descriptor and the code's state, or "
@@ -444,15 +458,9 @@ steerd *steerd_open(const sa_adapter *desc, void *sim, const steerd_options *o, 
 		set_error("%s", err);
 		return NULL;
 	}
-	if (o->log_level < -1 || o->log_level > SA_LOG_DEBUG) {
-		snprintf(err, errlen, "steerd_options.log_level %d is not -1 or SA_LOG_*", o->log_level);
-		set_error("%s", err);
+	steerd_open_args a;
+	if (steerd_args_from_options(o, desc, sim, &a, err, errlen) < 0)
 		return NULL;
-	}
-	steerd_open_args a = { .desc = desc, .sim = sim, .config = o->config_path,
-		               .config_text = o->config_text, .connection_file = o->connection_file,
-		               .restart = o->restart, .handle_signals = o->handle_signals != 0,
-		               .log_level = o->log_level, .log_level_fixed = o->log_level >= 0 };
 	int status;
 	steerd *s = steerd_open_with(&a, &status, err, errlen);
 	h5io_unquiet(); /* a restart read HDF5: the code's error handler is its own again */

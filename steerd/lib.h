@@ -77,6 +77,11 @@ typedef struct steerd_open_args {
 /* steerd_open with every option; on failure *status is a sysexits code. */
 steerd *steerd_open_with(const steerd_open_args *a, int *status, char *err, size_t errlen);
 
+/* The checked steerd_options of steerd_open (and steerd_open_mpi) as open
+ * arguments (o NULL: the defaults). 0, or -1 with err and steerd_last_error(). */
+int steerd_args_from_options(const steerd_options *o, const sa_adapter *desc, void *sim,
+                             steerd_open_args *a, char *err, size_t errlen);
+
 /* The daemon's signal handling (steerd_options.handle_signals). */
 void steerd_install_signal_handlers(void);
 

@@ -258,23 +258,41 @@ steerd *steerd_open_mpi_with(MPI_Comm comm, const steerd_open_args *a, int *stat
 steerd *steerd_open_mpi(MPI_Comm comm, const sa_adapter *desc, void *sim,
                         const steerd_options *o, char *err, size_t errlen)
 {
-	static const steerd_options none = STEERD_OPTIONS_INIT;
 	char buf[1024];
 	if (!err || !errlen) {
 		err = buf;
 		errlen = sizeof buf;
 	}
-	if (!o)
-		o = &none;
 	if (!desc || !sim) { /* the same on every rank */
 		snprintf(err, errlen, "steerd_open_mpi: give the descriptor and this rank's state");
 		steerd_set_last_error(err);
 		return NULL;
 	}
-	steerd_open_args a = { .desc = desc, .sim = sim, .config = o->config_path,
-		               .config_text = o->config_text, .connection_file = o->connection_file,
-		               .restart = o->restart, .handle_signals = o->handle_signals != 0,
-		               .log_level = o->log_level, .log_level_fixed = o->log_level >= 0 };
+	/* Options as steerd_open checks them. Rank 0's decide (steerd_mpi.h): its
+	 * verdict and message go to every rank; another rank's options are used
+	 * only where valid (its log level, signals), else the defaults. */
+	int rank = 0, bad = 0, up = 0, down = 0;
+	MPI_Initialized(&up);
+	MPI_Finalized(&down);
+	if (!up || down) {
+		snprintf(err, errlen, "steerd_open_mpi: MPI is not running (MPI_Init first)");
+		steerd_set_last_error(err);
+		return NULL;
+	}
+	MPI_Comm_rank(comm, &rank);
+	steerd_open_args a;
+	char why[512] = "";
+	if (rank == 0)
+		bad = steerd_args_from_options(o, desc, sim, &a, why, sizeof why) < 0;
+	else if (steerd_args_from_options(o, desc, sim, &a, why, sizeof why) < 0)
+		steerd_args_from_options(NULL, desc, sim, &a, why, sizeof why);
+	MPI_Bcast(&bad, 1, MPI_INT, 0, comm);
+	if (bad) {
+		MPI_Bcast(why, sizeof why, MPI_CHAR, 0, comm);
+		snprintf(err, errlen, "%s", why);
+		steerd_set_last_error(err);
+		return NULL;
+	}
 	int status;
 	steerd *s = steerd_open_mpi_with(comm, &a, &status, err, errlen);
 	h5io_unquiet();
