@@ -123,6 +123,11 @@ int startup_load(const startup_args *o, config **cfg, checkpoint_loaded *l, char
 		int read = o->read == STARTUP_READ_CONFIG ? 0
 		           : o->read == STARTUP_READ_META ? checkpoint_read_meta(path, sa, l, err, errlen)
 		                                          : checkpoint_read_into(path, sa, o->into, l, err, errlen);
+		/* Metadata only: the ranks read the rest together, and could then only
+		 * refuse a damaged file, so a directory's candidate is verified here. */
+		if (read == 0 && is_dir && o->read == STARTUP_READ_META &&
+		    (read = checkpoint_verify(path, err, errlen)) < 0)
+			checkpoint_loaded_free(sa, l);
 		if (read == 0) {
 			*chosen = list[i].path;
 			list[i].path = NULL;

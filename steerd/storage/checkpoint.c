@@ -1186,6 +1186,16 @@ int checkpoint_read_meta(const char *path, const sa_adapter *sa, checkpoint_load
 	return rc;
 }
 
+int checkpoint_verify(const char *path, char *err, size_t errlen)
+{
+	hid_t fid = checkpoint_open_untrusted(path, err, errlen);
+	if (fid < 0)
+		return -1;
+	int rc = verify_arrays(fid, path, err, errlen);
+	H5Fclose(fid);
+	return rc;
+}
+
 /* The /steerd group of the checkpoint at path, and the open file in *fid (close both). */
 static hid_t open_steerd(const char *path, hid_t *fid, char *err, size_t errlen)
 {

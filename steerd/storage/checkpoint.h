@@ -142,7 +142,15 @@ int checkpoint_read(const char *path, const sa_adapter *sa, checkpoint_loaded *o
 int checkpoint_read_meta(const char *path, const sa_adapter *sa, checkpoint_loaded *out,
                          char *err, size_t errlen);
 
-/* The same from an image in memory (copied; the caller keeps image). */
+/*
+ * Check every checksum of the checkpoint at path without reading it into
+ * anything: before a restart from a directory chooses a file that many ranks
+ * then read (checkpoint_read_meta does not look at the simulation's arrays),
+ * so a damaged newest file is skipped as in a serial restart. 0, or -1 with
+ * err ("path: problem").
+ */
+int checkpoint_verify(const char *path, char *err, size_t errlen);
+
 /*
  * Only the config text saved in the checkpoint at path (NUL-terminated, owned
  * by the caller), to learn the adapter before reading the rest.
@@ -157,6 +165,7 @@ int checkpoint_read_config(const char *path, char **text, char *err, size_t errl
 int checkpoint_peek(const char *path, uint64_t *write_seq, uint64_t *step, char *err,
                     size_t errlen);
 
+/* The same as checkpoint_read from an image in memory (copied; the caller keeps image). */
 int checkpoint_from_image(const void *image, size_t len, const sa_adapter *sa,
                           checkpoint_loaded *out, char *err, size_t errlen);
 

@@ -13,6 +13,8 @@ values and restores its share of the file (checkpoint_mpi_read_into), rank
     the run goes on; a file of the serial steerd restarts on 2 ranks;
   - tests/mpi/embed_mpi (an MPI code embedding libsteerd-mpi) restarts on
     the same N with options.restart: same step, knob, and the same totals;
+  - a directory whose newest file has a flipped bit: the older file is
+    taken and the newest named as skipped, as in a serial restart;
   - a flipped bit in rank 1's part of a particle dataset: every rank refuses
     it, mpirun exits 65 (EX_DATAERR) and the message is said once; so is a
     missing file or a directory without a checkpoint (rank 0's outcome, which
@@ -90,6 +92,8 @@ class RestartMPI(unittest.TestCase):
             for _ in range(K):
                 c.step_and_wait(1)
                 cls.ahead.append(c.get(*NAMES))
+            cls.newer = os.path.join(cls.dir, "newer.h5")  # written last: damaged below
+            shutil.copy(c("checkpoint", {})["path"], cls.newer)
             c("shutdown", {})
             d.expect_clean_exit()
         finally:
@@ -166,18 +170,23 @@ class RestartMPI(unittest.TestCase):
         c("shutdown", {})
         d.expect_clean_exit()
 
-    def test_a_damaged_file_is_refused_on_every_rank(self):
-        f = os.path.join(self.dir, "flip.h5")
-        shutil.copy(self.file, f)
-        with h5py.File(f, "r") as h:
+    @staticmethod
+    def flip_a_bit(src, dst):
+        """A copy of src with one bit flipped in rank 1's part of the particles' x."""
+        shutil.copy(src, dst)
+        with h5py.File(dst, "r") as h:
             x = h["steerd/state/particles/x"]
             parts = list(x.attrs["steerd_parts"])
-            offset = int(x.id.get_offset()) + 8 * (int(parts[0]) + 3)  # in rank 1's part
-        with open(f, "r+b") as fh:
+            offset = int(x.id.get_offset()) + 8 * (int(parts[0]) + 3)
+        with open(dst, "r+b") as fh:
             fh.seek(offset)
             b = fh.read(1)
             fh.seek(offset)
             fh.write(bytes([b[0] ^ 0x10]))
+
+    def test_a_damaged_file_is_refused_on_every_rank(self):
+        f = os.path.join(self.dir, "flip.h5")
+        self.flip_a_bit(self.file, f)
         for n in (2, 3):
             d = Steerd(config=CONFIG, command=mpi(n), env=ENV, args=["--restart", f])
             self.addCleanup(d.cleanup)
@@ -185,6 +194,25 @@ class RestartMPI(unittest.TestCase):
             self.assertEqual(d.wait_exit(), 65, d.tail())
             self.assertEqual(d.stderr().count("does not match its checksum"), 1, d.tail())
             self.assertFalse(os.path.exists(d.conn_path))
+
+    def test_a_damaged_newest_file_in_a_directory_is_skipped(self):
+        # As a serial restart does: the older whole file is taken, the newest
+        # named as skipped, and no rank is left holding a partial restore.
+        both = os.path.join(self.dir, "both")
+        os.makedirs(both, exist_ok=True)
+        shutil.copy(self.file, both)
+        self.flip_a_bit(self.newer, os.path.join(both, "newer.h5"))
+        for n in (2, 3):
+            d, c = self.restart(n, both)
+            self.check_restored(c, "N = %d" % n)
+            log = d.stderr()
+            self.assertEqual(log.count("skipping"), 1, d.tail())
+            self.assertIn("newer.h5", log)
+            self.assertIn("does not match its checksum", log)
+            c.step_and_wait(3)
+            self.assertEqual(c.status()["step"], self.step + 3)
+            c("shutdown", {})
+            d.expect_clean_exit()
 
     def test_no_checkpoint_is_refused_on_every_rank(self):
         empty = os.path.join(self.dir, "empty")
