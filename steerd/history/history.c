@@ -6,18 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PENDING_ROWS 256      /* samples taken while a reader holds the store */
+#define PENDING_ROWS 256      /* samples staged: a batch, or what comes while a reader holds the store */
 #define MARKER_SHARE 16       /* markers get 1/16 of max_bytes */
 #define MARKER_AVG_BYTES 64   /* ring slots: one per this many bytes of their share */
 #define MALLOC_OVERHEAD 32    /* what malloc takes beside a marker's text, counted too */
 
 /* ---- allocation -------------------------------------------------------- */
 
+/*
+ * Zeroed memory, touched now: a large calloc is pages the kernel maps on
+ * first write, and recording would then take a page fault every few hundred
+ * samples on the simulation's thread until the store is full (measured: a
+ * third of what history cost a step). The store is bounded by max_bytes and
+ * fills anyway; it is resident from the start instead.
+ */
 static void *take(history *h, size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size);
-	if (p)
-		h->bytes += (n ? n : 1) * size;
+	size_t bytes = (n ? n : 1) * size;
+	char *p = calloc(1, bytes);
+	if (p) {
+		/* A write per page: the compiler drops a memset of calloc'd memory. */
+		for (size_t i = 0; i < bytes; i += 4096)
+			((volatile char *)p)[i] = 0;
+		h->bytes += bytes;
+	}
 	return p;
 }
 
@@ -30,7 +42,9 @@ static int alloc_level(history *h, unsigned L, size_t cap)
 {
 	hlevel *lv = &h->levels[L];
 	size_t S = h->n_series;
-	lv->cap = cap;
+	lv->cap = (cap + HBLOCK - 1) / HBLOCK * HBLOCK;
+	lv->n_series = S;
+	cap = lv->cap;
 	lv->step = take(h, cap, 8);
 	lv->seq = take(h, cap, 8);
 	lv->stretch = take(h, cap, 8);
@@ -123,6 +137,7 @@ history *history_new(const history_limits *lim, size_t n_series, const char *con
 		/* A level must outlast the bucket the next one is filling. */
 		if (cap < 2 * B)
 			cap = 2 * B;
+		cap -= cap % HBLOCK; /* within max_bytes: alloc_level rounds up */
 		if (alloc_level(h, L, cap) < 0) {
 			history_destroy(&h);
 			return NULL;
@@ -190,14 +205,15 @@ void history_push_row(history *h, unsigned L, const hrow *r)
 	lv->stretch[i] = r->stretch;
 	if (L == 0) {
 		for (size_t s = 0; s < h->n_series; s++)
-			lv->v[0][s * lv->cap + i] = r->mean[s];
+			lv->v[0][hcell(lv, s, i)] = r->mean[s];
 		return;
 	}
 	lv->count[i] = r->count;
 	for (size_t s = 0; s < h->n_series; s++) {
-		lv->v[HISTORY_MIN][s * lv->cap + i] = r->min[s];
-		lv->v[HISTORY_MEAN][s * lv->cap + i] = r->mean[s];
-		lv->v[HISTORY_MAX][s * lv->cap + i] = r->max[s];
+		size_t at = hcell(lv, s, i);
+		lv->v[HISTORY_MIN][at] = r->min[s];
+		lv->v[HISTORY_MEAN][at] = r->mean[s];
+		lv->v[HISTORY_MAX][at] = r->max[s];
 	}
 }
 
@@ -212,11 +228,12 @@ void history_get_row(const history *h, unsigned L, size_t n, hrow *r, double *mi
 	r->count = L == 0 ? 1 : lv->count[i];
 	for (size_t s = 0; min && s < h->n_series; s++) {
 		if (L == 0) {
-			min[s] = mean[s] = max[s] = lv->v[0][s * lv->cap + i];
+			min[s] = mean[s] = max[s] = lv->v[0][hcell(lv, s, i)];
 		} else {
-			min[s] = lv->v[HISTORY_MIN][s * lv->cap + i];
-			mean[s] = lv->v[HISTORY_MEAN][s * lv->cap + i];
-			max[s] = lv->v[HISTORY_MAX][s * lv->cap + i];
+			size_t at = hcell(lv, s, i);
+			min[s] = lv->v[HISTORY_MIN][at];
+			mean[s] = lv->v[HISTORY_MEAN][at];
+			max[s] = lv->v[HISTORY_MAX][at];
 		}
 	}
 	r->min = min;
@@ -346,11 +363,15 @@ static void add_sample(history *h, uint64_t step, const double *values)
 		history_feed(h, 1, &r);
 }
 
-static void flush_pending(history *h)
+void history_take_staged(history *h)
 {
-	for (size_t i = 0; i < h->pend_n; i++)
+	size_t r = atomic_load_explicit(&h->pend_r, memory_order_relaxed); /* ours: under the lock */
+	size_t w = atomic_load_explicit(&h->pend_w, memory_order_acquire);
+	for (; r != w; r++) {
+		size_t i = r % h->pend_cap;
 		add_sample(h, h->pend_step[i], h->pend_values + i * h->n_series);
-	h->pend_n = 0;
+	}
+	atomic_store_explicit(&h->pend_r, r, memory_order_release); /* the slots are free again */
 }
 
 void history_record(history *h, uint64_t step, const double *values)
@@ -358,18 +379,22 @@ void history_record(history *h, uint64_t step, const double *values)
 	if (!h->n_levels)
 		return;
 	h->taken_seq++;
-	if (pthread_mutex_trylock(&h->lock) != 0) {
-		if (h->pend_n < h->pend_cap) { /* a reader holds the store: do not wait for it */
-			h->pend_step[h->pend_n] = step;
-			memcpy(h->pend_values + h->pend_n++ * h->n_series, values,
-			       h->n_series * sizeof *values);
-			return;
-		}
-		pthread_mutex_lock(&h->lock);
+	size_t w = atomic_load_explicit(&h->pend_w, memory_order_relaxed); /* ours */
+	if (w - atomic_load_explicit(&h->pend_r, memory_order_acquire) == h->pend_cap) {
+		pthread_mutex_lock(&h->lock); /* a reader has held the store a whole ring long */
+		history_take_staged(h);
+		pthread_mutex_unlock(&h->lock);
 	}
-	flush_pending(h);
-	add_sample(h, step, values);
-	pthread_mutex_unlock(&h->lock);
+	size_t i = w % h->pend_cap;
+	h->pend_step[i] = step;
+	memcpy(h->pend_values + i * h->n_series, values, h->n_series * sizeof *values);
+	atomic_store_explicit(&h->pend_w, w + 1, memory_order_release);
+	/* A batch is due: add it unless a reader holds the store (it adds them). */
+	if (w + 1 - atomic_load_explicit(&h->pend_r, memory_order_relaxed) >= HBLOCK &&
+	    pthread_mutex_trylock(&h->lock) == 0) {
+		history_take_staged(h);
+		pthread_mutex_unlock(&h->lock);
+	}
 }
 
 void history_marker(history *h, uint64_t step, const char *entry_json)
@@ -377,7 +402,7 @@ void history_marker(history *h, uint64_t step, const char *entry_json)
 	if (!h->n_levels)
 		return;
 	pthread_mutex_lock(&h->lock);
-	flush_pending(h);
+	history_take_staged(h);
 	history_put_marker(h, h->taken_seq, step, entry_json);
 	pthread_mutex_unlock(&h->lock);
 }
@@ -385,7 +410,7 @@ void history_marker(history *h, uint64_t step, const char *entry_json)
 void history_jump(history *h, const char *began)
 {
 	pthread_mutex_lock(&h->lock);
-	flush_pending(h);
+	history_take_staged(h);
 	h->jump = began;
 	pthread_mutex_unlock(&h->lock);
 }
@@ -421,6 +446,7 @@ void history_adopt(history *h, history **savedp)
 	int *map = calloc(S, sizeof *map);
 	double *in = calloc(3 * SS + 1, sizeof *in), *out = calloc(3 * S + 1, sizeof *out);
 	pthread_mutex_lock(&h->lock);
+	history_take_staged(h);
 	if (map && in && out) {
 		for (size_t s = 0; s < S; s++)
 			map[s] = history_series(sv, h->names[s]);

@@ -14,9 +14,9 @@
  * from history.max_bytes: the store never grows past it.
  *
  * Threads: the simulation thread is the only writer (record, marker, jump,
- * adopt); any thread may query. A writer never waits for a reader: while a
- * query holds the store, samples go to a small pending buffer and are added
- * at the next record.
+ * adopt); any thread may query. A writer never waits for a reader: samples
+ * are staged in a small ring and added to the store in batches, by the
+ * writer or by a query (which so sees every sample taken before it).
  */
 #ifndef STEERD_HISTORY_H
 #define STEERD_HISTORY_H

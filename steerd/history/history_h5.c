@@ -50,7 +50,7 @@ static int put_values(hid_t g, const char *name, const double *ring, const hleve
 		return -1;
 	for (size_t s = 0; s < S; s++)
 		for (size_t i = 0; i < lv->n; i++)
-			lin[s * lv->n + i] = ring[s * lv->cap + (lv->head + i) % lv->cap];
+			lin[s * lv->n + i] = ring[hcell(lv, s, hlevel_at(lv, i))];
 	hid_t d = h5io_array_put(g, name, SA_F64, lv->n * S, lin);
 	free(lin);
 	if (d < 0)
@@ -123,12 +123,13 @@ int history_h5_save(history *h, hid_t g)
 	if (!h->n_levels)
 		return 0; /* history.max_bytes 0: nothing to keep */
 	pthread_mutex_lock(&h->lock); /* readers may hold it; the writer is the caller */
+	history_take_staged(h);
 	int rc = -1;
 	hid_t hg = h5io_mkgroups(g, "history");
 	if (hg < 0)
 		goto out;
 	if (h5io_attr_u32(hg, "format_version", FORMAT_VERSION) < 0 ||
-	    h5io_attr_u64(hg, "next_seq", h->next_seq + h->pend_n) < 0 ||
+	    h5io_attr_u64(hg, "next_seq", h->next_seq) < 0 ||
 	    h5io_attr_u64(hg, "max_bytes", h->lim.max_bytes) < 0 ||
 	    h5io_attr_u32(hg, "levels", h->n_levels) < 0 ||
 	    h5io_attr_u32(hg, "bucket_samples", h->lim.bucket_samples) < 0 ||
@@ -206,15 +207,25 @@ static int load_level(history *h, hid_t g, unsigned L, size_t n, char *why, size
 		goto out;
 	}
 	static const char *const value_names[3] = { "min", "mean", "max" };
+	double *lin = malloc((n * S + 1) * sizeof *lin); /* the file's column-major rows */
+	if (!lin) {
+		why_fail(why, whylen, "%s: out of memory", name);
+		goto out;
+	}
 	for (int k = 0; k < (L == 0 ? 1 : 3); k++) {
 		const char *vn = L == 0 ? "value" : value_names[k];
 		size_t have;
 		if (h5io_array_size(lg, vn, SA_F64, &have) < 0 || have != n * S ||
-		    h5io_array_get(lg, vn, SA_F64, n * S, lv->v[k]) < 0) {
+		    h5io_array_get(lg, vn, SA_F64, n * S, lin) < 0) {
 			why_fail(why, whylen, "%s/%s is missing, corrupt or of the wrong size", name, vn);
+			free(lin);
 			goto out;
 		}
+		for (size_t s = 0; s < S; s++)
+			for (size_t i = 0; i < n; i++)
+				lv->v[k][hcell(lv, s, i)] = lin[s * n + i];
 	}
+	free(lin);
 	/* Rows in order, each covering samples before it: what the queries rely on. */
 	for (size_t i = 0; i < n; i++) {
 		uint64_t c = L == 0 ? 1 : lv->count[i];

@@ -221,7 +221,7 @@ static void point_add(point *p, const history *h, const history_request *rq, uns
 	size_t i = hlevel_at(lv, index);
 	uint64_t count = L == 0 ? 1 : lv->count[i];
 	for (size_t k = 0; k < rq->n_series; k++) {
-		size_t at = rq->series[k] * lv->cap + i;
+		size_t at = hcell(lv, rq->series[k], i);
 		double mn, mean, mx;
 		if (L == 0) {
 			mn = mean = mx = lv->v[0][at];
@@ -276,7 +276,7 @@ static void sample_put(const history *h, const history_request *rq, size_t index
 	out->seq[n] = lv->seq[i];
 	out->count[n] = 1;
 	for (size_t k = 0; k < rq->n_series; k++) {
-		double v = lv->v[0][rq->series[k] * lv->cap + i], *row = out->values[k] + n * rq->n_stats;
+		double v = lv->v[0][hcell(lv, rq->series[k], i)], *row = out->values[k] + n * rq->n_stats;
 		for (size_t j = 0; j < rq->n_stats; j++)
 			row[j] = rq->stats[j] != HISTORY_MEAN || isfinite(v) ? v : NAN;
 	}
@@ -307,6 +307,7 @@ int history_query(history *h, const history_request *rq, history_reply *out)
 	uint64_t *pstretch = NULL; /* the stretch of each point */
 	point *p = malloc(sizeof *p);
 	pthread_mutex_lock(&h->lock);
+	history_take_staged(h); /* every sample taken before the query */
 	if (!p)
 		goto out;
 	/* Pass 1: the runs of selected rows, to size the groups. */

@@ -79,3 +79,9 @@ bool spsc_empty(spsc *q)
 	return atomic_load_explicit(&q->head, memory_order_acquire) ==
 	       atomic_load_explicit(&q->tail, memory_order_acquire);
 }
+
+size_t spsc_used(spsc *q)
+{
+	return atomic_load_explicit(&q->head, memory_order_acquire) -
+	       atomic_load_explicit(&q->tail, memory_order_acquire);
+}

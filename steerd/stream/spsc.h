@@ -36,5 +36,7 @@ void spsc_pop_done(spsc *q);
 
 /* Either side: is the queue empty right now? */
 bool spsc_empty(spsc *q);
+/* Either side: slots filled and not yet popped, right now. */
+size_t spsc_used(spsc *q);
 
 #endif

@@ -10,19 +10,32 @@ that moment: two independent serial runs of half the particles each at once
 (no MPI), the slower one's steps/s against 1 rank. Other work on the
 machine takes cores from the 2-rank runs first.
 
+The same scaling is then measured with steerd's threads in: steerd-mpi on
+the same config with 1 and 2 ranks, a client subscribed to every step's
+scalars (the publisher at work), --fill steps untimed, then `step --steps`
+timed from its reply to the last step's scalars message. What steerd's own
+threads (publisher, control, libzmq's I/O) cost rank 0 is read from the
+kernel (/proc/PID/task/*/schedstat) over the timed steps.
+
 Run: /usr/bin/python3 tests/mpi/bench_pic1d_mpi.py [--build build] [--reps 3]
 """
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from steerd_harness import Steerd  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONFIG = os.path.join(REPO, "configs", "diode-1M.yaml")
 TIMEOUT = 600
+MPIRUN = shutil.which("mpirun") or "/usr/bin/mpirun"
 
 
 def start(cmd):
@@ -59,6 +72,79 @@ def ceiling(driver, fill, steps):
     return min(finish(p, cmd)["steps_per_s"] for p in ps)
 
 
+def rank0_pid(mpirun_pid):
+    """The pid of rank 0 among mpirun's children (OMPI_COMM_WORLD_RANK=0)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid != mpirun_pid:
+                    continue
+                with open("/proc/%s/environ" % d, "rb") as f:
+                    if b"OMPI_COMM_WORLD_RANK=0\0" in f.read():
+                        return int(d)
+            except (OSError, ValueError, IndexError):
+                continue
+        time.sleep(0.05)  # a bounded wait for mpirun's child to exist
+    sys.exit("bench_pic1d_mpi: rank 0 of mpirun %d not found" % mpirun_pid)
+
+
+def thread_cpu(pid):
+    """{thread name: ns on a CPU} of every thread of pid but the main one."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        if int(tid) == pid:
+            continue
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                ns = int(f.read().split()[0])
+        except OSError:
+            continue
+        out[name] = out.get(name, 0) + ns
+    return out
+
+
+def steerd_run(exe, n, fill, steps):
+    """steerd-mpi on N ranks: steps/s of `steps` steps after `fill`, and
+    {thread: CPU seconds} of rank 0's threads other than the simulation's."""
+    with open(CONFIG) as f:
+        text = f.read().replace("start: running", "start: paused")
+    text = text.replace("checkpoint:\n", "diagnostics:\n  heartbeat_ms: 200\ncheckpoint:\n", 1)
+    cmd = [MPIRUN, "-np", str(n), "--oversubscribe", "--mca", "mpi_yield_when_idle", "1", "--mca", "btl", "self,vader"] + \
+          (["--allow-run-as-root"] if os.geteuid() == 0 else []) + [exe]
+    d = Steerd(config=text, command=cmd)
+    try:
+        d.start()
+        c = d.client()
+        c.step_and_wait(fill, timeout=TIMEOUT)
+        sub = d.subscriber("scalars")
+        r0 = rank0_pid(d.pid)
+        before = thread_cpu(r0)
+        t0 = time.monotonic()
+        until = c("step", {"n": steps})["until"]
+        while True:
+            m = sub.recv(timeout=TIMEOUT)
+            if m is None:
+                sys.exit("bench_pic1d_mpi: no scalars from steerd-mpi within %d s" % TIMEOUT)
+            if m.header["step"] >= until:
+                break
+        dt = time.monotonic() - t0
+        after = thread_cpu(r0)
+        sub.close()
+        c("shutdown", {})
+        d.expect_clean_exit(timeout=TIMEOUT)
+    finally:
+        d.cleanup()
+    cpu = {k: (after.get(k, 0) - before.get(k, 0)) / 1e9 for k in after}
+    return steps / dt, dt, cpu
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -79,6 +165,15 @@ def main():
         ratios.append(two[-1] / one[-1])
         ceil.append(c / one[-1])
         particles = r2["scalars"]["particles"]
+    exe = os.path.join(build, "mpi", "bin", "steerd-mpi")
+    s_one, s_two, s_ratios, threads = [], [], [], []
+    for _ in range(a.reps):
+        r1, _, _ = steerd_run(exe, 1, a.fill, a.steps)
+        r2, dt, cpu = steerd_run(exe, 2, a.fill, a.steps)
+        s_one.append(r1)
+        s_two.append(r2)
+        s_ratios.append(r2 / r1)
+        threads.append((dt, cpu))
     load1 = os.getloadavg()
     print("pic1d MPI bench: %s, %.0f particles in the gap, %d x (%d fill + %d timed steps)"
           % (os.path.relpath(CONFIG, REPO), particles, a.reps, a.fill, a.steps))
@@ -92,6 +187,16 @@ def main():
           "%.2fx / %.2fx = %.0f %%"
           % (statistics.median(ceil), statistics.median(ratios), statistics.median(ceil),
              100 * statistics.median(ratios) / statistics.median(ceil)))
+    print("steerd-mpi steps/s (a client taking every step's scalars): 1 rank %s, 2 ranks %s"
+          % (" ".join("%.1f" % x for x in s_one), " ".join("%.1f" % x for x in s_two)))
+    print("steerd-mpi strong scaling 2 vs 1 rank, steerd's threads in: %.2fx (median of pairs; "
+          "target >= 1.8x); against the bare MPI loop's 1 rank: %.2fx"
+          % (statistics.median(s_ratios), statistics.median(s_two) / statistics.median(one)))
+    dt, cpu = threads[len(threads) // 2]
+    total = sum(cpu.values())
+    print("steerd's threads on rank 0 over %.2f s of 2-rank steps: %.1f ms CPU (%.2f %% of a core): %s"
+          % (dt, 1e3 * total, 100 * total / dt,
+             ", ".join("%s %.1f ms" % (k, 1e3 * v) for k, v in sorted(cpu.items()))))
 
 
 if __name__ == "__main__":

@@ -2,23 +2,26 @@
 /*
  * bench_steerd_mpi.c — what steering costs an MPI run (make bench): steps/s
  * of parallel pic1d on the default diode (configs/diode.yaml's knobs and
- * diagnostics settings) over MPI, three ways in one run:
+ * diagnostics settings, history kept) over MPI, with nothing changing (no
+ * client: every boundary is the quiet one, one MPI_Allreduce of two ints).
  *
- *   bare      every rank calls pic1d's step() in a loop, nothing else (the
- *             MPI loop of tests/mpi/pic1d_mpi: one allreduce per step);
- *   embedded  an MPI code's own loop around steerd_boundary()
- *             (steerd_open_mpi with pic1d's descriptor);
- *   hosted    steerd-mpi's path: steerd_open_mpi_with(hosted) + steerd_run();
- *   +allreduce  bare plus one MPI_Allreduce of two ints per step, what a quiet
- *             boundary adds to the communication: the rest of steerd's cost
- *             is its serial boundary work on rank 0 (tests/bench/bench_embed).
+ * 1. Interleaved, at steady state: three instances are stepped WARM steps
+ *    (the gap fills), then take turns, SEG steps each, PAIRS times:
+ *      bare        pic1d's step() in a loop (one allreduce per step);
+ *      embedded    an MPI code's own loop around steerd_boundary()
+ *                  (steerd_open_mpi with pic1d's descriptor);
+ *      +allreduce  bare plus one MPI_Allreduce of two ints per step: what a
+ *                  quiet boundary adds to the communication.
+ *    They are at the same step at each turn (pic1d is deterministic), so
+ *    they do the same work; a turn lasts a few tens of ms, so the host's
+ *    drift (this is a shared machine) touches each pair alike, and the
+ *    median of the per-turn ratios is reported.
+ * 2. From step 0, ROUNDS rounds of STEPS steps, order rotating:
+ *      hosted      steerd-mpi's path (steerd_open_mpi_with(hosted) +
+ *                  steerd_run()), against bare from step 0.
  *
- * Nothing changes during the run (no client): every boundary is the quiet
- * one, one MPI_Allreduce of two ints. Each way runs STEPS steps from step 0
- * (the same physics, so the same work), timed on every rank from the first
- * step to the last; a way's time is the slowest rank's. Rounds rotate the
- * order; medians of the per-round ratios are reported, against a target of
- * >= 98% (reported, never enforced: the machine is shared and noisy).
+ * A segment's time is the slowest rank's, from a barrier to its last step.
+ * Targets (>= 98%) are reported, never enforced. BENCH_STEPS sets STEPS.
  *
  *   mpirun -np 2 build/mpi/bench/bench_steerd_mpi
  */
@@ -32,7 +35,8 @@
 #include "lib_mpi.h"
 #include "pic1d/pic1d.h"
 
-enum { ROUNDS = 7, STEPS = 5000 };
+enum { ROUNDS = 7, WARM = 4000, SEG = 1000, PAIRS = 41 };
+static int STEPS = 10000; /* BENCH_STEPS overrides */
 #define TARGET_RATIO 0.98
 
 static const char *const SETTINGS =
@@ -45,13 +49,15 @@ static const char *const SETTINGS =
 static char conn_path[PATH_MAX];
 static int rank;
 
-/* The slowest rank's steps per second since t0 (collective). */
-static double rate_since(double t0)
+/* The slowest rank's steps per second for n steps since t0 (collective). */
+static double rate_of(int n, double t0)
 {
 	double mine = bench_now() - t0, slowest;
 	MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-	return STEPS / slowest;
+	return n / slowest;
 }
+
+static double rate_since(double t0) { return rate_of(STEPS, t0); }
 
 static double start_clock(void)
 {
@@ -89,6 +95,85 @@ static void *diode_sim(const sa_adapter *sa)
 	return sim;
 }
 
+
+/* ---- 1. interleaved at steady state ---------------------------------------- */
+
+static void step_or_die(const sa_adapter *sa, void *sim)
+{
+	char err[256];
+	if (sa->step(sim, err, sizeof err) < 0)
+		bench_die("pic1d step: %s", err);
+}
+
+static double seg_bare(const sa_adapter *sa, void *sim)
+{
+	double t0 = start_clock();
+	for (int i = 0; i < SEG; i++)
+		step_or_die(sa, sim);
+	return rate_of(SEG, t0);
+}
+
+static double seg_allreduce(const sa_adapter *sa, void *sim)
+{
+	double t0 = start_clock();
+	for (int i = 0; i < SEG; i++) {
+		step_or_die(sa, sim);
+		int mine[2] = { 0, rank == 0 }, all[2];
+		MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+	}
+	return rate_of(SEG, t0);
+}
+
+static double seg_embedded(steerd *s, const sa_adapter *sa, void *sim)
+{
+	double t0 = start_clock();
+	for (int i = 0; i < SEG; i++) {
+		if (steerd_boundary(s) != STEERD_GO)
+			bench_die("steerd_boundary stopped");
+		step_or_die(sa, sim);
+	}
+	return rate_of(SEG, t0);
+}
+
+/* ratio[0][p]: embedded/bare of turn p, ratio[1][p]: +allreduce/bare. */
+static void interleaved(double ratio[2][PAIRS], double *bare_rate_median)
+{
+	const sa_adapter *sa = pic1d_adapter();
+	void *sim[3];
+	for (int k = 0; k < 3; k++) {
+		sim[k] = diode_sim(sa);
+		for (int i = 0; i < WARM; i++)
+			step_or_die(sa, sim[k]);
+	}
+	char *yaml = config_text(0);
+	steerd_options o = STEERD_OPTIONS_INIT;
+	o.config_text = yaml;
+	o.connection_file = conn_path;
+	char err[512];
+	steerd *s = steerd_open_mpi(MPI_COMM_WORLD, sa, sim[1], &o, err, sizeof err);
+	if (!s)
+		bench_die("steerd_open_mpi: %s", err);
+	double bare[PAIRS];
+	for (int p = 0; p < PAIRS; p++) {
+		double r[3];
+		for (int i = 0; i < 3; i++) { /* the order rotates */
+			int w = (p + i) % 3;
+			r[w] = w == 0 ? seg_bare(sa, sim[0]) : w == 1 ? seg_embedded(s, sa, sim[1])
+			                                             : seg_allreduce(sa, sim[2]);
+		}
+		bare[p] = r[0];
+		ratio[0][p] = r[1] / r[0];
+		ratio[1][p] = r[2] / r[0];
+	}
+	*bare_rate_median = bench_median(bare, PAIRS);
+	steerd_close(&s);
+	free(yaml);
+	for (int k = 0; k < 3; k++)
+		sa->destroy(sim[k]);
+}
+
+/* ---- 2. from step 0 ------------------------------------------------------- */
+
 static double bare_rate(void)
 {
 	const sa_adapter *sa = pic1d_adapter();
@@ -99,51 +184,6 @@ static double bare_rate(void)
 		if (sa->step(sim, err, sizeof err) < 0)
 			bench_die("pic1d step: %s", err);
 	double r = rate_since(t0);
-	sa->destroy(sim);
-	return r;
-}
-
-static double allreduce_rate(void)
-{
-	const sa_adapter *sa = pic1d_adapter();
-	void *sim = diode_sim(sa);
-	char err[256];
-	double t0 = start_clock();
-	for (int i = 0; i < STEPS; i++) {
-		if (sa->step(sim, err, sizeof err) < 0)
-			bench_die("pic1d step: %s", err);
-		int mine[2] = { 0, rank == 0 }, all[2];
-		MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-	}
-	double r = rate_since(t0);
-	sa->destroy(sim);
-	return r;
-}
-
-static double embedded_rate(void)
-{
-	const sa_adapter *sa = pic1d_adapter();
-	void *sim = diode_sim(sa);
-	char *yaml = config_text(0);
-	steerd_options o = STEERD_OPTIONS_INIT;
-	o.config_text = yaml;
-	o.connection_file = conn_path;
-	char err[512];
-	steerd *s = steerd_open_mpi(MPI_COMM_WORLD, sa, sim, &o, err, sizeof err);
-	if (!s)
-		bench_die("steerd_open_mpi: %s", err);
-	double t0 = start_clock();
-	for (int i = 0;; i++) {
-		if (steerd_boundary(s) != STEERD_GO)
-			bench_die("steerd_boundary stopped at step %d", i);
-		if (i == STEPS)
-			break;
-		if (sa->step(sim, err, sizeof err) < 0)
-			steerd_step_failed(s, err);
-	}
-	double r = rate_since(t0);
-	steerd_close(&s);
-	free(yaml);
 	sa->destroy(sim);
 	return r;
 }
@@ -173,6 +213,9 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	bench_init("bench_steerd_mpi");
+	const char *steps = getenv("BENCH_STEPS");
+	if (steps && atoi(steps) > 0)
+		STEPS = atoi(steps);
 	char dir[PATH_MAX - 64] = "";
 	if (rank == 0) {
 		const char *tmp = getenv("TMPDIR");
@@ -181,26 +224,37 @@ int main(int argc, char **argv)
 			bench_die("cannot make a directory");
 		snprintf(conn_path, sizeof conn_path, "%s/conn.json", dir);
 	}
-	enum { WAYS = 4 };
-	double (*const way[WAYS])(void) = { bare_rate, embedded_rate, hosted_rate, allreduce_rate };
-	static const char *const name[WAYS] = { "bare", "embedded", "hosted", "+allreduce" };
-	double got[WAYS][ROUNDS], ratio[WAYS - 1][ROUNDS];
+	double ratio[2][PAIRS], seg_bare_rate;
+	interleaved(ratio, &seg_bare_rate);
+	double got[2][ROUNDS], hosted_ratio[ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
-		for (int i = 0; i < WAYS; i++) {
-			int w = (r + i) % WAYS;
-			got[w][r] = way[w]();
+		for (int i = 0; i < 2; i++) {
+			int w = (r + i) % 2;
+			got[w][r] = w == 0 ? bare_rate() : hosted_rate();
 		}
-		for (int w = 1; w < WAYS; w++)
-			ratio[w - 1][r] = got[w][r] / got[0][r];
+		hosted_ratio[r] = got[1][r] / got[0][r];
 	}
 	if (rank == 0) {
 		rmdir(dir);
 		double load[1];
 		getloadavg(load, 1);
-		printf("MPI: default diode over %d ranks (pic1d, one allreduce per step), %d steps from "
-		       "step 0, %d rounds, slowest rank, medians (load average %.2f on %ld CPUs):\n",
-		       size, STEPS, ROUNDS, load[0], sysconf(_SC_NPROCESSORS_ONLN));
-		for (int w = 0; w < WAYS; w++) {
+		printf("MPI: default diode over %d ranks (pic1d, one allreduce per step), slowest rank, "
+		       "medians (load average %.2f on %ld CPUs):\n",
+		       size, load[0], sysconf(_SC_NPROCESSORS_ONLN));
+		double emb = bench_median(ratio[0], PAIRS), red = bench_median(ratio[1], PAIRS);
+		printf("  steady state (after %d steps), %d turns of %d steps each: bare %.0f steps/s\n",
+		       WARM, PAIRS, SEG, seg_bare_rate);
+		printf("  MPI embedded/bare %.1f%% (target >= %.0f%%: %s)\n", 100.0 * emb,
+		       100.0 * TARGET_RATIO, emb >= TARGET_RATIO ? "met" : "NOT met");
+		printf("  MPI +allreduce/bare %.1f%%: the quiet boundary's collective alone\n", 100.0 * red);
+		double q1[PAIRS], q3[PAIRS];
+		memcpy(q1, ratio[0], sizeof q1);
+		memcpy(q3, ratio[0], sizeof q3);
+		printf("  (embedded/bare per turn: quartiles %.1f%% .. %.1f%%)\n",
+		       100.0 * bench_percentile(q1, PAIRS, 0.25), 100.0 * bench_percentile(q3, PAIRS, 0.75));
+		printf("  from step 0, %d rounds of %d steps:\n", ROUNDS, STEPS);
+		static const char *const name[2] = { "bare", "hosted" };
+		for (int w = 0; w < 2; w++) {
 			double x[ROUNDS];
 			memcpy(x, got[w], sizeof x);
 			printf("  %-10s %7.0f steps/s   (rounds:", name[w], bench_median(x, ROUNDS));
@@ -208,13 +262,9 @@ int main(int argc, char **argv)
 				printf(" %.0f", got[w][r]);
 			printf(")\n");
 		}
-		for (int w = 0; w < 2; w++) {
-			double m = bench_median(ratio[w], ROUNDS);
-			printf("  MPI %s/bare %.1f%% (target >= %.0f%%: %s)\n", name[w + 1], 100.0 * m,
-			       100.0 * TARGET_RATIO, m >= TARGET_RATIO ? "met" : "NOT met");
-		}
-		printf("  MPI +allreduce/bare %.1f%%: the quiet boundary's collective alone\n",
-		       100.0 * bench_median(ratio[2], ROUNDS));
+		double h = bench_median(hosted_ratio, ROUNDS);
+		printf("  MPI hosted/bare %.1f%% (target >= %.0f%%: %s)\n", 100.0 * h, 100.0 * TARGET_RATIO,
+		       h >= TARGET_RATIO ? "met" : "NOT met");
 	}
 	MPI_Finalize();
 	return 0;
