@@ -27,7 +27,7 @@
 #define MAX_ARRAY_DOUBLES ((size_t)1 << 27) /* 1 GiB: refuse absurd adapter lengths */
 #define QUEUE_SLOTS 4096      /* messages between the threads: ~0.3 s of a flat-out run */
 #define BATCH_MS 10           /* while messages flow, the publisher collects them this long */
-#define WAKE_AT (QUEUE_SLOTS / 4) /* ... or until the queue holds this many */
+#define WAKE_AT 256          /* ... or until this many wait (well under a subscriber's send_hwm) */
 #define CLOSE_LINGER_MS 200   /* at exit: time for the last messages to reach subscribers */
 #define MAX_EVENT_TOPICS 256  /* event names are the daemon's own: far fewer */
 
