@@ -74,23 +74,21 @@ def ceiling(driver, fill, steps):
 
 
 def rank0_pid(mpirun_pid):
-    """The pid of rank 0 among mpirun's children (OMPI_COMM_WORLD_RANK=0)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
+    """The pid of rank 0 among mpirun's children (OMPI_COMM_WORLD_RANK=0).
+    Called once the connection file exists: rank 0 wrote it, so it is there."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != mpirun_pid:
                 continue
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                if ppid != mpirun_pid:
-                    continue
-                with open("/proc/%s/environ" % d, "rb") as f:
-                    if b"OMPI_COMM_WORLD_RANK=0\0" in f.read():
-                        return int(d)
-            except (OSError, ValueError, IndexError):
-                continue
-        time.sleep(0.05)  # a bounded wait for mpirun's child to exist
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if b"OMPI_COMM_WORLD_RANK=0\0" in f.read():
+                    return int(d)
+        except (OSError, ValueError, IndexError):
+            continue
     sys.exit("bench_pic1d_mpi: rank 0 of mpirun %d not found" % mpirun_pid)
 
 
